@@ -1,0 +1,38 @@
+# kms-node — every target works on a fresh clone: `make test` installs what it needs.
+SHELL := /bin/bash
+export NODE_OPTIONS := --experimental-vm-modules --no-warnings=ExperimentalWarning
+
+.PHONY: setup deps build lint test test-unit test-integration test-mock-redis bench e2e demo demo-once clean
+
+deps:
+	@scripts/ensure-deps.sh node
+
+setup:
+	@scripts/ensure-deps.sh all
+
+build: deps
+	@node_modules/.bin/tsc -p tsconfig.build.json
+
+lint: deps
+	@node_modules/.bin/eslint --max-warnings 0 .
+	@node_modules/.bin/tsc --noEmit -p tsconfig.json
+
+## Every suite that needs no Kubernetes: unit, integration (real redis-server, anvil,
+## node processes) and the Redis suites once more on ioredis-mock.
+test: setup build
+	@scripts/run-tests.sh unit integration mock
+
+test-unit: deps
+	@scripts/run-tests.sh unit
+
+test-integration: setup build
+	@scripts/run-tests.sh integration
+
+test-mock-redis: deps
+	@scripts/run-tests.sh mock
+
+bench: setup build
+	@node_modules/.bin/tsx bench/run.ts
+
+clean:
+	rm -rf dist dist-all .test-results coverage

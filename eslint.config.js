@@ -1,0 +1,53 @@
+// Type-aware lint. The pure cores (crypto, protocol) may not import I/O: no
+// network, filesystem, clock-owning or storage modules, so they stay deterministic.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const ioModules = [
+  'node:fs', 'node:fs/promises', 'node:net', 'node:http', 'node:https', 'node:child_process',
+  'node:dgram', 'node:dns', 'node:os', 'fs', 'net', 'http', 'https', 'child_process',
+  'ioredis', 'ioredis-mock', 'fastify', 'pino', '@kubernetes/client-node',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'dist-all/', 'coverage/', 'bench/results/', 'contracts/artifacts/', '.devnet/'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-console': 'error',
+      eqeqeq: 'error',
+    },
+  },
+  {
+    files: ['src/crypto/**/*.ts', 'src/protocol/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ioModules, patterns: ['**/persistence/**', '**/node/**', '**/chain/**', '**/transport/**'] }],
+      'no-restricted-globals': ['error', { name: 'Date', message: 'pure cores take time as a parameter' }, { name: 'fetch', message: 'pure cores do no I/O' }],
+    },
+  },
+  {
+    files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    rules: {
+      'no-console': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    rules: { 'no-console': 'off' },
+  },
+);
