@@ -1,0 +1,28 @@
+import { KmsError } from '../errors.js';
+
+/** One bad setting, named by both ways of setting it. */
+export interface ConfigProblem {
+  /** e.g. "--persistence-type" */
+  readonly flag: string;
+  /** e.g. "KMS_PERSISTENCE_TYPE" */
+  readonly env: string;
+  /** What is wrong and what is allowed, e.g. "must be one of memory, redis; got 'badger'". */
+  readonly message: string;
+}
+
+export function formatProblem(problem: ConfigProblem): string {
+  return `${problem.flag} (env ${problem.env}): ${problem.message}`;
+}
+
+/** Every problem in a configuration at once, so an operator fixes them in one pass. */
+export class ConfigError extends KmsError {
+  readonly code = 'CONFIG_INVALID';
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, {
+      details: { problems: problems.length },
+    });
+    this.problems = problems;
+  }
+}

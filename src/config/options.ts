@@ -1,0 +1,68 @@
+/**
+ * The one table of kms-server settings: each has a flag, an env var (KMS_ + upper snake
+ * of the flag) and a default defined here once. Secrets have no value flag at all: they
+ * come from a file (flag or env) or from an env var, so they never show up in `ps`.
+ */
+export interface OptionSpec {
+  /** Long flag without dashes, e.g. "persistence-type". */
+  readonly name: string;
+  readonly description: string;
+  /** Default as the raw string a user would type; undefined = no default. */
+  readonly defaultValue?: string;
+  /** A boolean switch: `--name` sets it, KMS_NAME=true|false. */
+  readonly isSwitch?: boolean;
+  /** Settable only through the env var (secrets): no flag is registered. */
+  readonly envOnly?: boolean;
+}
+
+export function envName(option: Pick<OptionSpec, 'name'>): string {
+  return `KMS_${option.name.toUpperCase().replaceAll('-', '_')}`;
+}
+
+export function flagName(option: Pick<OptionSpec, 'name'>): string {
+  return `--${option.name}`;
+}
+
+export const SERVER_OPTIONS = [
+  // identity
+  { name: 'operator-address', description: 'this operator\'s address (0x + 40 hex); must match the operator key' },
+  { name: 'operator-key-file', description: 'file holding the operator\'s secp256k1 private key (0x + 64 hex); or set KMS_OPERATOR_KEY' },
+  { name: 'operator-key', description: 'the operator\'s private key itself (env only, never a flag)', envOnly: true },
+  // chain
+  { name: 'chain-rpc-url', description: 'JSON-RPC URL of the chain whose blocks drive DKG and reshare', defaultValue: 'http://127.0.0.1:8545' },
+  { name: 'chain-id', description: 'chain id; sets default boundary interval, poll interval and protocol timeout' },
+  { name: 'registry-address', description: 'address of the OperatorRegistry contract (or use --operators-file)' },
+  { name: 'operators-file', description: 'static JSON operator set for local use (instead of --registry-address)' },
+  { name: 'boundary-interval', description: 'blocks between protocol boundaries (default: per chain id)' },
+  { name: 'poll-interval-ms', description: 'how often to poll for new blocks (default: per chain id)' },
+  { name: 'protocol-timeout-ms', description: 'how long one DKG or reshare may take (default: per chain id)' },
+  // persistence
+  { name: 'persistence-type', description: 'memory (tests only, loses everything on exit) or redis', defaultValue: 'redis' },
+  { name: 'persistence-data-path', description: 'data directory (0700) for the embedded redis-server and its AOF', defaultValue: './kms-data' },
+  { name: 'redis-url', description: 'redis:// or rediss:// URL of an external Redis; unset = embedded redis-server in the data path' },
+  { name: 'redis-username-file', description: 'file with the external Redis ACL username (or KMS_REDIS_USERNAME)' },
+  { name: 'redis-username', description: 'external Redis ACL username (env only)', envOnly: true },
+  { name: 'redis-password-file', description: 'file with the external Redis password (or KMS_REDIS_PASSWORD)' },
+  { name: 'redis-password', description: 'external Redis password (env only)', envOnly: true },
+  { name: 'redis-db', description: 'external Redis logical database (0-15)', defaultValue: '0' },
+  { name: 'redis-key-prefix', description: 'prefix of every key this node writes', defaultValue: 'kms:' },
+  { name: 'redis-server-binary', description: 'redis-server executable for the embedded mode', defaultValue: 'redis-server' },
+  { name: 'redis-connect-timeout-ms', description: 'external Redis connect timeout', defaultValue: '5000' },
+  { name: 'redis-command-timeout-ms', description: 'Redis command timeout', defaultValue: '5000' },
+  { name: 'appendfsync', description: 'AOF fsync policy: always (default) or everysec (needs --allow-weaker-fsync)', defaultValue: 'always' },
+  { name: 'allow-weaker-fsync', description: 'accept appendfsync everysec: up to one second of acknowledged writes may be lost on power failure', isSwitch: true },
+  { name: 'encryption-key-file', description: 'file with the secret that seals shares at rest (default: derived from the operator key)' },
+  // server
+  { name: 'host', description: 'address the HTTP API listens on', defaultValue: '127.0.0.1' },
+  { name: 'port', description: 'HTTP API port', defaultValue: '8000' },
+  { name: 'log-level', description: 'fatal, error, warn, info, debug, trace or silent', defaultValue: 'info' },
+  // controller
+  { name: 'controller', description: 'also run the Kubernetes controller for this node\'s KmsNode resource', isSwitch: true },
+  { name: 'kmsnode-name', description: 'name of the KmsNode resource the controller reconciles' },
+  { name: 'namespace', description: 'namespace of the KmsNode resource' },
+] as const satisfies readonly OptionSpec[];
+
+export type ServerOptionName = (typeof SERVER_OPTIONS)[number]['name'];
+
+/** Raw values as collected from flags and env, before validation. */
+export type RawServerOptions = Partial<Record<ServerOptionName, string>>;

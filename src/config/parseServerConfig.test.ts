@@ -1,0 +1,115 @@
+import { ConfigError } from './errors.js';
+import { SERVER_OPTIONS, envName } from './options.js';
+import { parseServerConfig, type ConfigSources } from './parseServerConfig.js';
+import { redactConfig } from './serverConfig.js';
+
+// anvil's first dev account: a public test key, never a real one.
+const KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+const ADDRESS = '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266';
+
+function sources(flags: ConfigSources['flags'], env: Record<string, string> = {}, files: Record<string, string> = {}): ConfigSources {
+  return {
+    flags,
+    env,
+    readFile: (path) => {
+      const content = files[path];
+      if (content === undefined) throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+      return content;
+    },
+  };
+}
+
+const minimal = { 'operator-address': ADDRESS, 'chain-id': '31337', 'registry-address': '0x5fbdb2315678afecb367f032d93f642f64180aa3' };
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => `${p.flag}|${p.env}|${p.message}`);
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseServerConfig', () => {
+  it('default: embedded redis with appendfsync always in ./kms-data', () => {
+    const config = parseServerConfig(sources(minimal, { KMS_OPERATOR_KEY: KEY }));
+    expect(config.persistence).toEqual({
+      type: 'redis', mode: 'embedded', dataPath: './kms-data', redisServerBinary: 'redis-server',
+      keyPrefix: 'kms:', appendfsync: 'always', allowWeakerFsync: false, commandTimeoutMs: 5000,
+    });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 8000 });
+    expect(config.operator.address).toBe(ADDRESS);
+    expect(config.encryptionSecret).toEqual({ source: 'operator-key' });
+    expect(config.controller).toEqual({ enabled: false });
+  });
+
+  it('flags win over env, env over defaults', () => {
+    const config = parseServerConfig(sources({ ...minimal, port: '9001' }, { KMS_OPERATOR_KEY: KEY, KMS_PORT: '9000', KMS_PERSISTENCE_DATA_PATH: '/var/lib/kms' }));
+    expect(config.server.port).toBe(9001);
+    expect(config.persistence).toMatchObject({ dataPath: '/var/lib/kms' });
+  });
+
+  it('reads the operator key from a file', () => {
+    const config = parseServerConfig(sources({ ...minimal, 'operator-key-file': '/k' }, {}, { '/k': `${KEY}\n` }));
+    expect(config.operator.privateKey).toBe(KEY);
+  });
+
+  it('external redis: credentials leave the URL; password from env', () => {
+    const config = parseServerConfig(sources({ ...minimal, 'redis-url': 'rediss://user:inline@db.example:6380/' }, { KMS_OPERATOR_KEY: KEY, KMS_REDIS_PASSWORD: 'from-env' }));
+    expect(config.persistence).toMatchObject({ mode: 'external', url: 'rediss://db.example:6380/', username: 'user', password: 'from-env', db: 0 });
+    expect(JSON.stringify(redactConfig(config))).not.toMatch(/from-env|inline|ac0974bec/);
+  });
+
+  it.each([
+    ['persistence-type', { 'persistence-type': 'badger' }, /must be one of memory, redis; got 'badger'/],
+    ['port', { port: '70000' }, /must be a whole number from 1 to 65535; got '70000'/],
+    ['chain-id', { 'chain-id': 'abc' }, /whole number/],
+    ['redis-db', { 'redis-url': 'redis://127.0.0.1:6379', 'redis-db': '16' }, /from 0 to 15/],
+    ['redis-url', { 'redis-url': 'http://127.0.0.1:6379' }, /must start with redis:\/\/ or rediss:\/\//],
+    ['appendfsync', { appendfsync: 'everysec' }, /add --allow-weaker-fsync/],
+    ['appendfsync', { appendfsync: 'no' }, /must be one of always, everysec/],
+    ['log-level', { 'log-level': 'loud' }, /must be one of fatal/],
+    ['operator-address', { 'operator-address': '0x123' }, /40 hex digits/],
+    ['registry-address', { 'registry-address': 'nope' }, /40 hex digits/],
+    ['redis-key-prefix', { 'redis-key-prefix': 'has space' }, /1-64 characters/],
+  ])('a bad --%s names the flag, its env var and what is allowed', (name, flags, message) => {
+    const problems = problemsOf(() => parseServerConfig(sources({ ...minimal, ...flags }, { KMS_OPERATOR_KEY: KEY })));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^--${name}\\|KMS_${name.toUpperCase().replaceAll('-', '_')}\\|`));
+    expect(problems[0]).toMatch(message);
+  });
+
+  it('reports every problem at once', () => {
+    const problems = problemsOf(() => parseServerConfig(sources({ port: '0', 'persistence-type': 'x' })));
+    expect(problems.map((p) => p.split('|')[0])).toEqual(
+      expect.arrayContaining(['--operator-address', '--operator-key-file', '--chain-id', '--registry-address', '--persistence-type', '--port']),
+    );
+  });
+
+  it('rejects a key that is not the operator\'s, without echoing it', () => {
+    const other = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+    const problems = problemsOf(() => parseServerConfig(sources(minimal, { KMS_OPERATOR_KEY: other })));
+    expect(problems[0]).toMatch(/does not belong to 0xf39f/);
+    expect(problems.join()).not.toContain(other.slice(2, 20));
+  });
+
+  it('an unreadable key file is named with its path', () => {
+    const problems = problemsOf(() => parseServerConfig(sources({ ...minimal, 'operator-key-file': '/missing' })));
+    expect(problems[0]).toMatch(/--operator-key-file\|KMS_OPERATOR_KEY_FILE\|cannot read file '\/missing' \(ENOENT\)/);
+  });
+
+  it('the controller needs its resource name and namespace', () => {
+    const problems = problemsOf(() => parseServerConfig(sources({ ...minimal, controller: 'true' }, { KMS_OPERATOR_KEY: KEY })));
+    expect(problems.map((p) => p.split('|')[0])).toEqual(['--kmsnode-name', '--namespace']);
+  });
+
+  it('memory mode needs no redis settings', () => {
+    const config = parseServerConfig(sources({ ...minimal, 'persistence-type': 'memory' }, { KMS_OPERATOR_KEY: KEY }));
+    expect(config.persistence).toEqual({ type: 'memory' });
+  });
+
+  it('every option has a KMS_ env name', () => {
+    for (const option of SERVER_OPTIONS) expect(envName(option)).toMatch(/^KMS_[A-Z_]+$/);
+  });
+});
