@@ -1,0 +1,80 @@
+import { KmsError, type KmsErrorOptions } from '../../../errors.js';
+
+/**
+ * Errors of the embedded redis-server supervisor. Each names the data path or binary
+ * involved and the fix; none carries record contents (redis log lines quoted here are
+ * about files and offsets, never values).
+ */
+
+export class RedisServerNotFoundError extends KmsError {
+  readonly code = 'REDIS_SERVER_NOT_FOUND';
+  constructor(binary: string, options: KmsErrorOptions = {}) {
+    super(`redis-server not found: '${binary}' is not an executable file on this machine`, {
+      fix: "install it with 'apt-get install redis-server' or set --redis-server-binary to its path",
+      details: { binary },
+      ...options,
+    });
+  }
+}
+
+export type AofDamage = 'truncated' | 'corrupt';
+
+/**
+ * The AOF in the data path cannot be loaded. Redis refused to start (we run it with
+ * aof-load-truncated no), nothing was changed on disk, and nothing is fixed for the
+ * operator: repairing drops the damaged tail, which is a decision for a human with a backup.
+ */
+export class RedisAofCorruptError extends KmsError {
+  readonly code = 'REDIS_AOF_CORRUPT';
+  readonly damage: AofDamage;
+  constructor(dataPath: string, damage: AofDamage, redisReport: string) {
+    const what = damage === 'truncated' ? 'ends in a truncated (partly written) command' : 'is corrupt in the middle';
+    super(`the append-only file under ${dataPath}/appendonlydir ${what}; redis-server refused to load it and nothing was changed. Redis said: ${redisReport}`, {
+      fix: `stop the node, back up ${dataPath} (cp -a), inspect with 'redis-check-aof ${dataPath}/appendonlydir/<manifest>' and only then repair with 'redis-check-aof --fix' on the copy you will use; every write after the damage point is lost by the repair`,
+      details: { dataPath, damage, redisReport },
+    });
+    this.damage = damage;
+  }
+}
+
+export class RedisStartFailedError extends KmsError {
+  readonly code = 'REDIS_START_FAILED';
+  constructor(dataPath: string, reason: string, logTail: string, options: KmsErrorOptions = {}) {
+    super(`embedded redis-server for ${dataPath} failed to start: ${reason}`, {
+      fix: `read the redis log excerpt in details.logTail (full log: ${dataPath}/redis.log) and correct the cause`,
+      details: { dataPath, reason, logTail },
+      ...options,
+    });
+  }
+}
+
+export class RedisStartTimeoutError extends KmsError {
+  readonly code = 'REDIS_START_TIMEOUT';
+  constructor(target: string, timeoutMs: number, lastState: string) {
+    super(`redis-server at ${target} made no start-up progress for ${timeoutMs} ms (last state: ${lastState})`, {
+      fix: 'check the redis log in the data path; raise the start timeout if the disk is slow',
+      details: { target, timeoutMs, lastState },
+    });
+  }
+}
+
+export class DataPathLockedError extends KmsError {
+  readonly code = 'DATA_PATH_LOCKED';
+  constructor(dataPath: string, holderPid: number, what: string) {
+    super(`data path ${dataPath} is in use by ${what} (pid ${holderPid}); two redis-servers on one AOF would corrupt it`, {
+      fix: `stop the other node process (pid ${holderPid}) or point this node at a different data path`,
+      details: { dataPath, holderPid },
+    });
+  }
+}
+
+export class RedisSupervisorGaveUpError extends KmsError {
+  readonly code = 'REDIS_SUPERVISOR_GAVE_UP';
+  constructor(dataPath: string, restarts: number, windowMs: number, options: KmsErrorOptions = {}) {
+    super(`embedded redis-server for ${dataPath} died ${restarts} times within ${windowMs / 1000} s; the supervisor stopped restarting it`, {
+      fix: `read ${dataPath}/redis.log for why it dies (memory, disk, signals), fix it and restart the node`,
+      details: { dataPath, restarts, windowMs },
+      ...options,
+    });
+  }
+}

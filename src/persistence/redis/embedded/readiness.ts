@@ -1,0 +1,60 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RedisStartTimeoutError } from './errors.js';
+import { parseInfo, RespProbeError, sendCommand, type RespTarget } from './respProbe.js';
+
+export interface WaitReadyOptions {
+  /** How long the server may make no visible progress before we give up. */
+  readonly startTimeoutMs: number;
+  /** Checked between probes: a server that exited will never become ready. */
+  readonly hasExited?: () => boolean;
+  /** Called on each LOADING probe with the bytes loaded so far (for logs). */
+  readonly onLoading?: (loadedBytes: number, totalBytes: number) => void;
+}
+
+export type ReadyResult = 'ready' | 'exited';
+
+function describe(target: RespTarget): string {
+  return 'path' in target ? target.path : `${target.host}:${target.port}`;
+}
+
+/**
+ * Waits until the server answers PING. A server that answers -LOADING is making
+ * progress through its AOF, which can take minutes for a large file: the timeout counts
+ * from the last progress (INFO loading_loaded_bytes growing), not from the start, so a
+ * slow load is waited for and a stuck one is not.
+ */
+export async function waitUntilReady(target: RespTarget, options: WaitReadyOptions): Promise<ReadyResult> {
+  let deadline = Date.now() + options.startTimeoutMs;
+  let lastLoaded = -1;
+  let lastState = 'not listening';
+  let delay = 10;
+  for (;;) {
+    if (options.hasExited?.() === true) return 'exited';
+    try {
+      const reply = await sendCommand(target, ['PING'], { timeoutMs: 1_000 });
+      if (reply?.kind === 'simple' && reply.value === 'PONG') return 'ready';
+      if (reply?.kind === 'error' && reply.value.startsWith('LOADING')) {
+        lastState = 'loading';
+        const info = await sendCommand(target, ['INFO', 'persistence'], { timeoutMs: 1_000 }).catch(() => null);
+        if (info?.kind === 'bulk') {
+          const fields = parseInfo(info.value);
+          const loaded = Number(fields.get('loading_loaded_bytes') ?? '0');
+          const total = Number(fields.get('loading_total_bytes') ?? '0');
+          options.onLoading?.(loaded, total);
+          if (loaded !== lastLoaded) {
+            lastLoaded = loaded;
+            deadline = Date.now() + options.startTimeoutMs;
+          }
+        }
+      } else {
+        lastState = reply === null ? 'closed' : `${reply.kind} reply to PING`;
+      }
+    } catch (error) {
+      if (!(error instanceof RespProbeError)) throw error;
+      lastState = error.errno === 'ETIMEDOUT' ? 'not answering' : 'not listening';
+    }
+    if (Date.now() > deadline) throw new RedisStartTimeoutError(describe(target), options.startTimeoutMs, lastState);
+    await sleep(delay);
+    delay = Math.min(delay * 2, 100);
+  }
+}
