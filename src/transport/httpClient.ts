@@ -160,11 +160,31 @@ export class PeerClient {
   ): Promise<PeerResponse> {
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const combined = signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
+    try {
+      return await this.#exchange(method, url, peer, route, body, combined, attempt);
+    } catch (error) {
+      if (error instanceof PeerRequestError) throw error;
+      // Decide by which signal fired, not by the error's class: the abort reason
+      // may come from another realm (DOMException) or be wrapped by fetch.
+      if (signal?.aborted === true) throw aborted(peer, route, attempt);
+      if (timeout.aborted) {
+        throw fail('PEER_TIMEOUT', `${peer.address} ${route} did not answer within ${this.#timeoutMs} ms`, true, peer, route, attempt, {
+          timeoutMs: this.#timeoutMs,
+        }, error);
+      }
+      throw error;
+    }
+  }
+
+  async #exchange(
+    method: Method, url: string, peer: PeerTarget, route: string, body: string | undefined,
+    signal: AbortSignal, attempt: number,
+  ): Promise<PeerResponse> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await this.#fetch(url, { method, headers, body, signal: combined, redirect: 'error' });
+    const response = await this.#fetch(url, { method, headers, body, signal, redirect: 'error' });
     if (response.status >= 500) {
-      await response.body?.cancel().catch(() => undefined);
+      discard(response);
       throw fail('PEER_HTTP_ERROR', `${peer.address} ${route} answered HTTP ${response.status}`, true, peer, route, attempt, {
         status: response.status,
       });
@@ -185,7 +205,7 @@ export class PeerClient {
   async #readBody(response: Response, peer: PeerTarget, route: string, attempt: number): Promise<string> {
     const declared = Number(response.headers.get('content-length') ?? Number.NaN);
     if (declared > this.#maxResponseBytes) {
-      await response.body?.cancel().catch(() => undefined);
+      discard(response);
       throw this.#tooLarge(peer, route, attempt);
     }
     if (response.body === null) return '';
@@ -197,7 +217,7 @@ export class PeerClient {
       if (done) break;
       total += value.byteLength;
       if (total > this.#maxResponseBytes) {
-        await reader.cancel().catch(() => undefined);
+        void reader.cancel().catch(() => undefined);
         throw this.#tooLarge(peer, route, attempt);
       }
       chunks.push(value);
@@ -214,14 +234,17 @@ export class PeerClient {
   #classify(error: unknown, peer: PeerTarget, route: string, attempt: number, signal: AbortSignal | undefined): PeerRequestError {
     if (error instanceof PeerRequestError) return error;
     if (signal?.aborted === true) return aborted(peer, route, attempt);
-    if (error instanceof Error && error.name === 'TimeoutError') {
-      return fail('PEER_TIMEOUT', `${peer.address} ${route} did not answer within ${this.#timeoutMs} ms`, true, peer, route, attempt, {
-        timeoutMs: this.#timeoutMs,
-      }, error);
-    }
     const reason = error instanceof Error ? causeCode(error) : 'unknown';
     return fail('PEER_UNREACHABLE', `${peer.address} ${route} is unreachable (${reason})`, true, peer, route, attempt, { reason }, error);
   }
+}
+
+/**
+ * Releases the connection without reading the rest of the body. Not awaited: a
+ * cancel can wait on the peer, and the request's abort signal bounds it anyway.
+ */
+function discard(response: Response): void {
+  void response.body?.cancel().catch(() => undefined);
 }
 
 function peerUrl(peer: PeerTarget, route: string): string {
