@@ -234,7 +234,7 @@ export class PeerClient {
   #classify(error: unknown, peer: PeerTarget, route: string, attempt: number, signal: AbortSignal | undefined): PeerRequestError {
     if (error instanceof PeerRequestError) return error;
     if (signal?.aborted === true) return aborted(peer, route, attempt);
-    const reason = error instanceof Error ? causeCode(error) : 'unknown';
+    const reason = causeCode(error);
     return fail('PEER_UNREACHABLE', `${peer.address} ${route} is unreachable (${reason})`, true, peer, route, attempt, { reason }, error);
   }
 }
@@ -287,13 +287,15 @@ function errorCodeOf(body: unknown): string | null {
   return typeof code === 'string' ? code : null;
 }
 
-function causeCode(error: Error): string {
-  const cause: unknown = error.cause;
-  if (typeof cause === 'object' && cause !== null && 'code' in cause) {
-    const code = cause.code;
-    if (typeof code === 'string') return code;
-  }
-  return error.name;
+/**
+ * The system error code behind a fetch failure (ECONNREFUSED, ENOTFOUND, …). Duck-typed
+ * rather than `instanceof Error`: undici's errors may come from another realm.
+ */
+function causeCode(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return 'unknown';
+  const cause: unknown = 'cause' in error ? error.cause : undefined;
+  if (typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string') return cause.code;
+  return 'name' in error && typeof error.name === 'string' ? error.name : 'unknown';
 }
 
 function aborted(peer: PeerTarget, route: string, attempts: number): PeerRequestError {
