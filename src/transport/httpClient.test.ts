@@ -124,6 +124,12 @@ describe('PeerClient', () => {
     expect(err.message).toContain(`HTTP ${status} WRONG_SESSION`);
   });
 
+  it('reads the peer code from the node\'s {error: {code}} body too', async () => {
+    const { fetch } = scripted([json(403, { error: { code: 'UNKNOWN_SENDER', message: 'who?' } })]);
+    const err = await failure(client(fetch, []).post(peer, '/dkg/share', envelope));
+    expect(err.details).toMatchObject({ status: 403, peerCode: 'UNKNOWN_SENDER' });
+  });
+
   it('reports a 4xx whose body is not JSON with its status', async () => {
     const { fetch } = scripted([new Response('<html>bad</html>', { status: 400 })]);
     const err = await failure(client(fetch, []).get(peer, '/pubkey'));
@@ -174,7 +180,7 @@ describe('PeerClient', () => {
   });
 
   it('treats 409 REPLAYED_MESSAGE on a retry as already delivered', async () => {
-    const { fetch } = scripted([json(503, {}), json(409, { code: 'REPLAYED_MESSAGE' })]);
+    const { fetch } = scripted([json(503, {}), json(409, { error: { code: 'REPLAYED_MESSAGE', message: 'seen' } })]);
     const response = await client(fetch, []).post(peer, '/dkg/share', envelope);
     expect(response).toMatchObject({ status: 409, attempts: 2, alreadyDelivered: true });
   });

@@ -281,10 +281,15 @@ function parseJson(text: string, peer: PeerTarget, route: string, attempt: numbe
   }
 }
 
+/**
+ * The peer's error code from an error body: `{error: {code}}` (what kms-node's HTTP
+ * server sends) or a bare `{code}` (a KmsError's toJSON).
+ */
 function errorCodeOf(body: unknown): string | null {
-  if (typeof body !== 'object' || body === null || !('code' in body)) return null;
-  const code = body.code;
-  return typeof code === 'string' ? code : null;
+  if (typeof body !== 'object' || body === null) return null;
+  const inner: unknown = 'error' in body ? body.error : body;
+  if (typeof inner !== 'object' || inner === null || !('code' in inner)) return null;
+  return typeof inner.code === 'string' ? inner.code : null;
 }
 
 /**

@@ -80,8 +80,9 @@ async function receiveShare(req: IncomingMessage, res: ServerResponse, route: st
     if (beforeAnswer !== undefined && !beforeAnswer()) return;
     send(res, 200, { accepted: true });
   } catch (error) {
-    if (error instanceof TransportError) send(res, transportErrorStatus(error.code), error.toJSON());
-    else send(res, 500, { code: 'INTERNAL' });
+    // The error body shape of kms-node's HTTP server (src/node/http/httpErrors.ts).
+    if (error instanceof TransportError) send(res, transportErrorStatus(error.code), { error: { code: error.code, message: error.message } });
+    else send(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
   }
 }
 
@@ -101,7 +102,7 @@ beforeAll(async () => {
       case '/hang':
         return; // never answers; the socket is closed at teardown
       case '/bad':
-        send(res, 400, { code: 'MALFORMED_ENVELOPE', message: 'envelope.nonce: bad' });
+        send(res, 400, { error: { code: 'MALFORMED_ENVELOPE', message: 'envelope.nonce: bad' } });
         return;
       case '/big':
         res.writeHead(200, { 'content-type': 'application/json' });
