@@ -1,0 +1,752 @@
+/**
+ * The deterministic state machine behind both DKG and reshare (see dkg.ts and
+ * reshare.ts for what differs). Messages in, messages out; no clock, no I/O.
+ *
+ * Rounds:
+ *  1 deal      every dealer sends each player its commitments C_i and share s_ij.
+ *  2 ack       a player checks s_ij·G2 == Σ C_ik·id_j^k (reshare also C_i0 == X_i^old)
+ *              and broadcasts a signed ack, or a signed complaint when the deal is bad.
+ *  3 complete  once the dealer set D is decided (dealers with acks from every player,
+ *              see selectDealers) the node combines its share and the commitments,
+ *              checks them, and broadcasts a signed completion (hash(D), hash(C)).
+ *  4 finalize  t matching completions (own included) finalize; t > n/2, so two
+ *              different outcomes can never both finalize.
+ *
+ * A rejected input throws a ProtocolError and leaves the state as it was, except a
+ * rejected deal, which is recorded as a complaint (err.outbound carries it).
+ */
+import { lagrangeCoefficientsAtZero } from '../crypto/lagrange.js';
+import { G2, decodeG2, encodeG2, msmG2, type G2Point } from '../crypto/points.js';
+import { evaluateCommitments, evaluatePolynomial, commitPolynomial, randomPolynomial } from '../crypto/polynomial.js';
+import { Fr, decodeScalar, defaultRandomSource, encodeScalar, type RandomSource } from '../crypto/scalar.js';
+import { findInvalidRelations, pointRelation, shareRelation, type G2Relation } from '../crypto/batchVerify.js';
+import {
+  ackDigest,
+  commitmentsHash,
+  completionDigest,
+  complaintDigest,
+  dealerSetHash,
+  fromHex,
+  shareHash,
+  toHex,
+} from './digests.js';
+import { ProtocolError, ProtocolErrorCode, isProtocolError } from './errors.js';
+import {
+  parseProtocolMessage,
+  type AckMessage,
+  type CompleteMessage,
+  type ComplaintMessage,
+  type DealMessage,
+  type ProtocolMessage,
+} from './messages.js';
+import type {
+  FinalizedVersion,
+  Hex,
+  OperatorAddress,
+  ProtocolSessionSnapshot,
+  ProtocolSigner,
+  ProtocolType,
+  RecoverSigner,
+  SessionPhase,
+  SessionStatus,
+  StoredAcknowledgementShape,
+} from './types.js';
+
+/** Reshare-only inputs: the previous version every dealer's constant is checked against. */
+export interface ReshareContext {
+  readonly previousCommitments: readonly G2Point[];
+  readonly previousMpk: G2Point;
+  readonly previousThreshold: number;
+}
+
+/** Validated session parameters, built by createDkgSession / createReshareSession. */
+export interface SessionInit {
+  readonly type: ProtocolType;
+  readonly sessionTimestamp: number;
+  /** New operator set, ascending, lowercase. */
+  readonly operators: readonly OperatorAddress[];
+  readonly ids: ReadonlyMap<OperatorAddress, bigint>;
+  readonly self: OperatorAddress;
+  readonly signer: ProtocolSigner;
+  readonly recoverSigner: RecoverSigner;
+  readonly rng: RandomSource | undefined;
+  readonly startTime: number;
+  readonly msm: boolean;
+  readonly batch: boolean;
+  /** Who deals, ascending. */
+  readonly dealers: readonly OperatorAddress[];
+  /** t of the new version. */
+  readonly threshold: number;
+  /** f_self(0) when this node deals (DKG: random; reshare: its previous share), else null. */
+  readonly ownConstant: bigint | null;
+  readonly reshare: ReshareContext | null;
+}
+
+interface VerifiedDeal {
+  readonly commitments: readonly G2Point[];
+  readonly commitmentBytes: readonly Uint8Array[];
+  readonly commitmentHash: Hex;
+  readonly share: bigint;
+}
+
+interface AckRecord {
+  readonly shareHash: Hex;
+  readonly commitmentHash: Hex;
+  readonly signature: Hex;
+}
+
+interface CompletionRecord {
+  readonly dealers: readonly OperatorAddress[];
+  /** hash(D) ‖ hash(C), the value operators must agree on. */
+  readonly key: string;
+}
+
+interface OwnCompletion {
+  readonly dealers: readonly OperatorAddress[];
+  readonly key: string;
+  readonly share: bigint;
+  readonly commitments: readonly Uint8Array[];
+}
+
+interface ParsedDeal {
+  readonly message: DealMessage;
+  readonly commitments: readonly G2Point[];
+  readonly commitmentBytes: readonly Uint8Array[];
+  readonly share: bigint;
+}
+
+type DealerState = 'full' | 'excluded' | 'pending';
+
+const PHASE_NUMBER: Record<Exclude<SessionPhase, 'failed'>, 1 | 2 | 3 | 4> = {
+  created: 1,
+  acknowledging: 2,
+  completing: 3,
+  finalized: 4,
+};
+
+/** One DKG or reshare session of one operator. Create with createDkgSession / createReshareSession. */
+export class ProtocolSession {
+  readonly #c: SessionInit;
+  readonly #others: readonly OperatorAddress[];
+  readonly #dealerSet: ReadonlySet<OperatorAddress>;
+  #phase: SessionPhase = 'created';
+  #lastPhase: 1 | 2 | 3 | 4 = 1;
+  #error: ProtocolError | null = null;
+  readonly #dealsSeen = new Set<OperatorAddress>();
+  readonly #deals = new Map<OperatorAddress, VerifiedDeal>();
+  readonly #acks = new Map<OperatorAddress, Map<OperatorAddress, AckRecord>>();
+  readonly #complaints = new Map<OperatorAddress, Set<OperatorAddress>>();
+  readonly #excluded = new Map<OperatorAddress, string>();
+  readonly #completions = new Map<OperatorAddress, CompletionRecord>();
+  readonly #oldImages = new Map<OperatorAddress, G2Point>();
+  #own: OwnCompletion | null = null;
+  #result: FinalizedVersion | null = null;
+
+  constructor(init: SessionInit) {
+    this.#c = init;
+    this.#others = init.operators.filter((a) => a !== init.self);
+    this.#dealerSet = new Set(init.dealers);
+  }
+
+  get phase(): SessionPhase {
+    return this.#phase;
+  }
+
+  get type(): ProtocolType {
+    return this.#c.type;
+  }
+
+  /** Deals (when this node is a dealer) and returns the messages to send. Call once. */
+  start(): ProtocolMessage[] {
+    this.#assertUsable();
+    if (this.#phase !== 'created') {
+      throw new ProtocolError(ProtocolErrorCode.INVALID_STATE, `session ${this.#c.sessionTimestamp} was already started`);
+    }
+    const out: ProtocolMessage[] = [];
+    const constant = this.#c.ownConstant;
+    this.#setPhase('acknowledging');
+    if (constant !== null) {
+      const poly = randomPolynomial(constant, this.#c.threshold - 1, this.#c.rng ?? defaultRandomSource);
+      const commitments = commitPolynomial(poly);
+      const bytes = commitments.map((p) => encodeG2(p));
+      const hexes = bytes.map(toHex);
+      for (const player of this.#c.operators) {
+        const share = evaluatePolynomial(poly, this.#id(player));
+        if (player === this.#c.self) {
+          this.#dealsSeen.add(player);
+          out.push(...this.#acceptDeal(player, { commitments, commitmentBytes: bytes, share, commitmentHash: toHex(commitmentsHash(bytes)) }));
+        } else {
+          out.push({ ...this.#base('deal', player), commitments: hexes, share: toHex(encodeScalar(share)) });
+        }
+      }
+    }
+    out.push(...this.#progress(false));
+    return out;
+  }
+
+  /** Validates and applies one message (parsed with parseProtocolMessage first); returns what to send. */
+  handle(message: unknown): ProtocolMessage[] {
+    this.#assertUsable();
+    const msg = parseProtocolMessage(message);
+    return this.#dispatch(msg, undefined);
+  }
+
+  /**
+   * Applies many messages at once. Deals addressed to this node are verified together
+   * by a random linear combination (one MSM) before being applied one by one.
+   * Rejections are collected, not thrown; their outbound complaints are included.
+   */
+  handleAll(messages: readonly unknown[]): { outbound: ProtocolMessage[]; rejected: { index: number; error: ProtocolError }[] } {
+    this.#assertUsable();
+    const outbound: ProtocolMessage[] = [];
+    const rejected: { index: number; error: ProtocolError }[] = [];
+    const parsed: (ProtocolMessage | null)[] = messages.map((m, index) => {
+      try {
+        return parseProtocolMessage(m);
+      } catch (err) {
+        if (!isProtocolError(err)) throw err;
+        rejected.push({ index, error: err });
+        return null;
+      }
+    });
+    const verdicts = this.#batchVerdicts(parsed);
+    parsed.forEach((msg, index) => {
+      if (msg === null) return;
+      try {
+        outbound.push(...this.#dispatch(msg, verdicts.get(index)));
+      } catch (err) {
+        if (!isProtocolError(err)) throw err;
+        outbound.push(...err.outbound);
+        rejected.push({ index, error: err });
+      }
+    });
+    rejected.sort((a, b) => a.index - b.index);
+    return { outbound, rejected };
+  }
+
+  /**
+   * Stops waiting (the node's timeout): in the ack phase, decides the dealer set from
+   * the dealers fully acknowledged so far; in the completion phase, fails with NO_QUORUM.
+   */
+  proceed(): ProtocolMessage[] {
+    this.#assertUsable();
+    if (this.#phase === 'acknowledging') return this.#progress(true);
+    if (this.#phase === 'completing') {
+      this.#fail(ProtocolErrorCode.NO_QUORUM, `session ${this.#c.sessionTimestamp}: gave up waiting for ${this.#c.threshold} matching completions`);
+    }
+    if (this.#phase === 'created') {
+      throw new ProtocolError(ProtocolErrorCode.INVALID_STATE, 'proceed() before start()');
+    }
+    return [];
+  }
+
+  /** The finalized version, or null until phase = finalized. */
+  result(): FinalizedVersion | null {
+    return this.#result;
+  }
+
+  status(): SessionStatus {
+    const missingAcks: Record<OperatorAddress, OperatorAddress[]> = {};
+    for (const d of this.#c.dealers) {
+      if (this.#dealerState(d) !== 'pending') continue;
+      const acks = this.#acks.get(d);
+      missingAcks[d] = this.#c.operators.filter((p) => acks?.has(p) !== true);
+    }
+    const ownKey = this.#own?.key;
+    let matching = 0;
+    for (const rec of this.#completions.values()) if (rec.key === ownKey) matching++;
+    return {
+      phase: this.#phase,
+      type: this.#c.type,
+      sessionTimestamp: this.#c.sessionTimestamp,
+      missingDeals: this.#c.dealers.filter((d) => !this.#dealsSeen.has(d) && !this.#excluded.has(d)),
+      missingAcks,
+      excludedDealers: Object.fromEntries(this.#excluded),
+      completions: { matching, received: this.#completions.size, needed: this.#c.threshold },
+      error: this.#error === null ? null : { code: this.#error.code, message: this.#error.message },
+    };
+  }
+
+  /** Plain data for persistence (ProtocolSessionState shape). Contains received shares: seal at rest. */
+  snapshot(): ProtocolSessionSnapshot {
+    const shares: Record<OperatorAddress, bigint> = {};
+    const commitments: Record<OperatorAddress, readonly Uint8Array[]> = {};
+    for (const [d, deal] of this.#deals) {
+      shares[d] = deal.share;
+      commitments[d] = deal.commitmentBytes.map((b) => b.slice());
+    }
+    const acknowledgements: Record<OperatorAddress, Record<OperatorAddress, StoredAcknowledgementShape>> = {};
+    for (const [dealer, byPlayer] of this.#acks) {
+      const row: Record<OperatorAddress, StoredAcknowledgementShape> = {};
+      for (const [player, a] of byPlayer) {
+        row[player] = { dealer, player, sessionTimestamp: this.#c.sessionTimestamp, ...a };
+      }
+      acknowledgements[dealer] = row;
+    }
+    return {
+      sessionTimestamp: this.#c.sessionTimestamp,
+      type: this.#c.type,
+      phase: this.#lastPhase,
+      startTime: this.#c.startTime,
+      operatorAddresses: [...this.#c.operators],
+      shares,
+      commitments,
+      acknowledgements,
+    };
+  }
+
+  // ---- message handling ------------------------------------------------------------
+
+  #dispatch(msg: ProtocolMessage, verdict: boolean | undefined): ProtocolMessage[] {
+    this.#checkEnvelope(msg);
+    switch (msg.type) {
+      case 'deal':
+        return this.#onDeal(msg, verdict);
+      case 'ack':
+        return this.#onAck(msg);
+      case 'complaint':
+        return this.#onComplaint(msg);
+      case 'complete':
+        return this.#onComplete(msg);
+    }
+  }
+
+  #checkEnvelope(msg: ProtocolMessage): void {
+    const details = { type: msg.type, from: msg.from, sessionTimestamp: msg.sessionTimestamp };
+    if (msg.sessionTimestamp !== this.#c.sessionTimestamp || msg.protocol !== this.#c.type) {
+      throw new ProtocolError(
+        ProtocolErrorCode.WRONG_SESSION,
+        `${msg.type} for ${msg.protocol} session ${msg.sessionTimestamp} reached ${this.#c.type} session ${this.#c.sessionTimestamp}`,
+        { details },
+      );
+    }
+    if (msg.to !== this.#c.self) {
+      throw new ProtocolError(ProtocolErrorCode.WRONG_RECIPIENT, `${msg.type} addressed to ${msg.to}, this node is ${this.#c.self}`, { details });
+    }
+    if (!this.#c.ids.has(msg.from) || msg.from === this.#c.self) {
+      throw new ProtocolError(ProtocolErrorCode.UNKNOWN_SENDER, `${msg.type} from ${msg.from}, which is not another operator of this session`, { details });
+    }
+  }
+
+  #parseDeal(msg: DealMessage): ParsedDeal {
+    const details = { type: 'deal', from: msg.from };
+    if (!this.#dealerSet.has(msg.from)) {
+      throw new ProtocolError(ProtocolErrorCode.UNKNOWN_SENDER, `deal from ${msg.from}, which is not a dealer of this session`, { details });
+    }
+    if (this.#dealsSeen.has(msg.from)) {
+      throw new ProtocolError(ProtocolErrorCode.DUPLICATE_MESSAGE, `second deal from ${msg.from}`, { details });
+    }
+    if (msg.commitments.length !== this.#c.threshold) {
+      throw new ProtocolError(
+        ProtocolErrorCode.INVALID_COMMITMENT,
+        `deal from ${msg.from} has ${msg.commitments.length} commitments, the threshold is ${this.#c.threshold}`,
+        { details: { ...details, field: 'commitments' } },
+      );
+    }
+    const commitmentBytes = msg.commitments.map(fromHex);
+    let commitments: G2Point[];
+    try {
+      commitments = commitmentBytes.map((b, k) => decodeG2(b, { title: `commitments[${k}]` }));
+    } catch (cause) {
+      throw new ProtocolError(ProtocolErrorCode.INVALID_COMMITMENT, `deal from ${msg.from} has a commitment that is not a valid G2 point`, {
+        cause,
+        details: { ...details, field: 'commitments' },
+      });
+    }
+    let share: bigint;
+    try {
+      share = decodeScalar(fromHex(msg.share), 'share');
+    } catch (cause) {
+      throw new ProtocolError(ProtocolErrorCode.INVALID_SHARE, `deal from ${msg.from} has a non-canonical share`, {
+        cause,
+        details: { ...details, field: 'share' },
+      });
+    }
+    return { message: msg, commitments, commitmentBytes, share };
+  }
+
+  #relations(deal: ParsedDeal): G2Relation[] {
+    const rels = [shareRelation(deal.share, this.#id(this.#c.self), deal.commitments)];
+    const r = this.#c.reshare;
+    const c0 = deal.commitments[0];
+    if (r !== null && c0 !== undefined) rels.push(pointRelation(c0, this.#id(deal.message.from), r.previousCommitments));
+    return rels;
+  }
+
+  /** Pre-verifies every well-formed deal of a batch in one MSM: index → valid?. */
+  #batchVerdicts(parsed: readonly (ProtocolMessage | null)[]): Map<number, boolean> {
+    const verdicts = new Map<number, boolean>();
+    if (!this.#c.batch) return verdicts;
+    const deals: { index: number; rels: G2Relation[] }[] = [];
+    const seen = new Set<OperatorAddress>();
+    parsed.forEach((msg, index) => {
+      if (msg?.type !== 'deal' || seen.has(msg.from)) return;
+      try {
+        this.#checkEnvelope(msg);
+        deals.push({ index, rels: this.#relations(this.#parseDeal(msg)) });
+        seen.add(msg.from);
+      } catch (err) {
+        if (!isProtocolError(err)) throw err;
+        // Rejected again, with its error, when applied one by one.
+      }
+    });
+    if (deals.length < 2) return verdicts;
+    const flat = deals.flatMap((d) => d.rels);
+    const bad = new Set(findInvalidRelations(flat, this.#c.rng ?? defaultRandomSource));
+    let k = 0;
+    for (const d of deals) {
+      let ok = true;
+      for (let j = 0; j < d.rels.length; j++) if (bad.has(k++)) ok = false;
+      // Only positive verdicts skip work; failures are re-checked alone to get their error code.
+      if (ok) verdicts.set(d.index, true);
+    }
+    return verdicts;
+  }
+
+  #onDeal(msg: DealMessage, verdict: boolean | undefined): ProtocolMessage[] {
+    let deal: ParsedDeal;
+    try {
+      deal = this.#parseDeal(msg);
+    } catch (err) {
+      if (isProtocolError(err) && (err.code === ProtocolErrorCode.INVALID_COMMITMENT || err.code === ProtocolErrorCode.INVALID_SHARE)) {
+        this.#dealsSeen.add(msg.from);
+        this.#complain(msg.from, err);
+      }
+      throw err;
+    }
+    this.#dealsSeen.add(msg.from);
+    if (verdict !== true) {
+      const self = this.#id(this.#c.self);
+      const image = evaluateCommitments(deal.commitments, self, { msm: this.#c.msm });
+      if (!(deal.share === 0n ? G2.ZERO : G2.BASE.multiply(deal.share)).equals(image)) {
+        this.#complain(msg.from, new ProtocolError(ProtocolErrorCode.INVALID_SHARE, `share from ${msg.from} does not match its commitments`, {
+          details: { type: 'deal', from: msg.from, field: 'share' },
+        }));
+      }
+      const c0 = deal.commitments[0];
+      if (this.#c.reshare !== null && c0 !== undefined && !c0.equals(this.#oldImage(msg.from))) {
+        this.#complain(msg.from, new ProtocolError(
+          ProtocolErrorCode.INVALID_COMMITMENT,
+          `dealer ${msg.from} committed to a constant other than its share of the previous version`,
+          { details: { type: 'deal', from: msg.from, field: 'commitments' } },
+        ));
+      }
+    }
+    return this.#acceptDeal(msg.from, {
+      commitments: deal.commitments,
+      commitmentBytes: deal.commitmentBytes,
+      commitmentHash: toHex(commitmentsHash(deal.commitmentBytes)),
+      share: deal.share,
+    });
+  }
+
+  /** Records a rejected deal as this node's complaint, broadcasts it, and throws (never returns). */
+  #complain(dealer: OperatorAddress, err: ProtocolError): never {
+    const c = this.#c;
+    const digest = complaintDigest(c.type, c.sessionTimestamp, dealer, c.self, err.code);
+    const signature = toHex(c.signer.sign(digest));
+    this.#recordComplaint(dealer, c.self, err.code);
+    const out: ProtocolMessage[] = this.#others.map(
+      (to) => ({ ...this.#base('complaint', to), dealer, player: c.self, reason: err.code, signature }),
+    );
+    try {
+      out.push(...this.#progress(false));
+    } catch (progressErr) {
+      if (!isProtocolError(progressErr)) throw progressErr;
+      throw new ProtocolError(progressErr.code, progressErr.message, { outbound: out, details: progressErr.details, cause: err });
+    }
+    throw new ProtocolError(err.code, err.message, { outbound: out, details: err.details, cause: err.cause });
+  }
+
+  #acceptDeal(dealer: OperatorAddress, deal: VerifiedDeal): ProtocolMessage[] {
+    const c = this.#c;
+    this.#deals.set(dealer, deal);
+    const sh = toHex(shareHash(c.type, c.sessionTimestamp, dealer, c.self, encodeScalar(deal.share)));
+    const digest = ackDigest(c.type, c.sessionTimestamp, dealer, c.self, fromHex(sh), fromHex(deal.commitmentHash));
+    const signature = toHex(c.signer.sign(digest));
+    this.#ackRow(dealer).set(c.self, { shareHash: sh, commitmentHash: deal.commitmentHash, signature });
+    const out: ProtocolMessage[] = this.#others.map(
+      (to) =>
+        ({ ...this.#base('ack', to), dealer, player: c.self, shareHash: sh, commitmentHash: deal.commitmentHash, signature }),
+    );
+    out.push(...this.#progress(false));
+    return out;
+  }
+
+  #onAck(msg: AckMessage): ProtocolMessage[] {
+    const details = { type: 'ack', from: msg.from, dealer: msg.dealer };
+    if (msg.player !== msg.from) {
+      throw new ProtocolError(ProtocolErrorCode.INVALID_ACK, `ack from ${msg.from} names player ${msg.player}; players send their own acks`, { details });
+    }
+    if (!this.#dealerSet.has(msg.dealer)) {
+      throw new ProtocolError(ProtocolErrorCode.UNKNOWN_SENDER, `ack names ${msg.dealer}, which is not a dealer of this session`, { details });
+    }
+    if (this.#acks.get(msg.dealer)?.has(msg.player) === true) {
+      throw new ProtocolError(ProtocolErrorCode.DUPLICATE_MESSAGE, `second ack from ${msg.player} for dealer ${msg.dealer}`, { details });
+    }
+    const digest = ackDigest(this.#c.type, this.#c.sessionTimestamp, msg.dealer, msg.player, fromHex(msg.shareHash), fromHex(msg.commitmentHash));
+    this.#checkSignature(digest, msg.signature, msg.player, ProtocolErrorCode.INVALID_ACK_SIGNATURE, details);
+    this.#ackRow(msg.dealer).set(msg.player, { shareHash: msg.shareHash, commitmentHash: msg.commitmentHash, signature: msg.signature });
+    return this.#progress(false);
+  }
+
+  #onComplaint(msg: ComplaintMessage): ProtocolMessage[] {
+    const details = { type: 'complaint', from: msg.from, dealer: msg.dealer };
+    if (msg.player !== msg.from) {
+      throw new ProtocolError(ProtocolErrorCode.INVALID_COMPLAINT, `complaint from ${msg.from} names player ${msg.player}`, { details });
+    }
+    if (!this.#dealerSet.has(msg.dealer)) {
+      throw new ProtocolError(ProtocolErrorCode.UNKNOWN_SENDER, `complaint names ${msg.dealer}, which is not a dealer of this session`, { details });
+    }
+    if (this.#complaints.get(msg.dealer)?.has(msg.player) === true) {
+      throw new ProtocolError(ProtocolErrorCode.DUPLICATE_MESSAGE, `second complaint from ${msg.player} about ${msg.dealer}`, { details });
+    }
+    const digest = complaintDigest(this.#c.type, this.#c.sessionTimestamp, msg.dealer, msg.player, msg.reason);
+    this.#checkSignature(digest, msg.signature, msg.player, ProtocolErrorCode.INVALID_COMPLAINT_SIGNATURE, details);
+    this.#recordComplaint(msg.dealer, msg.player, msg.reason);
+    return this.#progress(false);
+  }
+
+  #onComplete(msg: CompleteMessage): ProtocolMessage[] {
+    const details = { type: 'complete', from: msg.from };
+    if (this.#completions.has(msg.from)) {
+      throw new ProtocolError(ProtocolErrorCode.DUPLICATE_MESSAGE, `second completion from ${msg.from}`, { details });
+    }
+    const ascending = msg.dealers.every((d, i) => i === 0 || (msg.dealers[i - 1] ?? '') < d);
+    if (!ascending || !msg.dealers.every((d) => this.#dealerSet.has(d))) {
+      throw new ProtocolError(
+        ProtocolErrorCode.INVALID_COMPLETION,
+        `completion from ${msg.from} names a dealer set that is not an ascending subset of this session's dealers`,
+        { details: { ...details, field: 'dealers' } },
+      );
+    }
+    const setHash = dealerSetHash(msg.dealers);
+    const digest = completionDigest(this.#c.type, this.#c.sessionTimestamp, msg.from, setHash, fromHex(msg.commitmentsHash));
+    this.#checkSignature(digest, msg.signature, msg.from, ProtocolErrorCode.INVALID_COMPLETION_SIGNATURE, details);
+    this.#completions.set(msg.from, { dealers: [...msg.dealers], key: `${toHex(setHash)}:${msg.commitmentsHash}` });
+    return this.#progress(false);
+  }
+
+  #checkSignature(
+    digest: Uint8Array,
+    signature: Hex,
+    expected: OperatorAddress,
+    code: ProtocolErrorCode,
+    details: Record<string, string>,
+  ): void {
+    let signer: string;
+    try {
+      signer = this.#c.recoverSigner(digest, fromHex(signature)).toLowerCase();
+    } catch (cause) {
+      throw new ProtocolError(code, `${details.type ?? 'message'} signature from ${expected} does not recover`, { cause, details });
+    }
+    if (signer !== expected) {
+      throw new ProtocolError(code, `${details.type ?? 'message'} signed by ${signer}, expected ${expected}`, { details });
+    }
+  }
+
+  // ---- progress ------------------------------------------------------------------
+
+  #dealerState(dealer: OperatorAddress): DealerState {
+    if (this.#excluded.has(dealer)) return 'excluded';
+    const deal = this.#deals.get(dealer);
+    const acks = this.#acks.get(dealer);
+    if (acks !== undefined && deal !== undefined) {
+      for (const a of acks.values()) {
+        if (a.commitmentHash !== deal.commitmentHash) {
+          // The dealer showed different commitments to different players: never usable.
+          this.#excluded.set(dealer, 'CONFLICTING_COMMITMENTS');
+          return 'excluded';
+        }
+      }
+    }
+    if (deal === undefined || acks === undefined || acks.size !== this.#c.operators.length) return 'pending';
+    return 'full';
+  }
+
+  /** The agreed dealer set, or null to keep waiting. `force`: stop waiting for pending dealers. */
+  #selectDealers(force: boolean): OperatorAddress[] | null {
+    const c = this.#c;
+    const adopted = this.#quorumDealers();
+    if (adopted !== null) return adopted;
+    const states = c.dealers.map((d) => [d, this.#dealerState(d)] as const);
+    if (c.reshare === null) {
+      if (!force && states.some(([, s]) => s === 'pending')) return null;
+      const full = states.filter(([, s]) => s === 'full').map(([d]) => d);
+      if (full.length < c.threshold) {
+        this.#fail(ProtocolErrorCode.NOT_ENOUGH_DEALERS, `only ${full.length} dealers were acknowledged by every operator, ${c.threshold} needed`);
+      }
+      return full;
+    }
+    const need = c.reshare.previousThreshold;
+    const chosen: OperatorAddress[] = [];
+    for (const [d, s] of states) {
+      if (chosen.length === need) break;
+      if (s === 'full') chosen.push(d);
+      else if (s === 'pending' && !force) return null;
+    }
+    if (chosen.length < need) {
+      this.#fail(ProtocolErrorCode.NOT_ENOUGH_DEALERS, `only ${chosen.length} previous holders were acknowledged by every operator, ${need} needed`);
+    }
+    return chosen;
+  }
+
+  /** A dealer set already completed by t other operators, if this node holds valid deals for all of it. */
+  #quorumDealers(): OperatorAddress[] | null {
+    const counts = new Map<string, { n: number; dealers: readonly OperatorAddress[] }>();
+    for (const rec of this.#completions.values()) {
+      const e = counts.get(rec.key) ?? { n: 0, dealers: rec.dealers };
+      counts.set(rec.key, { n: e.n + 1, dealers: e.dealers });
+    }
+    for (const { n, dealers } of counts.values()) {
+      const sizeOk = this.#c.reshare === null ? dealers.length >= this.#c.threshold : dealers.length === this.#c.reshare.previousThreshold;
+      if (n >= this.#c.threshold && sizeOk && dealers.every((d) => this.#deals.has(d) && !this.#excluded.has(d))) return [...dealers];
+    }
+    return null;
+  }
+
+  #progress(force: boolean): ProtocolMessage[] {
+    if (this.#phase === 'acknowledging') {
+      const dealers = this.#selectDealers(force);
+      if (dealers === null) return [];
+      return this.#complete(dealers);
+    }
+    if (this.#phase === 'completing') this.#checkQuorum();
+    return [];
+  }
+
+  #complete(dealers: readonly OperatorAddress[]): ProtocolMessage[] {
+    const c = this.#c;
+    const deals = dealers.map((d) => this.#deals.get(d)).filter((d): d is VerifiedDeal => d !== undefined);
+    let share = 0n;
+    let commitments: G2Point[];
+    if (c.reshare === null) {
+      for (const d of deals) share = Fr.add(share, d.share);
+      commitments = Array.from({ length: c.threshold }, (_, k) => deals.reduce((acc, d) => acc.add(d.commitments[k] ?? G2.ZERO), G2.ZERO));
+    } else {
+      const lambdas = lagrangeCoefficientsAtZero(dealers.map((d) => this.#id(d)));
+      deals.forEach((d, i) => (share = Fr.add(share, Fr.mul(lambdas[i] ?? 0n, d.share))));
+      commitments = Array.from({ length: c.threshold }, (_, k) => {
+        const pts = deals.map((d) => d.commitments[k] ?? G2.ZERO);
+        if (c.msm) return msmG2(pts, lambdas);
+        return pts.reduce((acc, p, i) => acc.add(p.multiplyUnsafe(lambdas[i] ?? 0n)), G2.ZERO);
+      });
+      if (!(commitments[0] ?? G2.ZERO).equals(c.reshare.previousMpk)) {
+        this.#fail(ProtocolErrorCode.MPK_MISMATCH, `session ${c.sessionTimestamp}: the reshared commitments do not keep the master public key`);
+      }
+    }
+    const expected = evaluateCommitments(commitments, this.#id(c.self), { msm: c.msm });
+    if (share === 0n || !G2.BASE.multiply(share).equals(expected)) {
+      this.#fail(ProtocolErrorCode.SHARE_MISMATCH, `session ${c.sessionTimestamp}: this node's combined share does not match the aggregated commitments`);
+    }
+    if (commitments.some((p) => p.is0())) {
+      this.#fail(ProtocolErrorCode.INVALID_COMMITMENT, `session ${c.sessionTimestamp}: an aggregated commitment is the identity`);
+    }
+    const bytes = commitments.map((p) => encodeG2(p));
+    const setHash = dealerSetHash(dealers);
+    const cHash = commitmentsHash(bytes);
+    const signature = toHex(c.signer.sign(completionDigest(c.type, c.sessionTimestamp, c.self, setHash, cHash)));
+    const key = `${toHex(setHash)}:${toHex(cHash)}`;
+    this.#own = { dealers: [...dealers], key, share, commitments: bytes };
+    this.#completions.set(c.self, { dealers: [...dealers], key });
+    this.#setPhase('completing');
+    const out: ProtocolMessage[] = this.#others.map(
+      (to) => ({ ...this.#base('complete', to), dealers: [...dealers], commitmentsHash: toHex(cHash), signature }),
+    );
+    this.#checkQuorum();
+    return out;
+  }
+
+  #checkQuorum(): void {
+    const own = this.#own;
+    if (own === null) return;
+    const counts = new Map<string, number>();
+    for (const rec of this.#completions.values()) counts.set(rec.key, (counts.get(rec.key) ?? 0) + 1);
+    const matching = counts.get(own.key) ?? 0;
+    const t = this.#c.threshold;
+    if (matching >= t) {
+      this.#result = {
+        epoch: this.#c.sessionTimestamp,
+        privateShare: own.share,
+        commitments: own.commitments,
+        masterPublicKey: own.commitments[0] ?? new Uint8Array(0),
+        threshold: t,
+        participants: [...this.#c.operators],
+        dealers: own.dealers,
+      };
+      this.#setPhase('finalized');
+      return;
+    }
+    for (const [key, n] of counts) {
+      if (key !== own.key && n >= t) {
+        this.#fail(ProtocolErrorCode.CONFLICTING_COMPLETION, `${n} operators completed session ${this.#c.sessionTimestamp} with a different dealer set or commitments`);
+      }
+    }
+    const outstanding = this.#c.operators.length - this.#completions.size;
+    if (matching + outstanding < t) {
+      this.#fail(ProtocolErrorCode.NO_QUORUM, `session ${this.#c.sessionTimestamp} cannot reach ${t} matching completions (${matching} match, ${outstanding} outstanding)`);
+    }
+  }
+
+  // ---- helpers -------------------------------------------------------------------
+
+  #recordComplaint(dealer: OperatorAddress, player: OperatorAddress, reason: string): void {
+    const set = this.#complaints.get(dealer) ?? new Set<OperatorAddress>();
+    set.add(player);
+    this.#complaints.set(dealer, set);
+    if (!this.#excluded.has(dealer)) this.#excluded.set(dealer, `COMPLAINT:${reason}`);
+  }
+
+  #oldImage(dealer: OperatorAddress): G2Point {
+    const r = this.#c.reshare;
+    if (r === null) throw new ProtocolError(ProtocolErrorCode.INVALID_STATE, 'previous commitments exist only in a reshare');
+    let img = this.#oldImages.get(dealer);
+    if (img === undefined) {
+      img = evaluateCommitments(r.previousCommitments, this.#id(dealer), { msm: this.#c.msm });
+      this.#oldImages.set(dealer, img);
+    }
+    return img;
+  }
+
+  #ackRow(dealer: OperatorAddress): Map<OperatorAddress, AckRecord> {
+    let row = this.#acks.get(dealer);
+    if (row === undefined) {
+      row = new Map();
+      this.#acks.set(dealer, row);
+    }
+    return row;
+  }
+
+  #id(address: OperatorAddress): bigint {
+    const id = this.#c.ids.get(address);
+    if (id === undefined) throw new ProtocolError(ProtocolErrorCode.UNKNOWN_SENDER, `${address} is not an operator of this session`);
+    return id;
+  }
+
+  #base<T extends ProtocolMessage['type']>(type: T, to: OperatorAddress): { type: T; protocol: ProtocolType; sessionTimestamp: number; from: OperatorAddress; to: OperatorAddress } {
+    return { type, protocol: this.#c.type, sessionTimestamp: this.#c.sessionTimestamp, from: this.#c.self, to };
+  }
+
+  #setPhase(phase: Exclude<SessionPhase, 'failed'>): void {
+    this.#phase = phase;
+    this.#lastPhase = PHASE_NUMBER[phase];
+  }
+
+  #fail(code: ProtocolErrorCode, message: string): never {
+    const err = new ProtocolError(code, message, {
+      details: { sessionTimestamp: this.#c.sessionTimestamp, type: this.#c.type },
+      fix: 'the node retries at the next boundary (rejoining by reshare if others finalized)',
+    });
+    this.#phase = 'failed';
+    this.#error = err;
+    throw err;
+  }
+
+  #assertUsable(): void {
+    if (this.#phase === 'failed') {
+      throw new ProtocolError(ProtocolErrorCode.INVALID_STATE, `session ${this.#c.sessionTimestamp} has failed (${this.#error?.code ?? 'unknown'})`, {
+        cause: this.#error,
+      });
+    }
+  }
+}

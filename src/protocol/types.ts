@@ -1,0 +1,111 @@
+/**
+ * Shapes shared by the DKG and reshare state machines. Structurally compatible with
+ * src/persistence/types.ts (the cores may not import persistence), so a snapshot can
+ * be saved as a ProtocolSessionState and a result as a KeyShareVersion (+ createdAt).
+ */
+import type { RandomSource } from '../crypto/scalar.js';
+
+/** A 0x-prefixed, lowercase 20-byte hex operator address. */
+export type OperatorAddress = `0x${string}`;
+export type Hex = `0x${string}`;
+export type ProtocolType = 'dkg' | 'reshare';
+
+/** Signs 32-byte digests with the operator's key (secp256k1, 65-byte r ‖ s ‖ v). Injected; the core never sees the key. */
+export interface ProtocolSigner {
+  readonly address: string;
+  sign(digest32: Uint8Array): Uint8Array;
+}
+
+/** Recovers the signing address of a 65-byte signature over a digest; throws or returns another address when invalid. */
+export type RecoverSigner = (digest32: Uint8Array, signature: Uint8Array) => string;
+
+export interface VerificationOptions {
+  /** Multi-scalar multiplication for commitment evaluation and aggregation (default true). */
+  readonly msm?: boolean;
+  /** Random-linear-combination batch verification in handleAll (default true). */
+  readonly batch?: boolean;
+}
+
+export interface SessionConfigBase {
+  /** The boundary block's timestamp: the session id, identical on every node. */
+  readonly sessionTimestamp: number;
+  /** The operators that will hold the new version (any order; sorted ascending internally). */
+  readonly operators: readonly string[];
+  readonly signer: ProtocolSigner;
+  readonly recoverSigner: RecoverSigner;
+  /** Randomness for polynomials and batch weights (default: WebCrypto). */
+  readonly rng?: RandomSource;
+  /** Unix ms, copied into snapshots only (the core reads no clock). */
+  readonly startTime?: number;
+  readonly verification?: VerificationOptions;
+}
+
+export type DkgSessionConfig = SessionConfigBase;
+
+/** The version a reshare starts from (public parts). */
+export interface PreviousVersion {
+  readonly epoch: number;
+  /** C_k of the previous version, 96-byte compressed G2; length = threshold. */
+  readonly commitments: readonly Uint8Array[];
+  readonly masterPublicKey: Uint8Array;
+  readonly threshold: number;
+  readonly participants: readonly string[];
+}
+
+export interface ReshareSessionConfig extends SessionConfigBase {
+  readonly previous: PreviousVersion;
+  /** This node's share of the previous version; absent for an operator joining the set. */
+  readonly previousShare?: bigint;
+}
+
+/** What a finalized session produces: a KeyShareVersion without createdAt. */
+export interface FinalizedVersion {
+  readonly epoch: number;
+  readonly privateShare: bigint;
+  readonly commitments: readonly Uint8Array[];
+  readonly masterPublicKey: Uint8Array;
+  readonly threshold: number;
+  readonly participants: readonly OperatorAddress[];
+  /** The agreed dealer set D whose contributions make up this version. */
+  readonly dealers: readonly OperatorAddress[];
+}
+
+export interface StoredAcknowledgementShape {
+  readonly dealer: OperatorAddress;
+  readonly player: OperatorAddress;
+  readonly sessionTimestamp: number;
+  readonly shareHash: Hex;
+  readonly commitmentHash: Hex;
+  readonly signature: Hex;
+}
+
+/** Matches ProtocolSessionState of src/persistence/types.ts. */
+export interface ProtocolSessionSnapshot {
+  readonly sessionTimestamp: number;
+  readonly type: ProtocolType;
+  readonly phase: 1 | 2 | 3 | 4;
+  readonly startTime: number;
+  readonly operatorAddresses: readonly OperatorAddress[];
+  readonly shares: Readonly<Record<OperatorAddress, bigint>>;
+  readonly commitments: Readonly<Record<OperatorAddress, readonly Uint8Array[]>>;
+  readonly acknowledgements: Readonly<Record<OperatorAddress, Readonly<Record<OperatorAddress, StoredAcknowledgementShape>>>>;
+}
+
+export type SessionPhase = 'created' | 'acknowledging' | 'completing' | 'finalized' | 'failed';
+
+/** What the session is waiting for, so the node can time out and call proceed(). */
+export interface SessionStatus {
+  readonly phase: SessionPhase;
+  readonly type: ProtocolType;
+  readonly sessionTimestamp: number;
+  /** Dealers whose deal to this node has not arrived. */
+  readonly missingDeals: readonly OperatorAddress[];
+  /** Per undecided dealer, the players whose ack has not arrived. */
+  readonly missingAcks: Readonly<Record<OperatorAddress, readonly OperatorAddress[]>>;
+  /** Dealers excluded by a complaint or conflicting acknowledgements (with the reason code). */
+  readonly excludedDealers: Readonly<Record<OperatorAddress, string>>;
+  /** Completions matching this node's, and how many are needed. */
+  readonly completions: { readonly matching: number; readonly received: number; readonly needed: number };
+  /** The failure, when phase = failed. */
+  readonly error: { readonly code: string; readonly message: string } | null;
+}
