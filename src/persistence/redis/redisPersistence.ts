@@ -1,0 +1,326 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../../logging/logger.js';
+import { isKmsError } from '../../errors.js';
+import {
+  ActiveVersionDeleteError,
+  ActiveVersionMissingError,
+  CorruptRecordError,
+  PersistenceClosedError,
+  PersistenceConfigError,
+  PersistenceUnavailableError,
+} from '../errors.js';
+import { DEFAULT_KEY_PREFIX, keySchema, type KeySchema } from '../keySchema.js';
+import type { NodePersistence, SaveKeyShareOptions } from '../nodePersistence.js';
+import { createRecordCodec, type RecordCodec } from '../recordCodec.js';
+import type { RecordSealer } from '../sealing.js';
+import type { HealthFinding, KeyShareVersion, NodeState, PersistenceHealth, ProtocolSessionState } from '../types.js';
+import { assertEpoch, assertKeyShareVersion, assertNodeState, assertProtocolSession } from '../validation.js';
+import {
+  assertDurable,
+  evaluateDurability,
+  readAofFacts,
+  readServerVersion,
+  supportsWaitAof,
+  waitAof,
+  type AofFacts,
+  type DurabilityOption,
+} from './durability.js';
+import type { Migration } from './migrations.js';
+import { ensureSchema } from './schema.js';
+
+export interface RedisPersistenceOptions {
+  readonly logger: Logger;
+  readonly sealer: RecordSealer;
+  readonly keyPrefix?: string;
+  readonly durability?: DurabilityOption;
+  /** Reported in health (e.g. 'embedded' | 'external'). */
+  readonly mode?: string;
+  /** WAITAOF timeout on Redis ≥ 7.2. */
+  readonly waitAofTimeoutMs?: number;
+  /** Extra health facts from the composition (embedded: data path, supervisor). */
+  readonly extraHealth?: () => Promise<{ findings: readonly HealthFinding[]; dataPath?: PersistenceHealth['dataPath'] }>;
+  /** Runs after the client is closed (embedded: stop the server). */
+  readonly onClose?: () => Promise<void>;
+  /** Overrides the migration registry (tests). */
+  readonly migrations?: ReadonlyMap<string, Migration>;
+}
+
+// Lua keeps check-and-write atomic on the server: the pointer can never name a
+// missing version, and the active version can never be deleted.
+const SET_ACTIVE = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SET', KEYS[2], ARGV[1]) return 1 end return 0`;
+const DELETE_VERSION = `if redis.call('GET', KEYS[2]) == ARGV[1] then return -1 end
+redis.call('DEL', KEYS[1]) redis.call('ZREM', KEYS[3], ARGV[1]) return 1`;
+
+const CANONICAL_INT = /^(0|[1-9]\d{0,15})$/;
+
+/**
+ * ioredis-mock, recognised by shape: not an ioredis Redis instance, a RedisMock
+ * constructor, and no CONFIG answers. All three must hold, so a real server cannot
+ * be put into the non-durable mock mode by mistake.
+ */
+async function isIoredisMock(client: Redis): Promise<boolean> {
+  const candidate: unknown = client;
+  if (candidate instanceof Redis) return false;
+  if (!/RedisMock/.test((client as object).constructor.name)) return false;
+  const reply = (await client.config('GET', 'appendonly'));
+  return Array.isArray(reply) && reply.length === 0;
+}
+
+/** NodePersistence on Redis. Create with `RedisPersistence.open`, which verifies durability and schema first. */
+export class RedisPersistence implements NodePersistence {
+  readonly backend = 'redis' as const;
+  private closed = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  private constructor(
+    private readonly client: Redis,
+    private readonly keys: KeySchema,
+    private readonly codec: RecordCodec,
+    private readonly options: RedisPersistenceOptions,
+    private readonly durable: boolean,
+    private readonly useWaitAof: boolean,
+  ) {}
+
+  /**
+   * Verifies the server (durability unless 'none-mock'), initialises or migrates the
+   * schema, checks the sealing secret, and returns the ready backend. The client is
+   * owned from here on: close() quits it. Refuses with DurabilityError,
+   * SchemaVersionError or SealingKeyMismatchError; the client is quit on refusal.
+   */
+  static async open(client: Redis, options: RedisPersistenceOptions): Promise<RedisPersistence> {
+    const log = options.logger;
+    const durability = options.durability ?? 'always';
+    const keys = keySchema(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+    try {
+      await client.ping();
+      let useWaitAof = false;
+      if (durability === 'none-mock') {
+        if (!(await isIoredisMock(client))) {
+          throw new PersistenceConfigError('durability "none-mock" is only accepted with an ioredis-mock client', {
+            fix: 'remove the durability option (a real Redis server must run with appendonly yes, appendfsync always)',
+          });
+        }
+        log.warn({ persistence: 'redis', durability }, 'MOCKED REDIS (ioredis-mock): nothing is written to disk; test use only');
+      } else {
+        const verdict = evaluateDurability(await readAofFacts(client), durability);
+        assertDurable(verdict);
+        for (const warning of verdict.warnings) log.warn({ persistence: 'redis' }, warning);
+        useWaitAof = supportsWaitAof(await readServerVersion(client));
+      }
+      const codec = createRecordCodec(options.sealer);
+      await ensureSchema({ client, keys, codec, logger: log, ...(options.migrations === undefined ? {} : { migrations: options.migrations }) });
+      log.info({ prefix: keys.prefix, mode: options.mode ?? 'external', waitAof: useWaitAof }, 'redis persistence open');
+      return new RedisPersistence(client, keys, codec, options, durability !== 'none-mock', useWaitAof);
+    } catch (error) {
+      client.disconnect();
+      throw isKmsError(error) ? error : new PersistenceUnavailableError('open', error);
+    }
+  }
+
+  saveKeyShareVersion(version: KeyShareVersion, options: SaveKeyShareOptions = {}): Promise<void> {
+    return this.run('saveKeyShareVersion', async () => {
+      assertKeyShareVersion(version);
+      const key = this.keys.keyShare(version.epoch);
+      const tx = this.client.multi()
+        .set(key, this.codec.encodeKeyShare(key, version))
+        .zadd(this.keys.keyShareIndex, version.epoch, String(version.epoch));
+      if (options.activate === true) tx.set(this.keys.activeVersion, String(version.epoch));
+      await this.exec(tx);
+    });
+  }
+
+  loadKeyShareVersion(epoch: number): Promise<KeyShareVersion | null> {
+    return this.run('loadKeyShareVersion', async () => {
+      assertEpoch(epoch);
+      const key = this.keys.keyShare(epoch);
+      const raw = await this.client.get(key);
+      return raw === null ? null : this.codec.decodeKeyShare(key, raw, epoch);
+    });
+  }
+
+  listKeyShareVersions(): Promise<KeyShareVersion[]> {
+    return this.run('listKeyShareVersions', async () => {
+      const epochs = await this.indexed(this.keys.keyShareIndex);
+      return this.loadAll(epochs, (e) => this.keys.keyShare(e), (key, raw, e) => this.codec.decodeKeyShare(key, raw, e));
+    });
+  }
+
+  listKeyShareEpochs(): Promise<number[]> {
+    return this.run('listKeyShareEpochs', () => this.indexed(this.keys.keyShareIndex));
+  }
+
+  deleteKeyShareVersion(epoch: number): Promise<void> {
+    return this.run('deleteKeyShareVersion', async () => {
+      assertEpoch(epoch);
+      const result = await this.client.eval(DELETE_VERSION, 3, this.keys.keyShare(epoch), this.keys.activeVersion, this.keys.keyShareIndex, String(epoch));
+      if (result === -1) throw new ActiveVersionDeleteError(epoch);
+      await this.confirmOnDisk();
+    });
+  }
+
+  setActiveVersionEpoch(epoch: number): Promise<void> {
+    return this.run('setActiveVersionEpoch', async () => {
+      assertEpoch(epoch);
+      const result = await this.client.eval(SET_ACTIVE, 2, this.keys.keyShare(epoch), this.keys.activeVersion, String(epoch));
+      if (result !== 1) throw new ActiveVersionMissingError(epoch);
+      await this.confirmOnDisk();
+    });
+  }
+
+  getActiveVersionEpoch(): Promise<number | null> {
+    return this.run('getActiveVersionEpoch', async () => {
+      const raw = await this.client.get(this.keys.activeVersion);
+      if (raw === null) return null;
+      if (!CANONICAL_INT.test(raw) || !Number.isSafeInteger(Number(raw))) {
+        throw new CorruptRecordError(this.keys.activeVersion, 'is not a decimal epoch');
+      }
+      return Number(raw);
+    });
+  }
+
+  saveNodeState(state: NodeState): Promise<void> {
+    return this.run('saveNodeState', async () => {
+      assertNodeState(state);
+      await this.client.set(this.keys.nodeState, this.codec.encodeNodeState(this.keys.nodeState, state));
+      await this.confirmOnDisk();
+    });
+  }
+
+  loadNodeState(): Promise<NodeState | null> {
+    return this.run('loadNodeState', async () => {
+      const raw = await this.client.get(this.keys.nodeState);
+      return raw === null ? null : this.codec.decodeNodeState(this.keys.nodeState, raw);
+    });
+  }
+
+  saveProtocolSession(session: ProtocolSessionState): Promise<void> {
+    return this.run('saveProtocolSession', async () => {
+      assertProtocolSession(session);
+      const key = this.keys.session(session.sessionTimestamp);
+      await this.exec(this.client.multi()
+        .set(key, this.codec.encodeSession(key, session))
+        .zadd(this.keys.sessionIndex, session.sessionTimestamp, String(session.sessionTimestamp)));
+    });
+  }
+
+  loadProtocolSession(sessionTimestamp: number): Promise<ProtocolSessionState | null> {
+    return this.run('loadProtocolSession', async () => {
+      assertEpoch(sessionTimestamp, 'sessionTimestamp');
+      const key = this.keys.session(sessionTimestamp);
+      const raw = await this.client.get(key);
+      return raw === null ? null : this.codec.decodeSession(key, raw, sessionTimestamp);
+    });
+  }
+
+  deleteProtocolSession(sessionTimestamp: number): Promise<void> {
+    return this.run('deleteProtocolSession', async () => {
+      assertEpoch(sessionTimestamp, 'sessionTimestamp');
+      await this.exec(this.client.multi()
+        .del(this.keys.session(sessionTimestamp))
+        .zrem(this.keys.sessionIndex, String(sessionTimestamp)));
+    });
+  }
+
+  listProtocolSessions(): Promise<ProtocolSessionState[]> {
+    return this.run('listProtocolSessions', async () => {
+      const stamps = await this.indexed(this.keys.sessionIndex);
+      return this.loadAll(stamps, (t) => this.keys.session(t), (key, raw, t) => this.codec.decodeSession(key, raw, t));
+    });
+  }
+
+  healthCheck(): Promise<PersistenceHealth> {
+    return this.run('healthCheck', async () => {
+      const mode = this.options.mode ?? 'external';
+      const findings: HealthFinding[] = [];
+      let aof: AofFacts | undefined;
+      try {
+        await this.client.ping();
+        findings.push({ check: 'reachable', ok: true, message: 'PING ok' });
+        if (this.durable) {
+          aof = await readAofFacts(this.client);
+          const verdict = evaluateDurability(aof, this.options.durability === undefined || this.options.durability === 'none-mock' ? 'always' : this.options.durability);
+          findings.push(...verdict.findings);
+        } else {
+          findings.push({ check: 'durability', ok: false, message: 'ioredis-mock: nothing is written to disk (test use only)' });
+        }
+      } catch (error) {
+        findings.push({ check: 'reachable', ok: false, message: `Redis did not answer: ${error instanceof Error ? error.message.slice(0, 120) : 'unknown error'}` });
+      }
+      const extra = this.options.extraHealth === undefined ? undefined : await this.options.extraHealth();
+      if (extra !== undefined) findings.push(...extra.findings);
+      // The mock's missing durability is its configured nature, not a fault.
+      const healthy = findings.every((f) => f.ok || (!this.durable && f.check === 'durability'));
+      return {
+        healthy,
+        backend: 'redis',
+        mode: this.durable ? mode : 'mock',
+        findings,
+        ...(aof === undefined ? {} : {
+          aof: { enabled: aof.enabled, fsync: aof.fsync, lastWriteStatus: aof.lastWriteStatus, rewriteInProgress: aof.rewriteInProgress, sizeBytes: aof.sizeBytes },
+        }),
+        ...(extra?.dataPath === undefined ? {} : { dataPath: extra.dataPath }),
+      };
+    });
+  }
+
+  /** Waits for calls in flight, then quits the client; idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+    if (this.options.onClose !== undefined) await this.options.onClose();
+  }
+
+  private async indexed(indexKey: string): Promise<number[]> {
+    const members = await this.client.zrange(indexKey, 0, -1);
+    return members.map((member) => {
+      if (!CANONICAL_INT.test(member)) throw new CorruptRecordError(indexKey, `holds a member that is not an integer ("${member.slice(0, 20)}")`);
+      return Number(member);
+    });
+  }
+
+  private async loadAll<T>(ids: readonly number[], keyOf: (id: number) => string, decode: (key: string, raw: string, id: number) => T): Promise<T[]> {
+    if (ids.length === 0) return [];
+    const keys = ids.map(keyOf);
+    const raws = await this.client.mget(...keys);
+    return ids.map((id, i) => {
+      const key = keys[i] as string;
+      const raw = raws[i];
+      // A dangling index entry means a record vanished: report it, never skip it.
+      if (raw === null || raw === undefined) throw new CorruptRecordError(key, 'is listed in the index but missing');
+      return decode(key, raw, id);
+    });
+  }
+
+  private async exec(tx: ReturnType<Redis['multi']>): Promise<void> {
+    const results = await tx.exec();
+    if (results === null) throw new PersistenceUnavailableError('exec', new Error('transaction aborted'));
+    for (const [error] of results) if (error !== null) throw new PersistenceUnavailableError('exec', error);
+    await this.confirmOnDisk();
+  }
+
+  private async confirmOnDisk(): Promise<void> {
+    if (this.useWaitAof) await waitAof(this.client, this.options.waitAofTimeoutMs ?? 5000);
+  }
+
+  /** Closed check, in-flight tracking, and mapping of non-KmsError failures to PersistenceUnavailableError. */
+  private run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new PersistenceClosedError(operation));
+    const promise = (async () => {
+      try {
+        return await body();
+      } catch (error) {
+        if (isKmsError(error)) throw error;
+        throw new PersistenceUnavailableError(operation, error);
+      }
+    })();
+    this.inFlight.add(promise);
+    void promise.finally(() => this.inFlight.delete(promise)).catch(() => undefined);
+    return promise;
+  }
+}

@@ -1,0 +1,70 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { PersistenceConfigError } from './errors.js';
+
+/**
+ * Authenticated encryption of records at rest: AES-256-GCM under a key derived once by
+ * HKDF-SHA256 from the configured secret (the operator key by default). The record's
+ * full Redis key is the AAD, so a record copied under another key, or any flipped bit,
+ * fails to open instead of yielding someone else's share.
+ */
+
+export const SEALING_SALT = 'kms-node/at-rest/v1';
+export const SEALING_INFO = 'kms-node record sealing key, AES-256-GCM';
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const MIN_SECRET_BYTES = 32;
+/** Sealed blob = version byte ‖ nonce ‖ ciphertext ‖ tag; the version lets the format change later. */
+const FORMAT_V1 = 1;
+
+/** Thrown by open(); the codec turns it into a CorruptRecordError naming the key. */
+export class SealOpenFailure extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'SealOpenFailure';
+  }
+}
+
+export interface RecordSealer {
+  /** Seals plaintext for the record stored at `recordKey`. */
+  seal(recordKey: string, plaintext: Uint8Array): Uint8Array;
+  /** Opens a blob sealed for `recordKey`; throws SealOpenFailure on any mismatch. */
+  open(recordKey: string, sealed: Uint8Array): Uint8Array;
+}
+
+/**
+ * Derives the record key once. `secret` must be at least 32 bytes of key material
+ * (e.g. the operator's 32-byte private key); it is not kept after derivation.
+ */
+export function createRecordSealer(secret: Uint8Array, randomNonce: (n: number) => Uint8Array = randomBytes): RecordSealer {
+  if (!(secret instanceof Uint8Array) || secret.length < MIN_SECRET_BYTES) {
+    throw new PersistenceConfigError(`The sealing secret must be at least ${MIN_SECRET_BYTES} bytes`, {
+      fix: 'pass the operator private key bytes or a dedicated 32-byte random secret',
+    });
+  }
+  const key = Buffer.from(hkdfSync('sha256', secret, SEALING_SALT, SEALING_INFO, 32));
+
+  return {
+    seal(recordKey, plaintext) {
+      const nonce = randomNonce(NONCE_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+      cipher.setAAD(Buffer.from(recordKey, 'utf8'));
+      const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+      return Buffer.concat([Buffer.of(FORMAT_V1), nonce, body, cipher.getAuthTag()]);
+    },
+    open(recordKey, sealed) {
+      if (sealed.length < 1 + NONCE_BYTES + TAG_BYTES) throw new SealOpenFailure('sealed blob is too short');
+      if (sealed[0] !== FORMAT_V1) throw new SealOpenFailure(`unknown sealed format ${sealed[0] ?? -1}`);
+      const nonce = sealed.subarray(1, 1 + NONCE_BYTES);
+      const tag = sealed.subarray(sealed.length - TAG_BYTES);
+      const body = sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES);
+      const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+      decipher.setAAD(Buffer.from(recordKey, 'utf8'));
+      decipher.setAuthTag(tag);
+      try {
+        return Buffer.concat([decipher.update(body), decipher.final()]);
+      } catch {
+        throw new SealOpenFailure('authentication failed (wrong key, moved record, or modified bytes)');
+      }
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { PersistenceValidationError } from './errors.js';
+import type {
+  KeyShareVersion,
+  NodeState,
+  OperatorAddress,
+  ProtocolSessionState,
+  StoredAcknowledgement,
+} from './types.js';
+
+/**
+ * Pure validators run before any write: a value that fails here is never stored, and
+ * the same checks run on every decoded record, so what comes back out obeys the types.
+ * Curve points are checked for length only; the key store decodes them on the curve.
+ */
+
+/** The BLS12-381 scalar field order r. */
+export const FR_ORDER = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n;
+export const G2_COMPRESSED_BYTES = 96;
+
+const ADDRESS = /^0x[0-9a-f]{40}$/;
+const HEX32 = /^0x[0-9a-f]{64}$/;
+const SIGNATURE = /^0x[0-9a-f]{130}$/;
+
+function fail(field: string, rule: string): never {
+  throw new PersistenceValidationError(field, rule);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An epoch or session timestamp: a non-negative safe integer. */
+export function assertEpoch(value: unknown, field = 'epoch'): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    fail(field, `expected a non-negative integer, got ${describe(value)}`);
+  }
+}
+
+function assertCount(value: unknown, field: string): asserts value is number {
+  assertEpoch(value, field);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'number') return String(value);
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+export function assertAddress(value: unknown, field: string): asserts value is OperatorAddress {
+  if (typeof value !== 'string' || !ADDRESS.test(value)) {
+    fail(field, 'expected a 0x-prefixed lowercase 20-byte hex address');
+  }
+}
+
+function assertScalar(value: unknown, field: string): asserts value is bigint {
+  // Only the type and range go into the message: the value is secret.
+  if (typeof value !== 'bigint' || value < 0n || value >= FR_ORDER) {
+    fail(field, 'expected a bigint scalar in [0, r)');
+  }
+}
+
+function assertG2(value: unknown, field: string): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length !== G2_COMPRESSED_BYTES) {
+    fail(field, `expected ${G2_COMPRESSED_BYTES} bytes (compressed G2 point)`);
+  }
+}
+
+function assertG2List(value: unknown, field: string): asserts value is readonly Uint8Array[] {
+  if (!Array.isArray(value) || value.length === 0) fail(field, 'expected a non-empty array of G2 points');
+  value.forEach((point, i) => { assertG2(point, `${field}[${i}]`); });
+}
+
+function assertAddressList(value: unknown, field: string, ascending: boolean): asserts value is readonly OperatorAddress[] {
+  if (!Array.isArray(value) || value.length === 0) fail(field, 'expected a non-empty array of addresses');
+  value.forEach((address, i) => {
+    assertAddress(address, `${field}[${i}]`);
+    const previous: unknown = value[i - 1];
+    if (i > 0 && typeof previous === 'string') {
+      if (previous === address) fail(field, `duplicate address at index ${i}`);
+      if (ascending && previous > address) fail(field, 'expected ascending address order');
+    }
+  });
+}
+
+function assertHex(value: unknown, pattern: RegExp, field: string, rule: string): void {
+  if (typeof value !== 'string' || !pattern.test(value)) fail(field, rule);
+}
+
+export function assertKeyShareVersion(value: unknown, field = 'version'): asserts value is KeyShareVersion {
+  if (!isRecord(value)) fail(field, `expected an object, got ${describe(value)}`);
+  assertEpoch(value.epoch, `${field}.epoch`);
+  assertScalar(value.privateShare, `${field}.privateShare`);
+  assertG2List(value.commitments, `${field}.commitments`);
+  assertG2(value.masterPublicKey, `${field}.masterPublicKey`);
+  assertAddressList(value.participants, `${field}.participants`, true);
+  const { threshold, participants } = value as { threshold: unknown; participants: readonly string[] };
+  if (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 1 || threshold > participants.length) {
+    fail(`${field}.threshold`, 'expected an integer in [1, participants.length]');
+  }
+  assertCount(value.createdAt, `${field}.createdAt`);
+}
+
+export function assertNodeState(value: unknown, field = 'state'): asserts value is NodeState {
+  if (!isRecord(value)) fail(field, `expected an object, got ${describe(value)}`);
+  assertCount(value.lastProcessedBoundary, `${field}.lastProcessedBoundary`);
+  assertCount(value.nodeStartTime, `${field}.nodeStartTime`);
+  assertAddress(value.operatorAddress, `${field}.operatorAddress`);
+}
+
+function assertAck(value: unknown, field: string, dealer: string, player: string, sessionTimestamp: number): asserts value is StoredAcknowledgement {
+  if (!isRecord(value)) fail(field, `expected an acknowledgement object, got ${describe(value)}`);
+  if (value.dealer !== dealer) fail(`${field}.dealer`, 'must equal the dealer it is filed under');
+  if (value.player !== player) fail(`${field}.player`, 'must equal the player it is filed under');
+  if (value.sessionTimestamp !== sessionTimestamp) fail(`${field}.sessionTimestamp`, 'must equal the session timestamp');
+  assertHex(value.shareHash, HEX32, `${field}.shareHash`, 'expected 0x-prefixed 32-byte lowercase hex');
+  assertHex(value.commitmentHash, HEX32, `${field}.commitmentHash`, 'expected 0x-prefixed 32-byte lowercase hex');
+  assertHex(value.signature, SIGNATURE, `${field}.signature`, 'expected 0x-prefixed 65-byte lowercase hex');
+}
+
+function assertAddressKeys(value: unknown, field: string): asserts value is Record<string, unknown> {
+  if (!isRecord(value)) fail(field, `expected an object keyed by address, got ${describe(value)}`);
+  for (const key of Object.keys(value)) assertAddress(key, `${field} key`);
+}
+
+export function assertProtocolSession(value: unknown, field = 'session'): asserts value is ProtocolSessionState {
+  if (!isRecord(value)) fail(field, `expected an object, got ${describe(value)}`);
+  assertEpoch(value.sessionTimestamp, `${field}.sessionTimestamp`);
+  const sessionTimestamp = value.sessionTimestamp;
+  if (value.type !== 'dkg' && value.type !== 'reshare') fail(`${field}.type`, "expected 'dkg' or 'reshare'");
+  if (value.phase !== 1 && value.phase !== 2 && value.phase !== 3 && value.phase !== 4) fail(`${field}.phase`, 'expected 1, 2, 3 or 4');
+  assertCount(value.startTime, `${field}.startTime`);
+  assertAddressList(value.operatorAddresses, `${field}.operatorAddresses`, false);
+  assertAddressKeys(value.shares, `${field}.shares`);
+  for (const [dealer, share] of Object.entries(value.shares)) assertScalar(share, `${field}.shares[${dealer}]`);
+  assertAddressKeys(value.commitments, `${field}.commitments`);
+  for (const [dealer, list] of Object.entries(value.commitments)) assertG2List(list, `${field}.commitments[${dealer}]`);
+  assertAddressKeys(value.acknowledgements, `${field}.acknowledgements`);
+  for (const [dealer, byPlayer] of Object.entries(value.acknowledgements)) {
+    assertAddressKeys(byPlayer, `${field}.acknowledgements[${dealer}]`);
+    for (const [player, ack] of Object.entries(byPlayer)) {
+      assertAck(ack, `${field}.acknowledgements[${dealer}][${player}]`, dealer, player, sessionTimestamp);
+    }
+  }
+}
