@@ -66,7 +66,16 @@ describe('ReplayGuard', () => {
     }
     expect(message).toContain('from 0xa');
     expect(code(() => { guard.observe('0xb', 'n1', 1_000, 0); })).toBe('ACCEPTED');
-    expect(code(() => { guard.observe('0xa', 'n3', 1_000, 1_001); })).toBe('ACCEPTED');
+    expect(code(() => { guard.observe('0xa', 'n3', 3_000, 1_001); })).toBe('ACCEPTED');
+  });
+
+  it('does not re-open a replay when the clock steps back after an eviction', () => {
+    const guard = new ReplayGuard({ maxEntries: 10 });
+    guard.observe('0xa', 'n1', 1_000, 0);
+    guard.observe('0xa', 'n2', 5_000, 2_000); // evicts n1
+    expect(guard.size).toBe(1);
+    expect(code(() => { guard.observe('0xa', 'n1', 1_000, 500); })).toBe('REPLAYED_MESSAGE');
+    expect(code(() => { guard.observe('0xa', 'n3', 2_500, 500); })).toBe('ACCEPTED');
   });
 
   it('validates its limits', () => {

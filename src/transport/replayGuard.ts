@@ -27,6 +27,8 @@ export class ReplayGuard {
   /** key → expiresAt. Map keeps insertion order, which is nearly expiry order. */
   readonly #entries = new Map<string, number>();
   readonly #perSender = new Map<string, number>();
+  /** Latest time seen; entries expiring before it may already have been forgotten. */
+  #horizon = Number.NEGATIVE_INFINITY;
 
   constructor(options: ReplayGuardOptions) {
     const maxPerSender = options.maxEntriesPerSender ?? options.maxEntries;
@@ -54,6 +56,15 @@ export class ReplayGuard {
    * @throws TransportError REPLAYED_MESSAGE | REPLAY_GUARD_FULL
    */
   observe(sender: string, nonce: string, expiresAt: number, now: number): void {
+    // If the caller's clock stepped back, a message whose entry was already evicted
+    // could look fresh again; refuse anything that expires before the latest time seen.
+    this.#horizon = Math.max(this.#horizon, now);
+    if (expiresAt < this.#horizon) {
+      throw new TransportError('REPLAYED_MESSAGE', `message nonce ${nonce} from ${sender} is older than the replay memory`, {
+        fix: 'the receiving clock moved backwards or the message is stale; check NTP on both nodes',
+        details: { sender, nonce, expiresAt, horizon: this.#horizon },
+      });
+    }
     const key = `${sender}/${nonce}`;
     const seen = this.#entries.get(key);
     if (seen !== undefined && seen >= now) {
