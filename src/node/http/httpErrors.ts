@@ -1,0 +1,50 @@
+import { isKmsError } from '../../errors.js';
+import { TransportError, transportErrorStatus } from '../../transport/errors.js';
+
+/** A request the API refuses: the status and a code the caller can match on. */
+export class HttpRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpRequestError';
+  }
+}
+
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+/** Codes of typed errors that are the caller's fault, and the status that says so. */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
+  NODE_NO_KEY_VERSION: 404,
+  NODE_NOT_READY: 503,
+  PROTOCOL_UNKNOWN_SESSION: 404,
+};
+
+/**
+ * Maps anything thrown by a handler to a status and a JSON body. Typed errors keep their
+ * code and message (they are written to be shown and never carry secrets); anything else
+ * becomes a bare 500 so no stack trace or internal detail leaves the process.
+ */
+export function toHttpError(error: unknown): { status: number; body: ErrorBody; internal: boolean } {
+  if (error instanceof HttpRequestError) {
+    return { status: error.status, body: { error: { code: error.code, message: error.message } }, internal: false };
+  }
+  if (error instanceof TransportError) {
+    return { status: transportErrorStatus(error.code), body: { error: { code: error.code, message: error.message } }, internal: false };
+  }
+  if (isKmsError(error)) {
+    const status = CLIENT_ERROR_STATUS[error.code] ?? (error.code.startsWith('PROTOCOL_') ? 400 : 500);
+    return { status, body: { error: { code: error.code, message: error.message } }, internal: status >= 500 };
+  }
+  const fastifyError = error as { statusCode?: unknown; code?: unknown };
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    const code = typeof fastifyError.code === 'string' ? fastifyError.code : 'BAD_REQUEST';
+    const message = fastifyError.statusCode === 413 ? 'request body is too large' : 'malformed request';
+    return { status: fastifyError.statusCode, body: { error: { code, message } }, internal: false };
+  }
+  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error (see the node log)' } }, internal: true };
+}
