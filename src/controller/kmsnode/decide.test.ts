@@ -1,0 +1,90 @@
+import { kmsNode, redisHealth, runtimeStatus, withAof, withAppendFsync, withDataPath, withHealth, withKeys, withPersistence } from '../../../test/gen/kmsNode.js';
+import type { KmsNode } from '../../api/v1alpha1/kmsnode.types.js';
+import { decide, storeIdentityChanges } from './decide.js';
+import { specToNodeConfig, type ControllerNodeConfig } from './specMapping.js';
+
+const SECRETS = new Map([['operator-key/key', `0x${'ab'.repeat(32)}`], ['chain-rpc/url', 'http://127.0.0.1:8545'], ['redis/url', 'redis://u:p@127.0.0.1:6379/0']]);
+
+function config(node: KmsNode): ControllerNodeConfig {
+  const mapped = specToNodeConfig(node.spec, SECRETS);
+  if (!mapped.ok) throw new Error(JSON.stringify(mapped.problems));
+  return mapped.config;
+}
+
+const base = kmsNode('n');
+const withData = runtimeStatus(withKeys({ activeVersion: 7, versionCount: 2, lastProcessedBoundary: 10 }));
+const empty = runtimeStatus();
+
+describe('decide', () => {
+  test('not running → start on the desired config', () => {
+    expect(decide({ desired: specToNodeConfig(base.spec, SECRETS), running: null, runtime: empty, lastStatus: undefined })).toEqual({ kind: 'start', config: config(base) });
+  });
+
+  test('invalid spec → no action', () => {
+    expect(decide({ desired: { ok: false, problems: [] }, running: config(base), runtime: empty, lastStatus: undefined })).toEqual({ kind: 'invalid' });
+  });
+
+  test('same config, healthy Redis → none', () => {
+    expect(decide({ desired: specToNodeConfig(base.spec, SECRETS), running: config(base), runtime: withData, lastStatus: undefined })).toEqual({ kind: 'none' });
+  });
+
+  test('appendfsync change → applied in place, not a restart', () => {
+    const next = kmsNode('n', withAppendFsync('everysec'));
+    expect(decide({ desired: specToNodeConfig(next.spec, SECRETS), running: config(base), runtime: withData, lastStatus: undefined }))
+      .toMatchObject({ kind: 'applyFsync', policy: 'everysec', repair: false });
+  });
+
+  test('drift (appendonly no behind the node\'s back) → repair with the resource\'s policy', () => {
+    const drifted = runtimeStatus(withHealth(redisHealth(withAof({ enabled: false }))));
+    expect(decide({ desired: specToNodeConfig(base.spec, SECRETS), running: config(base), runtime: drifted, lastStatus: undefined }))
+      .toMatchObject({ kind: 'applyFsync', policy: 'always', repair: true });
+  });
+
+  test('dataPath change on a node holding key data → refused, naming the field', () => {
+    const next = kmsNode('n', withDataPath('/other'));
+    const d = decide({ desired: specToNodeConfig(next.spec, SECRETS), running: config(base), runtime: withData, lastStatus: undefined });
+    expect(d).toMatchObject({ kind: 'refuse', changed: ['persistence.dataPath'] });
+    if (d.kind === 'refuse') expect(d.message).toContain('2 key share version(s)');
+  });
+
+  test('dataPath change on an empty node → drain and restart', () => {
+    const next = kmsNode('n', withDataPath('/other'));
+    expect(decide({ desired: specToNodeConfig(next.spec, SECRETS), running: config(base), runtime: empty, lastStatus: undefined }))
+      .toMatchObject({ kind: 'restart', changed: ['persistence.dataPath'] });
+  });
+
+  test('redis → memory with data → refused', () => {
+    const next = kmsNode('n', withPersistence({ type: 'memory' }));
+    expect(decide({ desired: specToNodeConfig(next.spec, SECRETS), running: config(base), runtime: withData, lastStatus: undefined }))
+      .toMatchObject({ kind: 'refuse', changed: expect.arrayContaining(['persistence.type', 'persistence.dataPath']) as unknown });
+  });
+
+  test('port change → restart (not a store move, so allowed with data)', () => {
+    const next = kmsNode('n', (n) => { n.spec = { ...n.spec, server: { port: 9000 } }; });
+    expect(decide({ desired: specToNodeConfig(next.spec, SECRETS), running: config(base), runtime: withData, lastStatus: undefined }))
+      .toMatchObject({ kind: 'restart', changed: ['server.port'] });
+  });
+
+  test('after a controller restart, the last status remembers where the data was', () => {
+    const next = kmsNode('n', withDataPath('/other'));
+    const lastStatus = { dataPath: { path: '/var/lib/kms/data', exists: true, writable: true }, keys: { versionCount: 2, lastBoundary: 10, activeVersion: 7 } };
+    expect(decide({ desired: specToNodeConfig(next.spec, SECRETS), running: null, runtime: empty, lastStatus })).toMatchObject({ kind: 'refuse' });
+    expect(decide({ desired: specToNodeConfig(base.spec, SECRETS), running: null, runtime: empty, lastStatus })).toMatchObject({ kind: 'start' });
+  });
+});
+
+describe('storeIdentityChanges', () => {
+  const external = (url: string): ControllerNodeConfig['persistence'] => ({
+    type: 'redis', dataPath: null, redis: { mode: 'external', url, appendfsync: 'always', keyPrefix: 'kms:' }, encryptionSecret: null,
+  });
+  test('rotating the password of the same server is not a move; another host or db is', () => {
+    expect(storeIdentityChanges(external('redis://u:a@h:6379/0'), external('redis://u:b@h:6379/0'))).toEqual([]);
+    expect(storeIdentityChanges(external('redis://h:6379/0'), external('redis://h2:6379/0'))).toEqual(['persistence.redis.url (server or db)']);
+    expect(storeIdentityChanges(external('redis://h:6379/0'), external('redis://h:6379/1'))).toEqual(['persistence.redis.url (server or db)']);
+  });
+  test('a new key prefix or sealing secret is a move', () => {
+    const a = external('redis://h:6379/0');
+    expect(storeIdentityChanges(a, { ...a, redis: { ...a.redis!, keyPrefix: 'other:' } })).toEqual(['persistence.redis.keyPrefix']);
+    expect(storeIdentityChanges(a, { ...a, encryptionSecret: 'x' })).toEqual(['persistence.encryptionKeySecretRef (value)']);
+  });
+});

@@ -1,0 +1,50 @@
+import type { ControllerNodeConfig } from '../../src/controller/kmsnode/specMapping.js';
+import type { AppendFsyncPolicy, NodeRuntime, NodeRuntimeStatus } from '../../src/node/runtime.js';
+import { redisHealth, runtimeStatus, withAof, withHealth, withPhase } from './kmsNode.js';
+
+/** A NodeRuntime whose status the test sets; it records every call the controller makes. */
+export class FakeRuntime implements NodeRuntime<ControllerNodeConfig> {
+  readonly calls: string[] = [];
+  config: ControllerNodeConfig | null = null;
+  current: NodeRuntimeStatus = runtimeStatus(withPhase('stopped'), withHealth(null));
+  /** Status the runtime reports while running. */
+  runningStatus: NodeRuntimeStatus = runtimeStatus();
+  startError: Error | null = null;
+
+  start(config: ControllerNodeConfig): Promise<void> {
+    this.calls.push(`start:${config.persistence.dataPath ?? '-'}`);
+    if (this.startError !== null) {
+      this.current = { ...this.current, phase: 'failed', lastError: { code: 'FAKE_START_FAILED', message: this.startError.message } };
+      return Promise.reject(this.startError);
+    }
+    this.config = config;
+    this.current = this.runningStatus;
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    this.calls.push('stop');
+    this.config = null;
+    this.current = runtimeStatus(withPhase('stopped'), withHealth(null));
+    return Promise.resolve();
+  }
+
+  currentConfig(): ControllerNodeConfig | null {
+    return this.config;
+  }
+
+  refreshStatus(): Promise<NodeRuntimeStatus> {
+    if (this.config !== null) this.current = this.runningStatus;
+    return Promise.resolve(this.current);
+  }
+
+  status(): NodeRuntimeStatus {
+    return this.current;
+  }
+
+  applyAppendFsync(policy: AppendFsyncPolicy): Promise<void> {
+    this.calls.push(`fsync:${policy}`);
+    this.runningStatus = { ...this.runningStatus, persistence: redisHealth(withAof({ enabled: true, fsync: policy })) };
+    return Promise.resolve();
+  }
+}
