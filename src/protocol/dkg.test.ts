@@ -10,7 +10,7 @@ import type { ProtocolMessage } from './messages.js';
 import type { ProtocolSession } from './session.js';
 import { createSimulatedOperators, recoverSimulatedSigner, runSessions, type DeliveryOptions } from './simulation.js';
 import { thresholdFor } from './threshold.js';
-import type { FinalizedVersion, ProtocolSigner } from './types.js';
+import type { FinalizedVersion } from './types.js';
 
 const SESSION = 1_700_000_000;
 
@@ -46,7 +46,7 @@ function results(sessions: ReadonlyMap<string, ProtocolSession>): FinalizedVersi
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 describe('DKG', () => {
-  it.each([1, 3, 4, 7, 10])('n=%i: all finalize with one MPK; every t-subset recovers it, no (t−1)-subset does', (n) => {
+  it.each([1, 3, 4, 7])('n=%i: all finalize with one MPK; every t-subset recovers it, no (t−1)-subset does', (n) => {
     const { operators, sessions, report } = dkg(n, `dkg-${n}`);
     expect(report.rejected).toEqual([]);
     const t = thresholdFor(n);
@@ -63,7 +63,7 @@ describe('DKG', () => {
     }
     const commitments = rs[0]!.commitments.map((b) => decodeG2(b));
     const shares = rs.map((r, i) => ({ x: operatorId(operators[i]!), y: r.privateShare }));
-    shares.forEach((s) => expect(publicShare(commitments, s.x).equals(G2.BASE.multiply(s.y))).toBe(true));
+    for (const s of shares) expect(publicShare(commitments, s.x).equals(G2.BASE.multiply(s.y))).toBe(true);
     const secrets = new Set(subsets(shares, t).map((s) => interpolateAtZero(s)));
     expect(secrets.size).toBe(1);
     const secret = [...secrets][0]!;
@@ -72,7 +72,7 @@ describe('DKG', () => {
     // A few app-key recoveries on points.
     const appId = `app-for-${n}`;
     const partials = shares.map((s) => ({ id: s.x, signature: partialSign(s.y, appId) }));
-    partials.forEach((p) => expect(verifyPartial(p.signature, appId, publicShare(commitments, p.id))).toBe(true));
+    for (const p of partials) expect(verifyPartial(p.signature, appId, publicShare(commitments, p.id))).toBe(true);
     const key = recoverAppKey(partials.slice(0, t), t);
     expect(recoverAppKey(partials.slice(n - t), t).equals(key)).toBe(true);
     expect(verifyAppKey(key, appId, commitments[0]!)).toBe(true);
@@ -96,14 +96,17 @@ describe('DKG', () => {
     expect(st.phase).toBe('acknowledging');
     expect(st.missingDeals).toEqual(operators.slice(1));
     expect(st.missingAcks[operators[0]!]).toEqual(operators.slice(1));
-    const snap: ProtocolSessionState = s0.snapshot();
+    const snap = s0.snapshot();
+    const asStored: ProtocolSessionState = snap;
+    expect(asStored.sessionTimestamp).toBe(SESSION);
     expect(snap.phase).toBe(2);
     expect(snap.startTime).toBe(42);
     expect(snap.type).toBe('dkg');
     expect(Object.keys(snap.shares)).toEqual([operators[0]]);
     expect(snap.commitments[operators[0]!]).toHaveLength(2);
-    expect(snap.acknowledgements[operators[0]!]![operators[0]!]!.signature).toMatch(/^0x[0-9a-f]{130}$/);
-    expect(() => s0.start()).toThrow(expect.objectContaining({ code: 'INVALID_STATE' }));
+    const ownAcks = Object.values(snap.acknowledgements[operators[0]!] ?? {});
+    expect(ownAcks.map((a) => a.signature)).toEqual([expect.stringMatching(/^0x[0-9a-f]{130}$/)]);
+    expect(() => s0.start()).toThrow(/already started/);
   });
 });
 
@@ -259,7 +262,7 @@ describe('DKG rejections', () => {
     expect(sessions[0]!.phase).toBe('failed');
     expect(codeOf(() => sessions[0]!.handle({}))).toBe('INVALID_STATE');
 
-    const signers: ProtocolSigner[] = createSimulatedOperators(3, 'noquorum');
+    const signers = createSimulatedOperators(3, 'noquorum');
     const operators = signers.map((s) => s.address);
     const map = new Map<string, ProtocolSession>();
     for (const signer of signers) map.set(signer.address, createDkgSession({ sessionTimestamp: SESSION, operators, signer, recoverSigner: recoverSimulatedSigner }));

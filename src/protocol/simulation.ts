@@ -15,8 +15,12 @@ function addressOf(publicKeyUncompressed: Uint8Array): OperatorAddress {
   return `0x${bytesToHex(keccak_256(publicKeyUncompressed.subarray(1)).subarray(12))}`;
 }
 
+export interface SimulatedSigner extends ProtocolSigner {
+  readonly address: OperatorAddress;
+}
+
 /** An Ethereum-style signer (r ‖ s ‖ v, v = 27/28) whose key is keccak256(seed). */
-export function createSimulatedSigner(seed: string): ProtocolSigner {
+export function createSimulatedSigner(seed: string): SimulatedSigner {
   const secretKey = keccak_256(utf8ToBytes(`kms-node/simulated-operator/${seed}`));
   const address = addressOf(secp256k1.getPublicKey(secretKey, false));
   return {
@@ -43,7 +47,7 @@ export function recoverSimulatedSigner(digest32: Uint8Array, signature: Uint8Arr
 }
 
 /** `count` simulated operators, ascending by address. */
-export function createSimulatedOperators(count: number, seed: string): ProtocolSigner[] {
+export function createSimulatedOperators(count: number, seed: string): SimulatedSigner[] {
   return Array.from({ length: count }, (_, i) => createSimulatedSigner(`${seed}/${i}`)).sort((a, b) =>
     a.address < b.address ? -1 : 1,
   );
