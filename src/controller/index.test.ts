@@ -1,0 +1,47 @@
+import { ConditionType, findCondition } from '../api/v1alpha1/conditions.js';
+import { silentLogger } from '../logging/logger.js';
+import { FakeKubeApi } from '../../test/gen/fakeKubeApi.js';
+import { FakeRuntime } from '../../test/gen/fakeRuntime.js';
+import { defaultSecrets, kmsNode, redisHealth, runtimeStatus, withAppendFsync, withGeneration, withHealth } from '../../test/gen/kmsNode.js';
+import { startKmsNodeController } from './index.js';
+
+async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('startKmsNodeController (informer + queue + reconciler over the HTTP fake)', () => {
+  test('reconciles its own KmsNode from the watch: start, status, spec change, deletion', async () => {
+    const fake = new FakeKubeApi();
+    await fake.start();
+    for (const [name, data] of Object.entries(defaultSecrets())) fake.secrets.set(`kms/${name}`, data);
+    const runtime = new FakeRuntime();
+    runtime.runningStatus = runtimeStatus(withHealth(redisHealth((h) => { h.dataPath = { ...h.dataPath!, ownerUid: process.getuid!() }; })));
+    fake.put(kmsNode('node-a'));
+    // Another KmsNode in the namespace: not this process's, never touched.
+    fake.put(kmsNode('node-b'));
+    const controller = startKmsNodeController({
+      kubeConfig: fake.kubeConfig(), namespace: 'kms', name: 'node-a', runtime, logger: silentLogger(), resyncPeriodMs: 60_000,
+    });
+    try {
+      await until('Ready on node-a', () => findCondition(fake.objects.get('kms/node-a')?.status?.conditions, ConditionType.Ready)?.status === 'True');
+      expect(runtime.calls).toEqual(['start:/var/lib/kms/data']);
+      expect(fake.requests.some((r) => r.path.includes('fieldSelector=metadata.name%3Dnode-a') && r.path.includes('watch=true'))).toBe(true);
+
+      fake.put(kmsNode('node-a', withAppendFsync('everysec'), withGeneration(2), (n) => { n.status = fake.objects.get('kms/node-a')!.status; }));
+      await until('fsync applied', () => fake.objects.get('kms/node-a')?.status?.persistence?.fsync === 'everysec');
+      expect(runtime.calls).toEqual(['start:/var/lib/kms/data', 'fsync:everysec']);
+
+      fake.remove('kms', 'node-a');
+      await until('runtime stopped', () => runtime.calls.includes('stop'));
+      expect(fake.objects.get('kms/node-b')?.status).toBeUndefined();
+      expect(fake.count('PATCH', '/kmsnodes/node-b')).toBe(0);
+    } finally {
+      await controller.stop();
+      await fake.stop();
+    }
+  });
+});
