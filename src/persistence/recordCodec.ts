@@ -210,7 +210,7 @@ function parse<T>(key: string, input: unknown, schema: z.ZodType<T>, part: strin
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const where = issue === undefined ? part : `${part}.${issue.path.join('.')}`;
+    const where = issue === undefined || issue.path.length === 0 ? part : `${part}.${issue.path.join('.')}`;
     throw new CorruptRecordError(key, `${where}: ${issue?.message ?? 'does not match the record schema'}`);
   }
   return result.data;

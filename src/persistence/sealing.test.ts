@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { PersistenceConfigError } from './errors.js';
+import { createRecordSealer, SealOpenFailure } from './sealing.js';
+
+describe('createRecordSealer', () => {
+  const secret = randomBytes(32);
+  const plaintext = Buffer.from('{"privateShare":"0x1234"}');
+
+  it('opens what it sealed for the same key, with a fresh nonce each time', () => {
+    const sealer = createRecordSealer(secret);
+    const a = sealer.seal('kms:keyshare:1', plaintext);
+    const b = sealer.seal('kms:keyshare:1', plaintext);
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
+    expect(Buffer.from(sealer.open('kms:keyshare:1', a))).toEqual(plaintext);
+    expect(Buffer.from(a).includes(plaintext)).toBe(false);
+  });
+
+  it('derives the same key from the same secret (a restarted node opens old records)', () => {
+    const sealed = createRecordSealer(secret).seal('k', plaintext);
+    expect(Buffer.from(createRecordSealer(Buffer.from(secret)).open('k', sealed))).toEqual(plaintext);
+  });
+
+  it('fails on another record key (AAD), another secret, and any flipped bit', () => {
+    const sealer = createRecordSealer(secret);
+    const sealed = sealer.seal('kms:keyshare:1', plaintext);
+    expect(() => sealer.open('kms:keyshare:2', sealed)).toThrow(SealOpenFailure);
+    expect(() => createRecordSealer(randomBytes(32)).open('kms:keyshare:1', sealed)).toThrow(SealOpenFailure);
+    for (let i = 1; i < sealed.length; i++) {
+      const flipped = Uint8Array.from(sealed);
+      flipped[i]! ^= 0x80;
+      expect(() => sealer.open('kms:keyshare:1', flipped)).toThrow(SealOpenFailure);
+    }
+    const wrongFormat = Uint8Array.from(sealed);
+    wrongFormat[0] = 9;
+    expect(() => sealer.open('kms:keyshare:1', wrongFormat)).toThrow('unknown sealed format 9');
+    expect(() => sealer.open('kms:keyshare:1', sealed.subarray(0, 20))).toThrow('too short');
+  });
+
+  it('uses the injected nonce source and a 1+12+n+16 byte layout', () => {
+    const sealer = createRecordSealer(secret, (n) => new Uint8Array(n).fill(7));
+    const sealed = sealer.seal('k', plaintext);
+    expect(sealed.length).toBe(1 + 12 + plaintext.length + 16);
+    expect([...sealed.subarray(1, 13)]).toEqual(new Array<number>(12).fill(7));
+  });
+
+  it('refuses a secret shorter than 32 bytes', () => {
+    expect(() => createRecordSealer(randomBytes(16))).toThrow(PersistenceConfigError);
+  });
+});
