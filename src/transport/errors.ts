@@ -20,7 +20,8 @@ export type TransportErrorCode =
   | 'INVALID_PUBLIC_KEY'
   | 'MALFORMED_SEALED_SHARE'
   | 'SHARE_DECRYPTION_FAILED'
-  | 'INVALID_TRANSPORT_CONFIG';
+  | 'INVALID_TRANSPORT_CONFIG'
+  | 'UNKNOWN_RECIPIENT';
 
 /** A rejected message or a misuse of a transport primitive; `code` says which. */
 export class TransportError extends KmsError {
@@ -60,6 +61,7 @@ export function transportErrorStatus(code: TransportErrorCode): number {
     case 'INVALID_PUBLIC_KEY':
     case 'SHARE_DECRYPTION_FAILED':
     case 'INVALID_TRANSPORT_CONFIG':
+    case 'UNKNOWN_RECIPIENT':
       return 500;
   }
 }
