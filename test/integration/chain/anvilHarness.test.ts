@@ -16,7 +16,12 @@ describe('anvil harness', () => {
   test('default: loopback, chain 31337, the derived dev accounts are the funded ones', async () => {
     expect(anvil.rpcUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await anvil.publicClient.getChainId()).toBe(ANVIL_CHAIN_ID);
-    const accounts = await anvil.publicClient.request({ method: 'eth_accounts' });
+    const response = await fetch(anvil.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_accounts', params: [] }),
+    });
+    const { result: accounts } = (await response.json()) as { result: `0x${string}`[] };
     expect(accounts.map((a) => getAddress(a))).toEqual(devAccounts.map((a) => a.address));
     // The first account of anvil's mnemonic is the widely published dev address.
     expect(devAccounts[0]!.address).toBe('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266');
