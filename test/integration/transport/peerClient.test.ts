@@ -6,6 +6,7 @@ import { freePort } from '../../harness/ports.js';
 import { openEnvelope, sealEnvelope } from '../../../src/transport/envelope.js';
 import { PeerRequestError, TransportError, transportErrorStatus } from '../../../src/transport/errors.js';
 import { PeerClient, type PeerClientOptions } from '../../../src/transport/httpClient.js';
+import { PeerTransport } from '../../../src/transport/peerTransport.js';
 import { ReplayGuard } from '../../../src/transport/replayGuard.js';
 import { openShare, sealShare } from '../../../src/transport/shareEncryption.js';
 import { OperatorSigner } from '../../../src/transport/signer.js';
@@ -38,6 +39,8 @@ const attempts = new Map<string, number>();
 const delivered: { from: string; share: string }[] = [];
 let replayGuard: ReplayGuard;
 let dropNextLossyResponse = true;
+let bobTransport: PeerTransport;
+const bobInbox: TransportPayload[] = [];
 
 function count(route: string): number {
   const n = (attempts.get(route) ?? 0) + 1;
@@ -111,6 +114,17 @@ beforeAll(async () => {
       case '/dkg/share':
         void receiveShare(req, res, route);
         return;
+      case '/protocol/dkg/deal':
+        void readBody(req).then((text) => {
+          try {
+            bobInbox.push(bobTransport.receive(route, JSON.parse(text ?? 'null')).payload);
+            send(res, 200, { accepted: true });
+          } catch (error) {
+            if (error instanceof TransportError) send(res, transportErrorStatus(error.code), { error: { code: error.code, message: error.message } });
+            else send(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
+          }
+        });
+        return;
       case '/lossy/share':
         // Accepts the message, then loses the first answer (connection reset), as a
         // crash between handling and replying would.
@@ -128,6 +142,10 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   operators = [{ ...alice.peer, socketUrl: 'http://127.0.0.1:1' }, { ...bob.peer, socketUrl: baseUrl }];
+  bobTransport = new PeerTransport({
+    signer: bob.signer, self: bob.peer.address, operators: () => operators, clock: Date.now, client: new PeerClient(),
+    replayGuard: new ReplayGuard({ maxEntries: 1_000 }), maxSkewMs: 60_000, currentSession: (ts) => ts === SESSION,
+  });
 });
 
 afterAll(async () => {
@@ -226,5 +244,22 @@ describe('PeerClient against a real HTTP server', () => {
     expect(attempts.get('/lossy/share')).toBe(2);
     expect(response).toMatchObject({ status: 409, attempts: 2, alreadyDelivered: true });
     expect(delivered.slice(before)).toEqual([{ from: alice.peer.address, share: '07'.repeat(32) }]);
+  });
+
+  it('carries a deal between two PeerTransports: share encrypted on the wire, plaintext at the receiver', async () => {
+    const aliceTransport = new PeerTransport({
+      signer: alice.signer, self: alice.peer.address, operators: () => operators, clock: Date.now, client: client(),
+      replayGuard: new ReplayGuard({ maxEntries: 10 }), maxSkewMs: 60_000,
+    });
+    const deal: TransportPayload = {
+      type: 'deal', protocol: 'dkg', sessionTimestamp: SESSION, from: alice.peer.address, to: bob.peer.address,
+      commitments: [`0x${'ab'.repeat(96)}`], share: `0x${'3c'.repeat(32)}`,
+    };
+    const response = await aliceTransport.send(deal, '/protocol/dkg/deal');
+    expect(response).toMatchObject({ status: 200, attempts: 1 });
+    expect(bobInbox).toEqual([deal]);
+    const wrongSession = await failure(aliceTransport.send({ ...deal, sessionTimestamp: SESSION + 1 }, '/protocol/dkg/deal'));
+    expect(wrongSession.details).toMatchObject({ status: 400, peerCode: 'WRONG_SESSION' });
+    expect(bobInbox).toHaveLength(1);
   });
 });
