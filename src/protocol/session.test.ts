@@ -1,0 +1,62 @@
+import { dealerSetHash, completionDigest, toHex } from './digests.js';
+import { createDkgSession } from './dkg.js';
+import type { ProtocolError } from './errors.js';
+import type { ProtocolMessage } from './messages.js';
+import type { ProtocolSession } from './session.js';
+import { createSimulatedOperators, recoverSimulatedSigner, runSessions } from './simulation.js';
+
+const SESSION = 1_700_000_500;
+
+describe('completion quorum', () => {
+  it('fails with CONFLICTING_COMPLETION when t operators sign a different outcome', () => {
+    const signers = createSimulatedOperators(4, 'conflict');
+    const operators = signers.map((s) => s.address);
+    const map = new Map<string, ProtocolSession>();
+    for (const signer of signers) map.set(signer.address, createDkgSession({ sessionTimestamp: SESSION, operators, signer, recoverSigner: recoverSimulatedSigner }));
+    // Hold back every completion so each node sits in the completing phase.
+    runSessions(map, { intercept: (m) => (m.type === 'complete' ? null : m) });
+    const victim = map.get(operators[0]!)!;
+    expect(victim.phase).toBe('completing');
+    const forged = `0x${'77'.repeat(32)}` as const;
+    const dealers = [...operators];
+    let error: ProtocolError | undefined;
+    for (const signer of signers.slice(1)) {
+      const digest = completionDigest('dkg', SESSION, signer.address, dealerSetHash(dealers), Buffer.from(forged.slice(2), 'hex'));
+      const msg: ProtocolMessage = {
+        type: 'complete',
+        protocol: 'dkg',
+        sessionTimestamp: SESSION,
+        from: signer.address,
+        to: operators[0]!,
+        dealers,
+        commitmentsHash: forged,
+        signature: toHex(signer.sign(digest)),
+      };
+      try {
+        victim.handle(msg);
+      } catch (err) {
+        error = err as ProtocolError;
+        break;
+      }
+    }
+    expect(['CONFLICTING_COMPLETION', 'NO_QUORUM']).toContain(error?.code);
+    expect(victim.phase).toBe('failed');
+    expect(victim.result()).toBeNull();
+    expect(victim.status().error?.code).toBe(error?.code);
+  });
+
+  it('a node still acknowledging adopts a dealer set that t others completed, if it holds those deals', () => {
+    const signers = createSimulatedOperators(4, 'adopt');
+    const operators = signers.map((s) => s.address);
+    const map = new Map<string, ProtocolSession>();
+    for (const signer of signers) map.set(signer.address, createDkgSession({ sessionTimestamp: SESSION, operators, signer, recoverSigner: recoverSimulatedSigner }));
+    const late = operators[3]!;
+    // Operator 3 never hears operator 2's ack for dealer 1; it waits while the rest finalize.
+    runSessions(map, { intercept: (m) => (m.type === 'ack' && m.to === late && m.player === operators[2] && m.dealer === operators[1] ? null : m) });
+    const s3 = map.get(late)!;
+    expect(s3.phase).toBe('finalized');
+    const others = operators.slice(0, 3).map((a) => map.get(a)!.result()!);
+    expect(Buffer.from(s3.result()!.masterPublicKey).equals(Buffer.from(others[0]!.masterPublicKey))).toBe(true);
+    expect(s3.result()!.dealers).toEqual(operators);
+  });
+});
