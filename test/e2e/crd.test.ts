@@ -14,6 +14,8 @@ const NS = 'kms-e2e';
 const OPERATOR = '0x1111111111111111111111111111111111111111';
 const REGISTRY = '0x2222222222222222222222222222222222222222';
 
+/** kubectl round trips against a loaded 2-core machine. */
+const STEP_TIMEOUT_MS = 60_000;
 let api: ApiServer;
 /** Set only once startup succeeded, so afterAll knows whether there is anything to stop. */
 let started: ApiServer | undefined;
@@ -93,7 +95,7 @@ describe('KmsNode CRD on kube-apiserver', () => {
     const spec = node['spec'] as { persistence: { redis: Record<string, unknown> }; server: Record<string, unknown> };
     expect(spec.persistence.redis).toEqual({ mode: 'embedded', appendfsync: 'always', keyPrefix: 'kms:' });
     expect(spec.server).toEqual({ port: 8000 });
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('accepts memory persistence and external redis with a URL secret', async () => {
     ok(await create(kmsNode('node-mem', { type: 'memory' })), 'create node-mem');
@@ -107,7 +109,7 @@ describe('KmsNode CRD on kube-apiserver', () => {
       ),
       'create node-ext',
     );
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('status subresource takes a merge-patch and kubectl get shows the printer columns', async () => {
     const status = {
@@ -142,7 +144,7 @@ describe('KmsNode CRD on kube-apiserver', () => {
     const wide = ok(await api.kubectl(['get', 'kmsnode', 'node-a', '-n', NS, '-o', 'wide']), 'get -o wide');
     expect(wide.split('\n')[0]).toMatch(/\bMESSAGE$/);
     expect(wide).toContain('all checks pass');
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('a status patch cannot change the spec, and a spec update keeps the status', async () => {
     ok(
@@ -154,13 +156,13 @@ describe('KmsNode CRD on kube-apiserver', () => {
     expect((node['spec'] as { server: { port: number } }).server.port).toBe(8100);
     expect((node['status'] as { phase: string }).phase).toBe('Running');
     expect((node['metadata'] as { generation: number }).generation).toBe(2);
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('refuses status values outside the schema', async () => {
     const result = await api.kubectl(['patch', 'kmsnode', 'node-a', '-n', NS, '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Sleeping"}}']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('status.phase: Unsupported value: "Sleeping"');
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('kubectl explain prints the field descriptions', async () => {
     const persistence = await explain('kmsnode.spec.persistence');
@@ -173,32 +175,32 @@ describe('KmsNode CRD on kube-apiserver', () => {
     expect(fsync).toContain('always (default) fsyncs every write');
     const conditions = await explain('kmsnode.status.conditions');
     expect(conditions).toContain('KeyShareActive');
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('refuses a relative dataPath with the CEL message', async () => {
     const message = await refused(kmsNode('bad-path', { ...embedded, dataPath: 'data/kms' }));
     expect(message).toContain('spec.persistence.dataPath');
     expect(message).toContain('persistence.dataPath must be an absolute path (start with /)');
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('refuses a dataPath with .. segments', async () => {
     const message = await refused(kmsNode('bad-dots', { ...embedded, dataPath: '/var/lib/../etc' }));
     expect(message).toContain("persistence.dataPath must not contain '..' segments");
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('refuses values outside an enum', async () => {
     expect(await refused(kmsNode('bad-type', { type: 'badger' }))).toContain('spec.persistence.type: Unsupported value: "badger"');
     expect(await refused(kmsNode('bad-fsync', { ...embedded, redis: { appendfsync: 'no' } }))).toContain(
       'spec.persistence.redis.appendfsync: Unsupported value: "no"',
     );
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('refuses an operator address that is not 0x + 40 hex', async () => {
     const manifest = kmsNode('bad-addr', embedded, {
       operator: { address: '0x1234', keySecretRef: { name: 'operator-key', key: 'key' } },
     });
     expect(await refused(manifest)).toContain('spec.operator.address: Invalid value: "0x1234"');
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('refuses cross-field mistakes with the CEL messages', async () => {
     expect(await refused(kmsNode('bad-ext', { type: 'redis', redis: { mode: 'external' } }))).toContain(
@@ -210,18 +212,18 @@ describe('KmsNode CRD on kube-apiserver', () => {
     expect(await refused(kmsNode('bad-nodir', { type: 'redis' }))).toContain(
       'persistence.dataPath is required for redis in embedded mode',
     );
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('refuses an unknown field', async () => {
     const message = await refused(kmsNode('bad-field', { ...embedded, bogus: true }));
     expect(message).toContain('unknown field "spec.persistence.bogus"');
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('refuses a missing required field', async () => {
     const manifest = JSON.parse(kmsNode('bad-missing', embedded)) as { spec: Record<string, unknown> };
     delete manifest.spec['chain'];
     expect(await refused(JSON.stringify(manifest))).toContain('spec.chain: Required value');
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('refuses changing persistence.type after creation', async () => {
     const result = await api.kubectl(['patch', 'kmsnode', 'node-mem', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { persistence: embedded } })]);
@@ -229,7 +231,7 @@ describe('KmsNode CRD on kube-apiserver', () => {
     expect(result.stderr).toContain('persistence.type is immutable once set');
     const node = await getJson(['kmsnode', 'node-mem', '-n', NS]);
     expect((node['spec'] as { persistence: { type: string } }).persistence.type).toBe('memory');
-  });
+  }, STEP_TIMEOUT_MS);
 
   test('a ServiceAccount with the controller role reads KmsNodes and patches status only', async () => {
     const account = { namespace: NS, name: 'kms-controller' };
@@ -263,5 +265,5 @@ describe('KmsNode CRD on kube-apiserver', () => {
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain('forbidden');
     expect(denied.stderr).toContain('system:serviceaccount:kms-e2e:kms-controller');
-  });
+  }, STEP_TIMEOUT_MS);
 });

@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+# kms-node image: kms-server (Node.js) plus redis-server for the embedded persistence mode.
+# Build: docker build -t kms-node:0.1.0 .   (needs a Docker engine; see README)
+
+# ---- build: compile TypeScript with the full dev toolchain
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json
+
+# ---- deps: production dependencies only
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+
+# ---- runtime
+FROM node:20-bookworm-slim
+# redis-server from Debian: the embedded mode runs it as a child process with its AOF in the
+# data directory. Versions follow the base image's Debian release.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends redis-server \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 kms \
+ && useradd --system --uid 10001 --gid kms --home-dir /nonexistent --shell /usr/sbin/nologin kms
+WORKDIR /app
+ENV NODE_ENV=production \
+    KMS_HOST=0.0.0.0 \
+    KMS_PORT=8000 \
+    KMS_PERSISTENCE_DATA_PATH=/var/lib/kms-node/data
+COPY --from=deps --chown=root:root /app/node_modules ./node_modules
+COPY --from=build --chown=root:root /app/dist ./dist
+COPY --chown=root:root package.json ./
+RUN install -d -o kms -g kms -m 0700 /var/lib/kms-node/data
+# Numeric UID so Kubernetes runAsNonRoot can verify it.
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.KMS_PORT||8000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "dist/cli/kms-server.js"]

@@ -1,0 +1,185 @@
+/**
+ * The kms-node chart against a real kube-apiserver: helm install (every object accepted
+ * server-side, the KmsNode created on a fresh cluster), the controller's RBAC as its
+ * ServiceAccount, the helm test objects, helm upgrade (values and a changed CRD), and helm
+ * uninstall keeping the claims, the CRD and the StorageClass. No kubelet runs: pods are
+ * stored, never started.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BASE_VALUES, CHART_DIR, merge } from '../integration/chart/chartFixtures.js';
+import type { Values } from '../integration/chart/chartFixtures.js';
+import { ok, startApiServer, TOOL_BUILD_TIMEOUT_MS } from './harness/apiServer.js';
+import type { ApiServer, CommandResult } from './harness/apiServer.js';
+
+const NS = 'kms-chart';
+const RELEASE = 'node1';
+const FULLNAME = 'node1-kms-node';
+const SA = { namespace: NS, name: FULLNAME };
+/** helm and kubectl round trips against a loaded 2-core machine. */
+const STEP_TIMEOUT_MS = 120_000;
+const VALUES = merge(BASE_VALUES, { node: { persistence: { encryptionKeySecretRef: { name: 'kms-seal' } } } });
+
+let api: ApiServer;
+let started: ApiServer | undefined;
+let workDir = '';
+
+async function helmWith(args: readonly string[], values: Values, chart = CHART_DIR): Promise<CommandResult> {
+  const file = path.join(workDir, `values-${Date.now()}.json`);
+  writeFileSync(file, JSON.stringify(values));
+  return api.helm([...args.map((a) => (a === '$CHART' ? chart : a)), '-f', file, '--namespace', NS, '--timeout', '120s']);
+}
+
+async function getJson(args: readonly string[]): Promise<Record<string, unknown>> {
+  return JSON.parse(ok(await api.kubectl(['get', ...args, '-o', 'json']), `kubectl get ${args.join(' ')}`)) as Record<string, unknown>;
+}
+
+async function exists(args: readonly string[]): Promise<boolean> {
+  const result = await api.kubectl(['get', ...args, '-o', 'name']);
+  if (result.code !== 0 && !result.stderr.includes('NotFound')) throw new Error(result.stderr);
+  return result.code === 0;
+}
+
+beforeAll(async () => {
+  api = await startApiServer();
+  started = api;
+  workDir = mkdtempSync(path.join(tmpdir(), 'kms-chart-e2e-'));
+  ok(await api.kubectl(['create', 'namespace', NS]), 'create namespace');
+  for (const [name, key] of [['kms-operator', 'operator-key'], ['kms-chain', 'rpc-url'], ['kms-seal', 'encryption-key'], ['unrelated', 'x']] as const) {
+    ok(await api.kubectl(['create', 'secret', 'generic', name, '-n', NS, `--from-literal=${key}=test-value-of-${name}`]), `create secret ${name}`);
+  }
+}, TOOL_BUILD_TIMEOUT_MS + 120_000);
+
+afterAll(async () => {
+  await started?.stop();
+  if (workDir !== '') rmSync(workDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('kms-node chart on kube-apiserver', () => {
+  test('helm install on a fresh cluster: every object accepted, the KmsNode created after its CRD', async () => {
+    const notes = ok(await helmWith(['install', RELEASE, '$CHART'], VALUES), 'helm install');
+    expect(notes).toContain(`kubectl get kmsnode ${FULLNAME} -n ${NS} -o wide`);
+    expect(notes).toContain(`helm test ${RELEASE} -n ${NS}`);
+    for (const kind of ['statefulset', 'service', 'serviceaccount', 'role', 'rolebinding', 'networkpolicy', 'poddisruptionbudget']) {
+      expect(await exists([kind, FULLNAME, '-n', NS])).toBe(true);
+    }
+    expect(await exists(['service', `${FULLNAME}-headless`, '-n', NS])).toBe(true);
+    expect(await exists(['storageclass', `${FULLNAME}-encrypted`])).toBe(true);
+    expect(await exists(['crd', 'kmsnodes.kms.eigenx.dev'])).toBe(true);
+    const node = await getJson(['kmsnode', FULLNAME, '-n', NS]);
+    expect((node['spec'] as { persistence: { dataPath: string } }).persistence.dataPath).toBe('/var/lib/kms-node/data');
+    const sts = await getJson(['statefulset', FULLNAME, '-n', NS]);
+    expect((sts['spec'] as { persistentVolumeClaimRetentionPolicy: unknown }).persistentVolumeClaimRetentionPolicy).toEqual({
+      whenDeleted: 'Retain',
+      whenScaled: 'Retain',
+    });
+  }, STEP_TIMEOUT_MS);
+
+  test('the controller ServiceAccount may do exactly what the controller needs', async () => {
+    const canI = async (...args: string[]): Promise<string> => (await api.kubectl(['auth', 'can-i', ...args, '-n', NS], { as: SA })).stdout.trim();
+    expect(await canI('watch', 'kmsnodes.kms.eigenx.dev')).toBe('yes');
+    expect(await canI('patch', 'kmsnodes.kms.eigenx.dev', '--subresource=status')).toBe('yes');
+    expect(await canI('update', 'kmsnodes.kms.eigenx.dev')).toBe('no');
+    expect(await canI('delete', 'kmsnodes.kms.eigenx.dev')).toBe('no');
+    expect(await canI('create', 'events')).toBe('yes');
+    expect(await canI('get', 'secret/kms-operator')).toBe('yes');
+    expect(await canI('get', 'secret/kms-seal')).toBe('yes');
+    expect(await canI('get', 'secret/unrelated')).toBe('no');
+    expect(await canI('list', 'secrets')).toBe('no');
+    expect(await canI('list', 'pods')).toBe('no');
+
+    const token = await api.createToken(SA);
+    const status = '{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True","reason":"Serving","message":"ok","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}';
+    const patched = await api.request(token, 'PATCH', `/apis/kms.eigenx.dev/v1alpha1/namespaces/${NS}/kmsnodes/${FULLNAME}/status`, {
+      contentType: 'application/merge-patch+json',
+      data: JSON.parse(status),
+    });
+    expect(patched.status).toBe(200);
+    const secret = ok(await api.kubectlWithToken(token, ['get', 'secret', 'kms-chain', '-n', NS, '-o', 'jsonpath={.data.rpc-url}']), 'get secret');
+    expect(Buffer.from(secret, 'base64').toString()).toBe('test-value-of-kms-chain');
+    const denied = await api.kubectlWithToken(token, ['get', 'secret', 'unrelated', '-n', NS]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('forbidden');
+  }, STEP_TIMEOUT_MS);
+
+  test('the helm test objects are accepted by the API server', async () => {
+    const rendered = ok(await helmWith(['template', RELEASE, '$CHART', '--show-only', 'templates/tests/test-health.yaml'], VALUES), 'helm template test');
+    const [rbac, pod] = splitLast(rendered);
+    // The pod's ServiceAccount must exist for admission, so the RBAC objects go in for real.
+    ok(await api.kubectl(['apply', '-n', NS, '-f', '-'], { input: rbac }), 'apply test rbac');
+    ok(await api.kubectl(['create', '--dry-run=server', '-n', NS, '-f', '-'], { input: pod }), 'dry-run test pod');
+    const canRead = await api.kubectl(['auth', 'can-i', 'get', `kmsnodes.kms.eigenx.dev/${FULLNAME}`, '-n', NS], { as: { namespace: NS, name: `${FULLNAME}-test` } });
+    expect(canRead.stdout.trim()).toBe('yes');
+  }, STEP_TIMEOUT_MS);
+
+  test('the first helm upgrade turns the hook-made KmsNode into a release object with the new values', async () => {
+    const before = await getJson(['kmsnode', FULLNAME, '-n', NS]);
+    expect((before['metadata'] as { annotations: Record<string, string> }).annotations['helm.sh/hook']).toBe('post-install');
+    ok(await helmWith(['upgrade', RELEASE, '$CHART'], merge(VALUES, { node: { server: { port: 8100 } } })), 'helm upgrade');
+    const node = await getJson(['kmsnode', FULLNAME, '-n', NS]);
+    expect((node['spec'] as { server: { port: number } }).server.port).toBe(8100);
+    expect((node['metadata'] as { annotations?: Record<string, string> }).annotations?.['helm.sh/hook']).toBeUndefined();
+    const manifest = ok(await api.helm(['get', 'manifest', RELEASE, '--namespace', NS]), 'helm get manifest');
+    expect(manifest).toContain('kind: KmsNode');
+  }, STEP_TIMEOUT_MS);
+
+  test('later upgrades patch the KmsNode in place and keep its status', async () => {
+    const status = { status: { phase: 'Running', phaseMessage: 'serving' } };
+    ok(await api.kubectl(['patch', 'kmsnode', FULLNAME, '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]), 'patch status');
+    const before = await getJson(['kmsnode', FULLNAME, '-n', NS]);
+    ok(await helmWith(['upgrade', RELEASE, '$CHART'], merge(VALUES, { node: { server: { port: 8200 } } })), 'helm upgrade');
+    const after = await getJson(['kmsnode', FULLNAME, '-n', NS]);
+    expect((after['spec'] as { server: { port: number } }).server.port).toBe(8200);
+    expect(after['status']).toEqual(status.status);
+    expect((after['metadata'] as { uid: string }).uid).toBe((before['metadata'] as { uid: string }).uid);
+  }, STEP_TIMEOUT_MS);
+
+  test('helm upgrade with a changed CRD updates it in the cluster', async () => {
+    const chart = path.join(workDir, 'kms-node');
+    cpSync(CHART_DIR, chart, { recursive: true });
+    const crdFile = path.join(chart, 'files/kmsnode-crd.yaml');
+    const marker = 'Upgraded schema marker for the e2e test.';
+    const original = readFileSync(crdFile, 'utf8');
+    const changed = original.replace('description: Desired configuration of the node.', `description: ${marker} Desired configuration of the node.`);
+    expect(changed).not.toBe(original);
+    writeFileSync(crdFile, changed);
+    ok(await helmWith(['upgrade', RELEASE, '$CHART'], VALUES, chart), 'helm upgrade changed crd');
+    const description = ok(
+      await api.kubectl(['get', 'crd', 'kmsnodes.kms.eigenx.dev', '-o', 'jsonpath={.spec.versions[0].schema.openAPIV3Schema.properties.spec.description}']),
+      'get crd',
+    );
+    expect(description).toContain(marker);
+  }, STEP_TIMEOUT_MS);
+
+  test('helm uninstall leaves the claims, the CRD and the StorageClass', async () => {
+    // No StatefulSet controller runs here: create the claim as it would, from the template.
+    const sts = await getJson(['statefulset', FULLNAME, '-n', NS]);
+    const template = (sts['spec'] as { volumeClaimTemplates: { metadata: { name: string; labels: Record<string, string> }; spec: unknown }[] }).volumeClaimTemplates[0]!;
+    const claim = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `${template.metadata.name}-${FULLNAME}-0`, namespace: NS, labels: template.metadata.labels }, spec: template.spec };
+    ok(await api.kubectl(['create', '-f', '-'], { input: JSON.stringify(claim) }), 'create claim');
+
+    ok(await api.helm(['uninstall', RELEASE, '--namespace', NS, '--timeout', '120s']), 'helm uninstall');
+    expect(await exists(['statefulset', FULLNAME, '-n', NS])).toBe(false);
+    expect(await exists(['kmsnode', FULLNAME, '-n', NS])).toBe(false);
+    expect(await exists(['role', FULLNAME, '-n', NS])).toBe(false);
+    expect(await exists(['pvc', `data-${FULLNAME}-0`, '-n', NS])).toBe(true);
+    expect(await exists(['crd', 'kmsnodes.kms.eigenx.dev'])).toBe(true);
+    expect(await exists(['storageclass', `${FULLNAME}-encrypted`])).toBe(true);
+  }, STEP_TIMEOUT_MS);
+
+  test('a second install finds the CRD and creates the KmsNode as a regular release object', async () => {
+    ok(await helmWith(['install', 'node2', '$CHART'], merge(VALUES, { crd: { install: false } })), 'helm install node2');
+    const manifest = ok(await api.helm(['get', 'manifest', 'node2', '--namespace', NS]), 'helm get manifest');
+    expect(manifest).toContain('kind: KmsNode');
+    expect(await exists(['kmsnode', 'node2-kms-node', '-n', NS])).toBe(true);
+  }, STEP_TIMEOUT_MS);
+});
+
+/** Splits a multi-document YAML stream into everything but the last document, and the last. */
+function splitLast(stream: string): [string, string] {
+  const docs = stream.split(/^---\s*$/m).filter((d) => d.trim() !== '');
+  const last = docs.pop();
+  if (last === undefined) throw new Error('helm template rendered nothing');
+  return [docs.join('\n---\n'), last];
+}
