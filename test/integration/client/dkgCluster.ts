@@ -1,0 +1,142 @@
+/**
+ * Test fixture for the KMS client: a real DKG run in memory (src/protocol simulation),
+ * then one real node HTTP API (src/node/http/server.ts) per operator on loopback,
+ * answering /pubkey and /app/sign from that operator's real share. Behaviours let a
+ * test make one node lie, go quiet or answer garbage; everything else is the real
+ * protocol output and the real API.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { createDeterministicRng } from '../../../src/crypto/deterministicRng.js';
+import { g1ToHex, partialSign } from '../../../src/crypto/index.js';
+import { silentLogger } from '../../../src/logging/logger.js';
+import { buildHttpServer, type HttpServer, type NodeApi, type PartialSignatureView, type PubkeyView } from '../../../src/node/http/server.js';
+import { createDkgSession } from '../../../src/protocol/dkg.js';
+import type { ProtocolSession } from '../../../src/protocol/session.js';
+import { createSimulatedOperators, recoverSimulatedSigner, runSessions } from '../../../src/protocol/simulation.js';
+import type { FinalizedVersion } from '../../../src/protocol/types.js';
+
+export const DKG_EPOCH = 1_700_000_000;
+
+const hex = (b: Uint8Array): `0x${string}` => `0x${Buffer.from(b).toString('hex')}`;
+
+/** The outcome of one in-memory DKG: each operator's finalized version. */
+export interface DkgKeys {
+  readonly operators: readonly string[];
+  readonly versions: readonly FinalizedVersion[];
+  readonly threshold: number;
+  readonly masterPublicKeyHex: `0x${string}`;
+}
+
+/** Runs a real DKG among n simulated operators (deterministic for a seed). */
+export function runDkg(n: number, seed: string, epoch = DKG_EPOCH): DkgKeys {
+  const signers = createSimulatedOperators(n, seed);
+  const operators = signers.map((s) => s.address.toLowerCase());
+  const sessions = new Map<string, ProtocolSession>();
+  for (const signer of signers) {
+    sessions.set(
+      signer.address,
+      createDkgSession({
+        sessionTimestamp: epoch,
+        operators,
+        signer,
+        recoverSigner: recoverSimulatedSigner,
+        rng: createDeterministicRng(`${seed}/${signer.address}`),
+      }),
+    );
+  }
+  const report = runSessions(sessions);
+  if (report.rejected.length > 0) throw new Error(`DKG fixture: ${report.rejected.length} messages rejected`);
+  const versions = signers.map((s) => {
+    const result = sessions.get(s.address)?.result() ?? null;
+    if (result === null) throw new Error(`DKG fixture: ${s.address} did not finalize`);
+    return result;
+  });
+  const first = versions[0]!;
+  return { operators, versions, threshold: first.threshold, masterPublicKeyHex: hex(first.masterPublicKey) };
+}
+
+/** What an honest node with this version reports on /pubkey. */
+export function honestPubkey(version: FinalizedVersion, operatorAddress: string): PubkeyView {
+  return {
+    operatorAddress,
+    version: version.epoch,
+    threshold: version.threshold,
+    masterPublicKey: hex(version.masterPublicKey),
+    commitments: version.commitments.map(hex),
+    participants: [...version.participants],
+  };
+}
+
+/** Overrides for one node; each receives the honest answer and returns what to send instead. */
+export interface NodeBehaviour {
+  /** null answers 503 NO_ACTIVE_KEY. */
+  readonly pubkey?: (honest: PubkeyView) => PubkeyView | null;
+  readonly sign?: (honest: PartialSignatureView, appId: string, attestationTime: number | null) => PartialSignatureView;
+}
+
+export interface FakeNodes {
+  readonly urls: string[];
+  /** /app/sign calls per node index. */
+  readonly signCalls: number[];
+  close(): Promise<void>;
+}
+
+/** Starts one real node HTTP API per operator of `keys` on 127.0.0.1, random ports. */
+export async function startNodes(keys: DkgKeys, behaviours: Readonly<Record<number, NodeBehaviour>> = {}): Promise<FakeNodes> {
+  const servers: HttpServer[] = [];
+  const signCalls = keys.operators.map(() => 0);
+  const urls: string[] = [];
+  for (const [i, address] of keys.operators.entries()) {
+    const version = keys.versions[i]!;
+    const behaviour = behaviours[i] ?? {};
+    const api: NodeApi = {
+      publicKey: () => {
+        const honest = honestPubkey(version, address);
+        return behaviour.pubkey === undefined ? honest : behaviour.pubkey(honest);
+      },
+      signApp: (appId, attestationTime) => {
+        signCalls[i] = (signCalls[i] ?? 0) + 1;
+        const honest = { operatorAddress: address, version: version.epoch, partialSignature: g1ToHex(partialSign(version.privateShare, appId)) };
+        return Promise.resolve(behaviour.sign === undefined ? honest : behaviour.sign(honest, appId, attestationTime));
+      },
+      health: () => Promise.resolve({ status: 'ok', body: {} }),
+      metrics: new Registry(),
+      receiveProtocolMessage: () => Promise.resolve(),
+      protocolRoutes: [],
+    };
+    const server = buildHttpServer(api, { logger: silentLogger() });
+    const url = await server.listen({ host: '127.0.0.1', port: 0 });
+    servers.push(server);
+    urls.push(url);
+  }
+  return {
+    urls,
+    signCalls,
+    async close() {
+      await Promise.all(servers.map((s) => s.close()));
+    },
+  };
+}
+
+/** A raw loopback server for answers the real API would never give (non-JSON, huge, silent). */
+export async function startRawNode(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => { resolve(); });
+      }),
+  };
+}
+
+/** A well-formed G1 point that is not operator `index`'s partial: its share plus one, signed. */
+export function wrongPartial(keys: DkgKeys, appId: string, index: number): `0x${string}` {
+  const version = keys.versions[index]!;
+  return g1ToHex(partialSign(version.privateShare + 1n, appId));
+}
