@@ -39,6 +39,8 @@ export class FakeKubeApi {
   readonly objects = new Map<string, KmsNode>();
   readonly secrets = new Map<string, Record<string, string>>();
   readonly events: Json[] = [];
+  /** "namespace/name" of Secrets RBAC forbids (403), like a Role with resourceNames. */
+  readonly forbiddenSecrets = new Set<string>();
   /** Answer the next N status patches with 409 Conflict. */
   conflictNextPatches = 0;
   private rv = 100;
@@ -151,6 +153,10 @@ export class FakeKubeApi {
     }
     m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(url.pathname);
     if (m !== null && req.method === 'GET') {
+      if (this.forbiddenSecrets.has(`${m[1]!}/${m[2]!}`)) {
+        send(403, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403 });
+        return;
+      }
       const data = this.secrets.get(`${m[1]!}/${m[2]!}`);
       if (data === undefined) { notFound(); return; }
       const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));

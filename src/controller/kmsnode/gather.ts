@@ -1,6 +1,6 @@
 import type { KmsNode } from '../../api/v1alpha1/kmsnode.types.js';
 import type { NodeRuntime, NodeRuntimeStatus } from '../../node/runtime.js';
-import type { KmsNodeApi } from './kubeApi.js';
+import type { KmsNodeApi, SecretRead } from './kubeApi.js';
 import { secretRefsOf, secretValueKey, type ControllerNodeConfig, type SecretValues } from './specMapping.js';
 
 /**
@@ -8,16 +8,28 @@ import { secretRefsOf, secretValueKey, type ControllerNodeConfig, type SecretVal
  * Everything after this is decided from data.
  */
 
+export interface GatheredSecrets {
+  readonly values: SecretValues;
+  /** Secrets RBAC does not let the controller read. */
+  readonly forbidden: ReadonlySet<string>;
+}
+
 /** Reads each referenced Secret once; a missing Secret or key is simply absent. */
-export async function gatherSecrets(api: KmsNodeApi, node: KmsNode): Promise<SecretValues> {
+export async function gatherSecrets(api: KmsNodeApi, node: KmsNode): Promise<GatheredSecrets> {
   const values = new Map<string, string>();
-  const byName = new Map<string, Readonly<Record<string, string>> | null>();
+  const forbidden = new Set<string>();
+  const byName = new Map<string, SecretRead>();
   for (const { ref } of secretRefsOf(node.spec)) {
-    if (!byName.has(ref.name)) byName.set(ref.name, await api.readSecret(node.metadata.namespace, ref.name));
-    const value = byName.get(ref.name)?.[ref.key];
+    let read = byName.get(ref.name);
+    if (read === undefined) {
+      read = await api.readSecret(node.metadata.namespace, ref.name);
+      byName.set(ref.name, read);
+    }
+    if (read.status === 'forbidden') forbidden.add(ref.name);
+    const value = read.status === 'found' ? read.data[ref.key] : undefined;
     if (value !== undefined) values.set(secretValueKey(ref), value);
   }
-  return values;
+  return { values, forbidden };
 }
 
 /**

@@ -21,10 +21,16 @@ export interface KmsNodeApi {
   get(namespace: string, name: string): Promise<KmsNode | null>;
   /** A JSON merge patch on the status subresource. */
   patchStatus(namespace: string, name: string, patch: object): Promise<KmsNode>;
-  /** The Secret's data decoded to UTF-8 strings; null when the Secret does not exist. */
-  readSecret(namespace: string, name: string): Promise<Readonly<Record<string, string>> | null>;
+  /** The Secret's data decoded to UTF-8 strings, or why it could not be read. */
+  readSecret(namespace: string, name: string): Promise<SecretRead>;
   createEvent(namespace: string, event: EventBody): Promise<void>;
 }
+
+/** 'forbidden': RBAC does not let the controller read it (the chart lists Secrets by name). */
+export type SecretRead =
+  | { readonly status: 'found'; readonly data: Readonly<Record<string, string>> }
+  | { readonly status: 'missing' }
+  | { readonly status: 'forbidden' };
 
 /** A core/v1 Event as plain data (the fields the controller sets). */
 export interface EventBody {
@@ -83,10 +89,10 @@ export function createKmsNodeApi(kubeConfig: KubeConfig): KmsNodeApi {
         const secret = await core.readNamespacedSecret({ namespace, name });
         const out: Record<string, string> = {};
         for (const [key, value] of Object.entries(secret.data ?? {})) out[key] = Buffer.from(value, 'base64').toString('utf8');
-        for (const [key, value] of Object.entries(secret.stringData ?? {})) out[key] = value;
-        return out;
+        return { status: 'found', data: out };
       } catch (error) {
-        if (isApiStatus(error, 404)) return null;
+        if (isApiStatus(error, 404)) return { status: 'missing' };
+        if (isApiStatus(error, 403)) return { status: 'forbidden' };
         throw error;
       }
     },

@@ -134,6 +134,14 @@ describe('KmsNodeReconciler against an HTTP-level fake API server', () => {
     expect(stored().status?.phase).toBe('NeedsIntervention');
   });
 
+  test('a Secret RBAC forbids is reported as such (the chart grants Secrets by name)', async () => {
+    fake.forbiddenSecrets.add('kms/chain-rpc');
+    fake.put(kmsNode('node-a'));
+    await reconciler.processItem('kms/node-a');
+    expect(runtime.calls).toEqual([]);
+    expect(condition(ConditionType.Ready)?.message).toContain("the controller may not read Secret 'chain-rpc'");
+  });
+
   test('a failed start is written to status first, then retried with backoff (throws)', async () => {
     runtime.startError = new Error('redis-server exited with code 1');
     fake.put(kmsNode('node-a'));

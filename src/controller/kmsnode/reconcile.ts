@@ -70,7 +70,7 @@ export class KmsNodeReconciler implements Reconciler {
     }
 
     const secrets = await gatherSecrets(api, node);
-    const desired = specToNodeConfig(node.spec, secrets);
+    const desired = specToNodeConfig(node.spec, secrets.values, secrets.forbidden);
     const decision = decide({ desired, running: this.running(), runtime: runtime.status(), lastStatus: node.status });
     const actionError = await this.act(decision);
     if (actionError !== null) logger.warn({ key, action: decision.kind, err: actionError }, 'action on the node failed');

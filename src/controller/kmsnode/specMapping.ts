@@ -82,14 +82,18 @@ export function secretRefsOf(spec: KmsNodeSpec): { readonly path: string; readon
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const KEY_PREFIX = /^[A-Za-z0-9:_\-.{}]{1,64}$/;
 
-export function specToNodeConfig(spec: KmsNodeSpec, secrets: SecretValues): SpecMappingResult {
+/** `forbidden`: Secret names RBAC keeps from the controller (reported as such, not as missing). */
+export function specToNodeConfig(spec: KmsNodeSpec, secrets: SecretValues, forbidden: ReadonlySet<string> = new Set()): SpecMappingResult {
   const problems: SpecProblem[] = [];
   const invalid = (path: string, message: string): void => { problems.push({ kind: 'invalid', path, message }); };
   const secret = (path: string, ref: SecretKeyRef | undefined): string | null => {
     if (ref === undefined) return null;
     const value = secrets.get(secretValueKey(ref));
     if (value === undefined || value.trim() === '') {
-      problems.push({ kind: 'secret', path, message: `Secret '${ref.name}' has no non-empty key '${ref.key}'` });
+      const message = forbidden.has(ref.name)
+        ? `the controller may not read Secret '${ref.name}' (its Role lists the Secrets it may get by name; add this one)`
+        : `Secret '${ref.name}' has no non-empty key '${ref.key}'`;
+      problems.push({ kind: 'secret', path, message });
       return null;
     }
     return value.trim();
