@@ -254,6 +254,17 @@ export function describePersistenceConformance(name: string, createStore: () => 
       for (const call of calls) await expect(call()).rejects.toBeInstanceOf(PersistenceClosedError);
     });
 
+    it('Close_InFlight: close waits for writes already started, which then persist', async () => {
+      const versions = [keyShareVersion(EPOCH), keyShareVersion(EPOCH + 1)];
+      const writes = [p.saveKeyShareVersion(versions[0]!), p.saveKeyShareVersion(versions[1]!, { activate: true }), p.saveNodeState(nodeState())];
+      await p.close();
+      await Promise.all(writes);
+      if (!store.durable) return;
+      p = await store.open();
+      expect(await p.listKeyShareVersions()).toEqual(versions);
+      expect(await p.getActiveVersionEpoch()).toBe(EPOCH + 1);
+    });
+
     it('HealthCheck: reports the backend while open, rejects after close', async () => {
       const health = await p.healthCheck();
       expect(health.healthy).toBe(true);
