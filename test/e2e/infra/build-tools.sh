@@ -22,9 +22,17 @@ say() { echo "build-tools: $*" >&2; }
 fail() { echo "build-tools: error: $*" >&2; exit 1; }
 
 find_go() {
-  if command -v go >/dev/null; then command -v go
-  elif [ -x /usr/local/go/bin/go ]; then echo /usr/local/go/bin/go
+  local gobin
+  if command -v go >/dev/null; then gobin="$(command -v go)"
+  elif [ -x /usr/local/go/bin/go ]; then gobin=/usr/local/go/bin/go
   else fail "Go is missing: install Go >= 1.24 (https://go.dev/dl) or put it on PATH"; fi
+  # Kubernetes 1.34 and Helm 3.19 need Go 1.24; GOTOOLCHAIN=local forbids downloading another.
+  local v; v="$("$gobin" env GOVERSION 2>/dev/null)"; v="${v#go}"
+  local major="${v%%.*}" minor="${v#*.}"; minor="${minor%%.*}"
+  if ! [ "$major" -gt 1 ] 2>/dev/null && ! { [ "$major" = 1 ] && [ "$minor" -ge 24 ] 2>/dev/null; }; then
+    fail "Go ${v:-of unknown version} at $gobin is too old: Kubernetes $k8s_version needs Go >= 1.24"
+  fi
+  echo "$gobin"
 }
 
 # Runs a logged step; on failure shows the log's tail and ends with one clear line.

@@ -52,9 +52,17 @@ trap cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-# Free loopback ports: the kernel picks them; the tiny race with other processes is acceptable
-# for a test server and shows up as a clear bind error in the log.
-free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'; }
+# Free loopback ports, held open together so the kernel hands out distinct ones; the tiny race
+# with other processes after they close is acceptable and shows up as a bind error in the log.
+free_ports() {
+  node -e '
+    const net = require("net");
+    const servers = Array.from({ length: Number(process.argv[1]) }, () => net.createServer());
+    Promise.all(servers.map((s) => new Promise((ok) => s.listen(0, "127.0.0.1", ok)))).then(() => {
+      console.log(servers.map((s) => s.address().port).join(" "));
+      servers.forEach((s) => s.close());
+    });' "$1"
+}
 
 pki="$state/pki"; mkdir -m 700 "$pki"
 gen_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null; }
@@ -84,7 +92,8 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/sa.key" 
   && openssl pkey -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null \
   || fail "openssl could not create the service-account signing key"
 
-etcd_port="$(free_port)"; etcd_peer_port="$(free_port)"; api_port="$(free_port)"
+read -r etcd_port etcd_peer_port api_port < <(free_ports 3)
+[ -n "$api_port" ] || fail "could not find free loopback ports"
 # etcd's data is throwaway: tmpfs when there is one keeps fsync cheap.
 etcd_data="$state/etcd-data"
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then etcd_shm="$(mktemp -d /dev/shm/kms-e2e-etcd.XXXXXX)"; etcd_data="$etcd_shm"; fi
