@@ -4,7 +4,7 @@
  */
 import { createPublicClient, defineChain, http, type Chain, type PublicClient } from 'viem';
 import { anvil, mainnet, sepolia } from 'viem/chains';
-import { ChainConfigError, ChainRpcError } from './errors.js';
+import { ChainConfigError, ChainIdMismatchError, ChainRpcError } from './errors.js';
 
 export interface ChainClientOptions {
   readonly rpcUrl: string;
@@ -55,7 +55,7 @@ export async function assertChainId(client: Pick<PublicClient, 'getChainId'>, ex
     throw new ChainRpcError('eth_chainId', { cause: error });
   }
   if (actual !== expected) {
-    throw new ChainConfigError('chainId', expected, `the RPC endpoint's chain id (${actual})`);
+    throw new ChainIdMismatchError(expected, actual);
   }
 }
 

@@ -16,6 +16,17 @@ export class ChainConfigError extends KmsError {
   }
 }
 
+/** The RPC endpoint serves another chain than the one configured. */
+export class ChainIdMismatchError extends KmsError {
+  readonly code = 'CHAIN_ID_MISMATCH';
+  constructor(expected: number, actual: number) {
+    super(`the RPC endpoint serves chain id ${actual}, but chain id ${expected} is configured`, {
+      fix: 'point the RPC URL at the configured chain, or configure the chain id the endpoint serves',
+      details: { expected, actual },
+    });
+  }
+}
+
 /** The RPC endpoint failed (down, timed out, or answered something unusable). */
 export class ChainRpcError extends KmsError {
   readonly code = 'CHAIN_RPC_FAILED';
