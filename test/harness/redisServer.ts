@@ -116,6 +116,7 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
     const result = await waitUntilReady({ host: '127.0.0.1', port }, {
       startTimeoutMs: options.startTimeoutMs ?? 15_000,
       hasExited: () => spawned.exitCode !== null || spawned.signalCode !== null,
+      ...(spawned.pid === undefined ? {} : { expectedPid: spawned.pid }),
     }).catch(async (error: unknown) => {
       spawned.kill('SIGKILL');
       await exited(spawned);

@@ -30,7 +30,7 @@ export class RedisAofCorruptError extends KmsError {
   constructor(dataPath: string, damage: AofDamage, redisReport: string) {
     const what = damage === 'truncated' ? 'ends in a truncated (partly written) command' : 'is corrupt in the middle';
     super(`the append-only file under ${dataPath}/appendonlydir ${what}; redis-server refused to load it and nothing was changed. Redis said: ${redisReport}`, {
-      fix: `stop the node, back up ${dataPath} (cp -a), inspect with 'redis-check-aof ${dataPath}/appendonlydir/<manifest>' and only then repair with 'redis-check-aof --fix' on the copy you will use; every write after the damage point is lost by the repair`,
+      fix: `stop the node, back up ${dataPath} (cp -a), inspect with 'redis-check-aof ${dataPath}/appendonlydir/appendonly.aof.manifest' and only then repair with 'redis-check-aof --fix' on the copy you will use; every write after the damage point is lost by the repair`,
       details: { dataPath, damage, redisReport },
     });
     this.damage = damage;
@@ -41,7 +41,7 @@ export class RedisStartFailedError extends KmsError {
   readonly code = 'REDIS_START_FAILED';
   constructor(dataPath: string, reason: string, logTail: string, options: KmsErrorOptions = {}) {
     super(`embedded redis-server for ${dataPath} failed to start: ${reason}`, {
-      fix: `read the redis log excerpt in details.logTail (full log: ${dataPath}/redis.log) and correct the cause`,
+      fix: 'read the redis-server output in details.logTail (the node log has all of it) and correct the cause',
       details: { dataPath, reason, logTail },
       ...options,
     });
@@ -52,7 +52,7 @@ export class RedisStartTimeoutError extends KmsError {
   readonly code = 'REDIS_START_TIMEOUT';
   constructor(target: string, timeoutMs: number, lastState: string) {
     super(`redis-server at ${target} made no start-up progress for ${timeoutMs} ms (last state: ${lastState})`, {
-      fix: 'check the redis log in the data path; raise the start timeout if the disk is slow',
+      fix: 'read the redis-server output in the node log; raise the start timeout if the disk is slow',
       details: { target, timeoutMs, lastState },
     });
   }
@@ -72,9 +72,19 @@ export class RedisSupervisorGaveUpError extends KmsError {
   readonly code = 'REDIS_SUPERVISOR_GAVE_UP';
   constructor(dataPath: string, restarts: number, windowMs: number, options: KmsErrorOptions = {}) {
     super(`embedded redis-server for ${dataPath} died ${restarts} times within ${windowMs / 1000} s; the supervisor stopped restarting it`, {
-      fix: `read ${dataPath}/redis.log for why it dies (memory, disk, signals), fix it and restart the node`,
+      fix: 'read the redis-server output in the node log for why it dies (memory, disk, signals), fix it and restart the node',
       details: { dataPath, restarts, windowMs },
       ...options,
+    });
+  }
+}
+
+export class RedisConfigRefusedError extends KmsError {
+  readonly code = 'REDIS_CONFIG_REFUSED';
+  constructor(key: string) {
+    super(`redis setting '${key}' cannot be overridden: the embedded server's durability and isolation depend on it`, {
+      fix: `remove '${key}' from the extra redis settings`,
+      details: { key },
     });
   }
 }

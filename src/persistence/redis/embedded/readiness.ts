@@ -9,6 +9,11 @@ export interface WaitReadyOptions {
   readonly hasExited?: () => boolean;
   /** Called on each LOADING probe with the bytes loaded so far (for logs). */
   readonly onLoading?: (loadedBytes: number, totalBytes: number) => void;
+  /**
+   * The pid of the server we started. Another server may already listen on the same
+   * socket (that is exactly a lock conflict), so a PONG counts only from this process.
+   */
+  readonly expectedPid?: number;
 }
 
 export type ReadyResult = 'ready' | 'exited';
@@ -32,7 +37,13 @@ export async function waitUntilReady(target: RespTarget, options: WaitReadyOptio
     if (options.hasExited?.() === true) return 'exited';
     try {
       const reply = await sendCommand(target, ['PING'], { timeoutMs: 1_000 });
-      if (reply?.kind === 'simple' && reply.value === 'PONG') return 'ready';
+      if (reply?.kind === 'simple' && reply.value === 'PONG') {
+        if (options.expectedPid === undefined) return 'ready';
+        const info = await sendCommand(target, ['INFO', 'server'], { timeoutMs: 1_000 });
+        const pid = info?.kind === 'bulk' ? Number(parseInfo(info.value).get('process_id')) : NaN;
+        if (pid === options.expectedPid) return 'ready';
+        lastState = `answered by another redis-server (pid ${pid})`;
+      }
       if (reply?.kind === 'error' && reply.value.startsWith('LOADING')) {
         lastState = 'loading';
         const info = await sendCommand(target, ['INFO', 'persistence'], { timeoutMs: 1_000 }).catch(() => null);
@@ -46,7 +57,7 @@ export async function waitUntilReady(target: RespTarget, options: WaitReadyOptio
             deadline = Date.now() + options.startTimeoutMs;
           }
         }
-      } else {
+      } else if (reply?.kind !== 'simple') {
         lastState = reply === null ? 'closed' : `${reply.kind} reply to PING`;
       }
     } catch (error) {
