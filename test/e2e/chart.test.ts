@@ -113,6 +113,27 @@ describe('kms-node chart on kube-apiserver', () => {
     expect(canRead.stdout.trim()).toBe('yes');
   }, STEP_TIMEOUT_MS);
 
+  test('every values variant renders objects the API server accepts (server-side dry run)', async () => {
+    const variants: Record<string, Values> = {
+      gcp: { storage: { storageClass: { provider: 'gcp', gcp: { diskEncryptionKmsKey: 'projects/p/locations/l/keyRings/r/cryptoKeys/k' } } } },
+      azure: { storage: { storageClass: { provider: 'azure', azure: { diskEncryptionSetID: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/diskEncryptionSets/d' } } } },
+      custom: { storage: { storageClass: { provider: 'custom', custom: { provisioner: 'csi.example.com', parameters: { encrypted: 'yes' }, encrypted: true } } } },
+      existing: { storage: { storageClass: { create: false }, existingClass: { name: 'encrypted-ssd', encrypted: true } } },
+      external: { node: { persistence: { redis: { mode: 'external', urlSecretRef: { name: 'kms-redis' }, appendfsync: 'everysec' } } } },
+      memory: { node: { persistence: { type: 'memory' } }, storage: { storageClass: { create: false }, encryption: { required: false } } },
+      noPolicies: { networkPolicy: { enabled: false }, podDisruptionBudget: { enabled: false } },
+    };
+    for (const [name, variant] of Object.entries(variants)) {
+      const values = merge(merge(VALUES, { crd: { install: false } }), variant);
+      const rendered = ok(
+        await helmWith(['template', `dry-${name.toLowerCase()}`, '$CHART', '--skip-tests', '--api-versions', 'kms.eigenx.dev/v1alpha1/KmsNode'], values),
+        `helm template ${name}`,
+      );
+      const applied = await api.kubectl(['apply', '--dry-run=server', '-n', NS, '-f', '-'], { input: rendered });
+      expect({ name, code: applied.code, stderr: applied.stderr }).toEqual({ name, code: 0, stderr: '' });
+    }
+  }, STEP_TIMEOUT_MS);
+
   test('the first helm upgrade turns the hook-made KmsNode into a release object with the new values', async () => {
     const before = await getJson(['kmsnode', FULLNAME, '-n', NS]);
     expect((before['metadata'] as { annotations: Record<string, string> }).annotations['helm.sh/hook']).toBe('post-install');
