@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { keyShareVersion, nodeState, protocolSession } from '../../test/integration/persistence/fixtures.js';
 import { CorruptRecordError } from './errors.js';
 import { createRecordCodec, RECORD_FORMAT } from './recordCodec.js';
 import { createRecordSealer } from './sealing.js';
+import type { KeyShareVersion } from './types.js';
+import { FR_ORDER } from './validation.js';
 
 describe('record codec', () => {
   const sealer = createRecordSealer(randomBytes(32));
@@ -22,6 +25,23 @@ describe('record codec', () => {
     expect(codec.decodeNodeState('kms:nodestate:main', codec.encodeNodeState('kms:nodestate:main', s))).toEqual(s);
     const session = protocolSession(55);
     expect(codec.decodeSession('kms:session:55', codec.encodeSession('kms:session:55', session), 55)).toEqual(session);
+  });
+
+  it('round-trips any valid version (property)', () => {
+    const bytes96 = fc.uint8Array({ minLength: 96, maxLength: 96 });
+    const addr = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => `0x${Buffer.from(b).toString('hex')}`);
+    const version = fc.record({
+      epoch: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+      privateShare: fc.bigInt({ min: 0n, max: FR_ORDER - 1n }),
+      commitments: fc.array(bytes96, { minLength: 1, maxLength: 5 }),
+      masterPublicKey: bytes96,
+      participants: fc.uniqueArray(addr, { minLength: 1, maxLength: 7, selector: (a) => a }).map((a) => a.sort()),
+      createdAt: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+    }).chain((v) => fc.integer({ min: 1, max: v.participants.length }).map((threshold): KeyShareVersion => ({ ...v, threshold })));
+    fc.assert(fc.property(version, (v) => {
+      const k = `kms:keyshare:${v.epoch}`;
+      expect(codec.decodeKeyShare(k, codec.encodeKeyShare(k, v), v.epoch)).toEqual(v);
+    }), { numRuns: 200 });
   });
 
   it('decodes strictly: unknown fields, wrong types, out-of-range values and a wrong epoch all name the key', () => {

@@ -58,6 +58,14 @@ if (MOCK) {
       dispose: async () => { await raw.quit(); },
     });
   }, { records: true });
+
+  it('health reports the AOF facts read from the server', async () => {
+    const p = await openPersistence({ type: 'redis', mode: 'external', url: server.url, keyPrefix: uniquePrefix() }, { logger: silentLogger(), sealingSecret: randomBytes(32) });
+    const health = await p.healthCheck();
+    expect(health).toMatchObject({ healthy: true, backend: 'redis', mode: 'external', aof: { enabled: true, fsync: 'always', lastWriteStatus: 'ok', rewriteInProgress: false } });
+    expect(health.dataPath).toBeUndefined();
+    await p.close();
+  });
 });
 
 (MOCK ? describe.skip : describe)(`embedded redis-server in a data path ${MOCK ? SKIP_REASON : ''}`, () => {
@@ -74,4 +82,20 @@ if (MOCK) {
       dispose: () => { raw.disconnect(); removeTempDir(dir); return Promise.resolve(); },
     });
   }, { records: true });
+
+  it('health reports the AOF, the supervised server and the data path', async () => {
+    const dir = makeTempDir('kms-ph-');
+    const dataPath = join(dir, 'data');
+    try {
+      const p = await openPersistence({ type: 'redis', mode: 'embedded', dataPath }, { logger: silentLogger(), sealingSecret: randomBytes(32) });
+      const health = await p.healthCheck();
+      expect(health).toMatchObject({ healthy: true, backend: 'redis', mode: 'embedded', aof: { enabled: true, fsync: 'always', lastWriteStatus: 'ok' } });
+      expect(health.dataPath).toMatchObject({ path: dataPath, exists: true, writable: true, ownerUid: process.getuid?.() ?? -1 });
+      expect(health.findings.map((f) => f.check)).toEqual(expect.arrayContaining(['embedded-server', 'data-path', 'aof-enabled', 'aof-fsync']));
+      await p.close();
+      await expect(p.healthCheck()).rejects.toThrow(/closed/);
+    } finally {
+      removeTempDir(dir);
+    }
+  });
 });
