@@ -353,6 +353,34 @@ describe('variants', () => {
   });
 });
 
+describe('CRD schema', () => {
+  interface SchemaNode {
+    description?: string;
+    properties?: Record<string, SchemaNode>;
+    items?: SchemaNode;
+  }
+
+  test('every field has a description (what kubectl explain prints)', () => {
+    const crd = parseManifests(readFileSync(path.join(ROOT, 'crds/kmsnode.yaml'), 'utf8'))[0] as unknown as {
+      spec: { versions: { schema: { openAPIV3Schema: SchemaNode } }[] };
+    };
+    const missing: string[] = [];
+    const walk = (node: SchemaNode, at: string): void => {
+      for (const [name, child] of Object.entries(node.properties ?? {})) {
+        // metadata is the standard ObjectMeta; a CRD may not describe it.
+        if (at === '' && name === 'metadata') continue;
+        if (child.description === undefined || child.description.trim() === '') missing.push(`${at}.${name}`);
+        walk(child, `${at}.${name}`);
+      }
+      if (node.items !== undefined) walk(node.items, `${at}[]`);
+    };
+    const root = crd.spec.versions[0]!.schema.openAPIV3Schema;
+    walk(root, '');
+    expect(missing).toEqual([]);
+    expect(root.properties?.['spec']?.properties?.['persistence']?.properties?.['dataPath']?.description).toMatch(/Absolute path/);
+  });
+});
+
 describe('CRD copy', () => {
   test('the chart ships crds/kmsnode.yaml byte for byte', () => {
     expect(readFileSync(path.join(CHART_DIR, 'files/kmsnode-crd.yaml'), 'utf8')).toBe(readFileSync(path.join(ROOT, 'crds/kmsnode.yaml'), 'utf8'));
