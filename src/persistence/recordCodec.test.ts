@@ -4,7 +4,7 @@ import { keyShareVersion, nodeState, protocolSession } from '../../test/integrat
 import { CorruptRecordError } from './errors.js';
 import { createRecordCodec, RECORD_FORMAT } from './recordCodec.js';
 import { createRecordSealer } from './sealing.js';
-import type { KeyShareVersion } from './types.js';
+import type { KeyShareVersion, OperatorAddress } from './types.js';
 import { FR_ORDER } from './validation.js';
 
 describe('record codec', () => {
@@ -29,7 +29,7 @@ describe('record codec', () => {
 
   it('round-trips any valid version (property)', () => {
     const bytes96 = fc.uint8Array({ minLength: 96, maxLength: 96 });
-    const addr = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => `0x${Buffer.from(b).toString('hex')}`);
+    const addr = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b): OperatorAddress => `0x${Buffer.from(b).toString('hex')}`);
     const version = fc.record({
       epoch: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
       privateShare: fc.bigInt({ min: 0n, max: FR_ORDER - 1n }),
