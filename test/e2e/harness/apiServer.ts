@@ -92,7 +92,8 @@ export async function startApiServer(options: StartOptions = {}): Promise<ApiSer
     helm: required(values, 'HELM', script),
     etcd: 'etcd',
   };
-  const caFile = path.join(required(values, 'KMS_E2E_STATE_DIR', script), 'pki', 'ca.crt');
+  const stateDir = required(values, 'KMS_E2E_STATE_DIR', script);
+  const caFile = path.join(stateDir, 'pki', 'ca.crt');
   let stopped = false;
 
   const kubectl = (args: readonly string[], opts: KubectlOptions = {}): Promise<CommandResult> => {
@@ -102,16 +103,22 @@ export async function startApiServer(options: StartOptions = {}): Promise<ApiSer
   return {
     kubeconfig,
     server,
-    stateDir: required(values, 'KMS_E2E_STATE_DIR', script),
+    stateDir,
     tools,
     kubectl,
     helm: (args, opts = {}) =>
       run(tools.helm, ['--kubeconfig', kubeconfig, ...args], {
         ...opts,
-        // helm keeps caches and repository config under HOME-relative dirs: keep them in the temp dir.
-        env: { HELM_CACHE_HOME: path.join(values.get('KMS_E2E_STATE_DIR') ?? '', 'helm-cache'),
-          HELM_CONFIG_HOME: path.join(values.get('KMS_E2E_STATE_DIR') ?? '', 'helm-config'),
-          HELM_DATA_HOME: path.join(values.get('KMS_E2E_STATE_DIR') ?? '', 'helm-data'), ...opts.env },
+        // helm keeps caches and repository config under HOME-relative dirs: keep them in the temp
+        // dir. Its own discovery cache (not kubectl's) makes a first install see the cluster as a
+        // fresh client would.
+        env: {
+          HELM_CACHE_HOME: path.join(stateDir, 'helm-cache'),
+          HELM_CONFIG_HOME: path.join(stateDir, 'helm-config'),
+          HELM_DATA_HOME: path.join(stateDir, 'helm-data'),
+          KUBECACHEDIR: path.join(stateDir, 'helm-kube-cache'),
+          ...opts.env,
+        },
       }),
     async createToken(account, expirationSeconds = 600) {
       const result = await kubectl(['create', 'token', account.name, '-n', account.namespace, `--duration=${expirationSeconds}s`]);
