@@ -10,7 +10,7 @@
 #   usage: build-tools.sh [all|kube-apiserver|kubectl|helm|etcd]...
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=versions.env
+# shellcheck source=test/e2e/infra/versions.env
 source "$here/versions.env"
 
 cache="${KMS_TOOLS_CACHE:-$HOME/.cache/kms-node/tools}"
@@ -147,6 +147,7 @@ ensure_etcd() {
   if ! command -v etcd >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       say "installing etcd-server (apt-get)"
+      # shellcheck disable=SC2015  # either step failing is the same failure
       apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null \
         || fail "apt-get install etcd-server failed"
     else

@@ -34,6 +34,7 @@ helm_bin="$(tool_dir HELM_DIR)/helm"
 
 state="$(mktemp -d "${TMPDIR:-/tmp}/kms-e2e-apiserver.XXXXXX")"
 etcd_pid="" api_pid="" etcd_shm=""
+# shellcheck disable=SC2317  # runs from the EXIT trap
 cleanup() {
   local status=$?
   set +e
@@ -88,6 +89,7 @@ subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,
 sign_cert admin "/O=system:masters/CN=kms-node-e2e-admin" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth" || fail "openssl could not create the admin client certificate"
+# shellcheck disable=SC2015  # either step failing is the same failure
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/sa.key" 2>/dev/null \
   && openssl pkey -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null \
   || fail "openssl could not create the service-account signing key"
