@@ -52,6 +52,7 @@ const DELETE_VERSION = `if redis.call('GET', KEYS[2]) == ARGV[1] then return -1 
 redis.call('DEL', KEYS[1]) redis.call('ZREM', KEYS[3], ARGV[1]) return 1`;
 
 const CANONICAL_INT = /^(0|[1-9]\d{0,15})$/;
+const QUIT_TIMEOUT_MS = 2000;
 
 /**
  * ioredis-mock, recognised by shape: not an ioredis Redis instance, a RedisMock
@@ -268,11 +269,13 @@ export class RedisPersistence implements NodePersistence {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
-    try {
-      await this.client.quit();
-    } catch {
-      this.client.disconnect();
-    }
+    // QUIT lets the server flush replies; against a dead server it would wait for a
+    // reconnect that may never come, so it gets a bounded time before a hard disconnect.
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<void>((resolve) => { timer = setTimeout(resolve, QUIT_TIMEOUT_MS); });
+    await Promise.race([this.client.quit().catch(() => undefined), bounded]);
+    clearTimeout(timer);
+    this.client.disconnect();
     if (this.options.onClose !== undefined) await this.options.onClose();
   }
 

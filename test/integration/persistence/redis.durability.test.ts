@@ -106,6 +106,18 @@ const external = (url: string, extra: Record<string, unknown> = {}) =>
     }
   });
 
+  it('with the server gone, calls reject with a typed error, health says unreachable, and close still completes', async () => {
+    const s = await server();
+    const p = await external(s.url, { commandTimeoutMs: 1000, connectTimeoutMs: 500 });
+    await p.saveKeyShareVersion(keyShareVersion(1_764_000_000));
+    await s.kill('SIGKILL');
+    await expect(p.loadKeyShareVersion(1_764_000_000)).rejects.toBeInstanceOf(PersistenceUnavailableError);
+    const health = await p.healthCheck();
+    expect(health.healthy).toBe(false);
+    expect(health.findings).toContainEqual(expect.objectContaining({ check: 'reachable', ok: false }));
+    await p.close();
+  });
+
   it('migrates a Go-layout keyspace and its plaintext shares leave the AOF', async () => {
     interface FixtureKey { type: string; value?: string; members?: string[]; hex?: string }
     const fixture = JSON.parse(readFileSync(new URL('../../../src/persistence/redis/__fixtures__/go-v0-keyspace.json', import.meta.url), 'utf8')) as {
