@@ -18,6 +18,9 @@ import { startRedisServer } from '../../harness/redisServer.js';
 import { makeTempDir } from '../../harness/tempDir.js';
 
 jest.setTimeout(120_000);
+const MOCK = process.env.KMS_TEST_REDIS === 'mock';
+const SKIP_REASON = '[skipped: KMS_TEST_REDIS=mock selects ioredis-mock; the embedded supervisor runs a real redis-server]';
+if (MOCK) console.info(`embedded: ${SKIP_REASON}`);
 
 const servers: EmbeddedRedisServer[] = [];
 const clients: Redis[] = [];
@@ -46,7 +49,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 20_000)
   }
 }
 
-describe('EmbeddedRedisServer', () => {
+(MOCK ? describe.skip : describe)(`EmbeddedRedisServer ${MOCK ? SKIP_REASON : ''}`, () => {
   it('runs redis with its AOF in a 0700 data path, reachable only over a 0700 unix socket', async () => {
     const server = await start();
     const redis = client(server);
