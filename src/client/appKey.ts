@@ -1,19 +1,28 @@
 /**
  * App key derivation: collect partial signatures σ_i = x_i·H1(appId) from every node,
  * check EACH against the signer's public share X_i = Σ C_k·id_i^k under the agreed
- * commitments (e(σ_i, G2) = e(H1(appId), X_i)), keep t valid ones from distinct
+ * commitments (e(σ_i, G2) = e(H1(appId), X_i), batched, per node only when the batch
+ * fails), keep t valid ones from distinct
  * participants of the agreed version, interpolate, and check the result against the
  * MPK. A node that sends a wrong partial is named and dropped; the Go client instead
  * tried threshold subsets blindly until one verified (up to 1000 combinations).
  */
 import {
+  Fr,
+  G2,
+  defaultRandomSource,
   g1FromHex,
+  hashToG1,
+  msmG1,
+  msmG2,
   operatorId,
+  pairingEquals,
   publicShare,
   recoverAppKey,
   verifyAppKey,
   verifyPartial,
   type G1Point,
+  type G2Point,
   type PartialSignature,
 } from '../crypto/index.js';
 import { ClientError, ClientErrorCode, badInput, type NodeOutcome } from './errors.js';
@@ -68,6 +77,7 @@ export function assertAttestationTime(t: unknown): number {
 interface Candidate {
   readonly url: string;
   readonly operatorAddress: string;
+  readonly id: bigint;
   readonly signature: G1Point;
 }
 
@@ -76,7 +86,6 @@ function judge(
   node: NodeTarget,
   answer: PartialSignatureResponse,
   agreed: AgreedMasterPublicKey,
-  appId: string,
 ): { ok: Candidate } | { reason: string } {
   const addr = answer.operatorAddress;
   const knownAddress = node.expectedAddress ?? agreed.addressByUrl.get(node.display);
@@ -93,10 +102,39 @@ function judge(
   } catch (error) {
     return { reason: `partial signature is not a valid G1 point (${describeNodeFailure(error)})` };
   }
-  if (!verifyPartial(signature, appId, publicShare(agreed.commitments, operatorId(addr)))) {
-    return { reason: `partial signature of ${addr} does not verify against its public share (wrong share or wrong app id)` };
+  return { ok: { url: node.display, operatorAddress: addr, id: operatorId(addr), signature } };
+}
+
+function randomWeight(): bigint {
+  for (;;) {
+    let acc = 0n;
+    for (const b of defaultRandomSource(16)) acc = (acc << 8n) | BigInt(b);
+    if (acc !== 0n) return acc;
   }
-  return { ok: { url: node.display, operatorAddress: addr, signature } };
+}
+
+/**
+ * All partials valid at once, by a random linear combination:
+ *   e(Σ ρ_i·σ_i, G2) = e(H1(appId), Σ ρ_i·X_i), with Σ ρ_i·X_i = Σ_k C_k·(Σ_i ρ_i·id_i^k),
+ * one pairing check and one t-point MSM instead of a pairing and a commitment
+ * evaluation per node (about 4× faster at n = 4). A false partial passes with
+ * probability ≤ 2^-128 (ρ_i random 128-bit, points checked in the subgroup).
+ */
+function allValid(candidates: readonly Candidate[], appId: string, commitments: readonly G2Point[]): boolean {
+  const rhos = candidates.map(() => randomWeight());
+  const sigma = msmG1(
+    candidates.map((c) => c.signature),
+    rhos,
+  );
+  const scalars = commitments.map(() => 0n);
+  candidates.forEach((c, i) => {
+    let power = rhos[i] ?? 0n;
+    for (let k = 0; k < scalars.length; k++) {
+      scalars[k] = Fr.add(scalars[k] ?? 0n, power);
+      power = Fr.mul(power, c.id);
+    }
+  });
+  return pairingEquals(sigma, G2.BASE, hashToG1(appId), msmG2(commitments, scalars));
 }
 
 /**
@@ -115,7 +153,7 @@ export async function deriveAppKey(
   const request = options.attestationTime === undefined ? { appId } : { appId, attestationTime: assertAttestationTime(options.attestationTime) };
   const answers = await Promise.allSettled(nodes.map((node) => requestPartialSignature(node, request, options)));
   const rejected: NodeOutcome[] = [];
-  const valid = new Map<string, Candidate>();
+  let candidates: Candidate[] = [];
   answers.forEach((answer, i) => {
     const node = nodes[i];
     if (node === undefined) return;
@@ -123,19 +161,25 @@ export async function deriveAppKey(
       rejected.push({ url: node.display, outcome: describeNodeFailure(answer.reason) });
       return;
     }
-    const verdict = judge(node, answer.value, agreed, appId);
-    if ('reason' in verdict) {
-      rejected.push({ url: node.display, outcome: verdict.reason });
-      return;
-    }
-    const earlier = valid.get(verdict.ok.operatorAddress);
-    if (earlier !== undefined) {
-      rejected.push({ url: node.display, outcome: `duplicate partial of operator ${verdict.ok.operatorAddress} (already have it from ${earlier.url})` });
-      return;
-    }
-    valid.set(verdict.ok.operatorAddress, verdict.ok);
+    const verdict = judge(node, answer.value, agreed);
+    if ('reason' in verdict) rejected.push({ url: node.display, outcome: verdict.reason });
+    else candidates.push(verdict.ok);
   });
-
+  if (candidates.length > 0 && !allValid(candidates, appId, agreed.commitments)) {
+    // Some partial is wrong: check each against its own public share to name the culprits.
+    candidates = candidates.filter((c) => {
+      if (verifyPartial(c.signature, appId, publicShare(agreed.commitments, c.id))) return true;
+      rejected.push({ url: c.url, outcome: `partial signature of ${c.operatorAddress} does not verify against its public share (wrong share or wrong app id)` });
+      return false;
+    });
+  }
+  // Deduplicate after verification, so a node claiming an honest operator's address cannot shadow it with a bad partial.
+  const valid = new Map<string, Candidate>();
+  for (const c of candidates) {
+    const earlier = valid.get(c.operatorAddress);
+    if (earlier === undefined) valid.set(c.operatorAddress, c);
+    else rejected.push({ url: c.url, outcome: `duplicate partial of operator ${c.operatorAddress} (already have it from ${earlier.url})` });
+  }
   const sorted = [...valid.values()].sort((a, b) => (a.operatorAddress < b.operatorAddress ? -1 : 1));
   if (sorted.length < agreed.threshold) {
     const versionHint = rejected.some((r) => r.outcome.startsWith('signed with key version'))
@@ -152,7 +196,7 @@ export async function deriveAppKey(
     );
   }
   const used = sorted.slice(0, agreed.threshold);
-  const partials: PartialSignature[] = used.map((c) => ({ id: operatorId(c.operatorAddress), signature: c.signature }));
+  const partials: PartialSignature[] = used.map((c) => ({ id: c.id, signature: c.signature }));
   const appKey = recoverAppKey(partials, agreed.threshold);
   if (!verifyAppKey(appKey, appId, agreed.masterPublicKey)) {
     // Unreachable with verified partials and C_0 = MPK; kept so a bug can never hand out a wrong key.

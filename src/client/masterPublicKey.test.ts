@@ -34,6 +34,9 @@ async function agreementError(urls: string[]): Promise<ClientError> {
   return err;
 }
 
+/** Real pairings on a shared 2-core machine: generous, never asserted on. */
+const SLOW = 60_000;
+
 describe('agreeOnMasterPublicKey', () => {
   it('accepts the view all four nodes of a real DKG report, with its decoded commitments', async () => {
     const urls = await nodes(keys);
@@ -48,7 +51,7 @@ describe('agreeOnMasterPublicKey', () => {
     expect(agreed.participants).toEqual([...keys.operators].sort());
     expect(agreed.supporters.map((s) => s.operatorAddress).sort()).toEqual([...keys.operators].sort());
     expect(agreed.dissenters).toEqual([]);
-  });
+  }, SLOW);
 
   it('accepts with one node down (3 of 4 ≥ max(t=3, ⌈8/3⌉=3)) and lists the down node as a dissenter', async () => {
     const urls = await nodes(keys, { 2: { pubkey: () => null } });
@@ -58,7 +61,7 @@ describe('agreeOnMasterPublicKey', () => {
     expect(agreed.dissenters).toHaveLength(1);
     expect(agreed.dissenters[0]!.url).toBe(urls[2]);
     expect(agreed.dissenters[0]!.outcome).toMatch(/HTTP 503 \(NO_ACTIVE_KEY/);
-  });
+  }, SLOW);
 
   it('refuses with two of four nodes down and says which answered what', async () => {
     const urls = await nodes(keys, { 0: { pubkey: () => null }, 3: { pubkey: () => null } });
@@ -68,7 +71,7 @@ describe('agreeOnMasterPublicKey', () => {
     expect(err.nodes[1]!.outcome).toMatch(/reported by 2 operator\(s\), 3 needed/);
     expect(err.nodes[0]!.outcome).toMatch(/NO_ACTIVE_KEY/);
     expect(err.message).toMatch(/Fix: /);
-  });
+  }, SLOW);
 
   it('refuses when two clusters split the nodes 2/2 (disagreement on the MPK), naming both views', async () => {
     const a = await nodes(keys);
@@ -79,7 +82,7 @@ describe('agreeOnMasterPublicKey', () => {
     expect(err.details.views).toBe(2);
     expect(err.nodes[0]!.outcome).toContain(keys.masterPublicKeyHex.slice(0, 18));
     expect(err.nodes[2]!.outcome).toContain(other.masterPublicKeyHex.slice(0, 18));
-  });
+  }, SLOW);
 
   it('a single node cannot win with a self-consistent one-operator view (⌈2n/3⌉ floor)', async () => {
     // Node 0 claims to be the only participant with t = 1 and its own "MPK"; the other three are down.
@@ -101,7 +104,7 @@ describe('agreeOnMasterPublicKey', () => {
     const err = await agreementError(urls);
     expect(err.code).toBe('CLIENT_NO_AGREEMENT');
     expect(err.nodes[0]!.outcome).toMatch(/reported by 1 operator\(s\), 3 needed/);
-  });
+  }, SLOW);
 
   it('a minority with a different view is outvoted and listed as dissenting', async () => {
     const a = await nodes(keys);
@@ -111,7 +114,7 @@ describe('agreeOnMasterPublicKey', () => {
     expect(agreed.masterPublicKeyHex).toBe(keys.masterPublicKeyHex);
     expect(agreed.required).toBe(4);
     expect(agreed.dissenters).toEqual([{ url: b[0], outcome: expect.stringMatching(/reported by 1 operator/) as unknown }]);
-  });
+  }, SLOW);
 
   it.each([
     ['a weaker threshold than ⌈2m/3⌉', (v: { threshold: number; commitments: string[] }) => ({ ...v, threshold: 2, commitments: v.commitments.slice(0, 2) }), /threshold 2 for 4 participants/],
@@ -125,7 +128,7 @@ describe('agreeOnMasterPublicKey', () => {
     const agreed = await agreeOnMasterPublicKey(urls.map((u) => nodeTarget(u)), request);
     expect(agreed.supporters).toHaveLength(3);
     expect(agreed.dissenters[0]!.outcome).toMatch(reason);
-  });
+  }, SLOW);
 
   it('counts an operator reachable under two URLs once', async () => {
     const urls = await nodes(keys, { 1: { pubkey: () => null }, 2: { pubkey: () => null } });
@@ -135,7 +138,7 @@ describe('agreeOnMasterPublicKey', () => {
     const err = await agreementError([urls[0]!, urls[1]!, urls[2]!, started.urls[3]!]);
     expect(err.code).toBe('CLIENT_NO_AGREEMENT');
     expect(err.nodes[3]!.outcome).toMatch(/already counted/);
-  });
+  }, SLOW);
 
   it('with an operator set, refuses a node answering as another operator than listed for its URL', async () => {
     const urls = await nodes(keys);
@@ -143,9 +146,9 @@ describe('agreeOnMasterPublicKey', () => {
     const agreed = await agreeOnMasterPublicKey(targets, request);
     expect(agreed.supporters).toHaveLength(3);
     expect(agreed.dissenters[0]!.outcome).toMatch(/but the operator set lists/);
-  });
+  }, SLOW);
 
   it('refuses an empty node list', async () => {
     await expect(agreeOnMasterPublicKey([], request)).rejects.toMatchObject({ code: 'CLIENT_NO_NODES' });
-  });
+  }, SLOW);
 });

@@ -71,6 +71,10 @@ export function nodeTarget(raw: string, expectedAddress?: string): NodeTarget {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw badInput(`node URL "${displayUrl(parsed)}" must use http or https`, 'give node URLs like http://10.0.0.5:8000', 'nodes');
   }
+  if (parsed.username !== '' || parsed.password !== '') {
+    // fetch refuses such URLs, and a password in a node list ends up in shell history and logs.
+    throw badInput(`node URL "${displayUrl(parsed)}" carries credentials`, 'give node URLs without user:password@', 'nodes');
+  }
   parsed.hash = '';
   if (!parsed.pathname.endsWith('/')) parsed.pathname = `${parsed.pathname}/`;
   const target = { url: parsed.toString(), display: displayUrl(parsed) };
