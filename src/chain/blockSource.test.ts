@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import type { Hash } from 'viem';
+import { createLogger } from '../logging/logger.js';
 import { BlockSource, describeRpcError, type BlockReader, type BoundaryEvent } from './blockSource.js';
 import { ChainConfigError } from './errors.js';
 
@@ -86,6 +88,21 @@ describe('BlockSource', () => {
     chain.head = 19n;
     expect(await source.pollOnce()).toEqual({ ok: true, event: null });
     expect(source.health()).toMatchObject({ lastHead: 25n, lastBoundary: 20n });
+  });
+
+  test('behavior: a head stuck below the highest seen warns once per episode', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done(); } });
+    const chain = new FakeChain();
+    const source = new BlockSource({
+      client: chain.client, boundaryInterval: 10, pollIntervalMs: 1, onBoundary: () => undefined,
+      logger: createLogger({ level: 'warn', destination }),
+    });
+    for (const head of [30n, 5n, 6n, 7n, 31n, 4n]) {
+      chain.head = head;
+      await source.pollOnce();
+    }
+    expect(lines.filter((l) => l.includes('chain head went backwards')).length).toBe(2);
   });
 
   test('behavior: while the handler runs, newer boundaries replace the waiting one (latest wins)', async () => {

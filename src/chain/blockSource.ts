@@ -77,6 +77,7 @@ export class BlockSource {
   private lastHeadAt: number | null = null;
   private consecutiveFailures = 0;
   private lastError: BlockSourceHealth['lastError'] = null;
+  private headBehind = false;
 
   private controller: AbortController | null = null;
   private loop: Promise<void> | null = null;
@@ -148,9 +149,12 @@ export class BlockSource {
     this.lastHeadAt = this.now();
     if (!decision.act && decision.reason === 'head-went-backwards') {
       // A reorg or a lagging load-balanced RPC node; the higher head stays authoritative.
-      this.logger.warn({ head, highestHead: this.highestHead }, 'chain head went backwards; ignored');
+      // Warn once per episode: a reset devnet would otherwise warn on every poll.
+      if (!this.headBehind) this.logger.warn({ head, highestHead: this.highestHead }, 'chain head went backwards; ignored');
+      this.headBehind = true;
       return this.succeeded(null);
     }
+    this.headBehind = false;
     this.highestHead = head;
     if (!decision.act) return this.succeeded(null);
 

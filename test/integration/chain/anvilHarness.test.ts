@@ -58,6 +58,26 @@ describe('anvil harness', () => {
     }
   });
 
+  test('args: blockTime mines on its own; automine false waits for mine()', async () => {
+    const timed = await startAnvil({ blockTime: 1 });
+    try {
+      const deadline = Date.now() + 20_000;
+      while ((await timed.blockNumber()) < 2n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await timed.blockNumber()).toBeGreaterThanOrEqual(2n);
+    } finally {
+      await timed.stop();
+    }
+    const manual = await startAnvil({ automine: false });
+    try {
+      const hash = await manual.wallet(0).sendTransaction({ to: devAccounts[1]!.address, value: 1n });
+      expect(await manual.blockNumber()).toBe(0n);
+      expect(await manual.mine(1)).toBe(1n);
+      expect((await manual.publicClient.getTransactionReceipt({ hash })).blockNumber).toBe(1n);
+    } finally {
+      await manual.stop();
+    }
+  });
+
   test('behavior: stop() ends the process', async () => {
     const other = await startAnvil();
     await other.stop();
