@@ -3,7 +3,7 @@
  * instructions and checks the image's properties: multi-stage, production dependencies only,
  * non-root, redis-server for the embedded mode, a HEALTHCHECK, and hadolint-style hygiene.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -117,6 +117,49 @@ describe('Dockerfile', () => {
   test('.dockerignore keeps the context small and free of local state', () => {
     const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
     for (const entry of ['.git', 'node_modules', 'dist', 'test', 'coverage', 'kms-data']) expect(ignored).toContain(entry);
+  });
+});
+
+/** Every .ts file under `dir` except tests. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+/** Package names a module imports at run time (static and dynamic imports, not `import type`). */
+export function runtimePackages(source: string): string[] {
+  const specifiers = [
+    ...source.matchAll(/^\s*(?:import|export)\s+(?!type\b)(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]/gm),
+    ...source.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((m) => m[1]!);
+  return specifiers
+    .filter((s) => !s.startsWith('.') && !s.startsWith('node:'))
+    .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!));
+}
+
+describe('production dependencies', () => {
+  test('cover every package src/ imports at run time (the image installs only these)', () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const missing = sourceFiles(path.join(ROOT, 'src')).flatMap((file) =>
+      runtimePackages(readFileSync(file, 'utf8'))
+        .filter((name) => !(name in pkg.dependencies))
+        .map((name) => `${path.relative(ROOT, file)} imports ${name}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  test('runtimePackages finds static, re-export and dynamic imports, not type-only ones', () => {
+    const source = [
+      "import { a } from '@scope/pkg/sub.js';",
+      "import type { T } from 'types-only';",
+      "export { b } from 'reexported';",
+      "import 'side-effect';",
+      "const m = await import('dynamic/deep.js');",
+      "import { c } from './local.js';",
+      "import fs from 'node:fs';",
+    ].join('\n');
+    expect(runtimePackages(source)).toEqual(['@scope/pkg', 'reexported', 'side-effect', 'dynamic']);
   });
 });
 
