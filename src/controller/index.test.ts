@@ -44,4 +44,31 @@ describe('startKmsNodeController (informer + queue + reconciler over the HTTP fa
       await fake.stop();
     }
   });
+
+  test('a failing list restarts the informer with backoff; a dropped watch is resumed', async () => {
+    const fake = new FakeKubeApi();
+    await fake.start();
+    for (const [name, data] of Object.entries(defaultSecrets())) fake.secrets.set(`kms/${name}`, data);
+    const runtime = new FakeRuntime();
+    runtime.runningStatus = runtimeStatus(withHealth(redisHealth((h) => { h.dataPath = { ...h.dataPath!, ownerUid: process.getuid!() }; })));
+    fake.put(kmsNode('node-a'));
+    fake.failNextLists = 2;
+    const controller = startKmsNodeController({
+      kubeConfig: fake.kubeConfig(), namespace: 'kms', name: 'node-a', runtime, logger: silentLogger(), resyncPeriodMs: 60_000, baseDelayMs: 20,
+    });
+    try {
+      await until('Ready after two failed lists', () => findCondition(fake.objects.get('kms/node-a')?.status?.conditions, ConditionType.Ready)?.status === 'True');
+      const lists = fake.requests.filter((r) => r.method === 'GET' && r.path.includes('/kmsnodes?') && !r.path.includes('watch=true'));
+      expect(lists.length).toBeGreaterThanOrEqual(3);
+
+      const watchesBefore = fake.requests.filter((r) => r.path.includes('watch=true')).length;
+      fake.dropWatches();
+      await until('a new watch', () => fake.requests.filter((r) => r.path.includes('watch=true')).length > watchesBefore);
+      fake.put(kmsNode('node-a', withAppendFsync('everysec'), withGeneration(2), (n) => { n.status = fake.objects.get('kms/node-a')!.status; }));
+      await until('change seen through the new watch', () => runtime.calls.includes('fsync:everysec'));
+    } finally {
+      await controller.stop();
+      await fake.stop();
+    }
+  });
 });

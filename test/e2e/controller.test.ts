@@ -25,6 +25,7 @@ import { socketPathFor } from '../../src/persistence/redis/embedded/redisConfig.
 import { parseInfo, sendCommand } from '../../src/persistence/redis/embedded/respProbe.js';
 import { ok, startApiServer, TOOL_BUILD_TIMEOUT_MS } from './harness/apiServer.js';
 import type { ApiServer } from './harness/apiServer.js';
+import { BASE_VALUES, find, merge, render } from '../integration/chart/chartFixtures.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const NS = 'kms-ctl-e2e';
@@ -35,14 +36,18 @@ const REGISTRY = '0x2222222222222222222222222222222222222222';
 /** Generous: every step is polled, and the machine is a shared 2-core box. */
 const STEP_TIMEOUT_MS = 90_000;
 
-/** The chart's Role (charts/kms-node/templates/role.yaml), with its Secret names filled in. */
-const ROLE_RULES = [
-  { apiGroups: ['kms.eigenx.dev'], resources: ['kmsnodes'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['kms.eigenx.dev'], resources: ['kmsnodes/status'], verbs: ['patch'] },
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
-  { apiGroups: [''], resources: ['secrets'], resourceNames: ['operator-key', 'chain-rpc'], verbs: ['get'] },
-];
+/**
+ * The chart's own Role, rendered by helm from charts/kms-node with this test's Secret
+ * names: the controller runs with exactly the rights a release grants it.
+ */
+async function chartRoleRules(): Promise<unknown> {
+  const values = merge(BASE_VALUES, {
+    node: { operator: { keySecretRef: { name: 'operator-key', key: 'key' } }, chain: { rpcUrlSecretRef: { name: 'chain-rpc', key: 'url' } } },
+  });
+  const rendered = await render(values, ['--show-only', 'templates/role.yaml']);
+  if (rendered.code !== 0) throw new Error(`helm template of the chart's Role failed: ${rendered.stderr}`);
+  return (find(rendered.objects, 'Role') as unknown as { rules: unknown }).rules;
+}
 
 let api: ApiServer | undefined;
 let admin: CustomObjectsApi;
@@ -118,13 +123,15 @@ beforeAll(async () => {
   await kubectl(['apply', '-f', path.join(ROOT, 'crds/kmsnode.yaml')]);
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/kmsnodes.kms.eigenx.dev']);
   await kubectl(['create', 'namespace', NS]);
+  const roleRules = await chartRoleRules();
+  console.log(`controller runs with the chart's Role rules: ${JSON.stringify(roleRules)}`);
   await kubectl(['apply', '-f', '-'], manifest([
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'operator-key', namespace: NS }, stringData: { key: `0x${'4f'.repeat(32)}` } },
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'chain-rpc', namespace: NS }, stringData: { url: 'http://127.0.0.1:8545' } },
     // A Secret the Role does not name: the controller must not be able to read it.
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'rotated-operator-key', namespace: NS }, stringData: { key: `0x${'5e'.repeat(32)}` } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SA, namespace: NS } },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: SA, namespace: NS }, rules: ROLE_RULES },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: SA, namespace: NS }, rules: roleRules },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: SA, namespace: NS },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: SA },

@@ -41,6 +41,8 @@ export class FakeKubeApi {
   readonly events: Json[] = [];
   /** "namespace/name" of Secrets RBAC forbids (403), like a Role with resourceNames. */
   readonly forbiddenSecrets = new Set<string>();
+  /** Answer the next N list requests with 500 (an API server having a bad moment). */
+  failNextLists = 0;
   /** Answer the next N status patches with 409 Conflict. */
   conflictNextPatches = 0;
   private rv = 100;
@@ -91,6 +93,12 @@ export class FakeKubeApi {
     this.notify('DELETED', { ...node, metadata: { ...node.metadata, resourceVersion: String(++this.rv) } });
   }
 
+  /** Ends every open watch, as an API server does at its watch timeout or on restart. */
+  dropWatches(): void {
+    for (const w of this.watchers) w.res.end();
+    this.watchers.clear();
+  }
+
   count(method: string, pathPart: string): number {
     return this.requests.filter((r) => r.method === method && r.path.includes(pathPart)).length;
   }
@@ -121,6 +129,11 @@ export class FakeKubeApi {
         const watcher = { ns, res };
         this.watchers.add(watcher);
         req.on('close', () => this.watchers.delete(watcher));
+        return;
+      }
+      if (this.failNextLists > 0) {
+        this.failNextLists--;
+        send(500, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'InternalError', code: 500, message: 'etcd unavailable' });
         return;
       }
       const selector = url.searchParams.get('fieldSelector');
