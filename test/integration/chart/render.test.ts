@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { envName, SERVER_OPTIONS } from '../../../src/config/options.js';
 import { TOOL_BUILD_TIMEOUT_MS } from '../../e2e/harness/tools.js';
 import { BASE_VALUES, CHART_DIR, find, helm, helmWithValues, merge, OPERATOR, parseManifests, REGISTRY, render, ROOT } from './chartFixtures.js';
 import type { K8sObject, Values } from './chartFixtures.js';
@@ -318,6 +319,24 @@ describe('rendered workload', () => {
     const script = pod.spec.containers[0]?.command?.join('\n') ?? '';
     expect(script).toContain("c.type === 'Ready'");
     expect(envOf(pod.spec.containers[0]!).get('HEALTH_URL')).toBe('http://node1-kms-node.kms.svc:8000/health');
+  });
+});
+
+describe('kms-server settings', () => {
+  test('every KMS_ variable the chart sets is a kms-server option', async () => {
+    const known = new Set(SERVER_OPTIONS.map((o) => envName(o)));
+    const variants: Values[] = [
+      merge(BASE_VALUES, { node: { persistence: { encryptionKeySecretRef: { name: 'kms-seal' } } } }),
+      merge(BASE_VALUES, { node: { persistence: { redis: { mode: 'external', urlSecretRef: { name: 'r' }, appendfsync: 'everysec' } } } }),
+      merge(BASE_VALUES, { node: { persistence: { type: 'memory' } } }),
+    ];
+    const unknown = new Set<string>();
+    for (const values of variants) {
+      for (const container of statefulSet(await renderOk(values)).spec.template.spec.containers) {
+        for (const e of container.env ?? []) if (!known.has(e.name)) unknown.add(e.name);
+      }
+    }
+    expect([...unknown]).toEqual([]);
   });
 });
 
