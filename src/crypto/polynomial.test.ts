@@ -1,6 +1,6 @@
 import { CryptoError } from './errors.js';
 import { createDeterministicRng } from './deterministicRng.js';
-import { batchVerifyShares, findInvalidRelations, pointRelation } from './batchVerify.js';
+import { batchVerifyShares, findInvalidDeals, findInvalidRelations, pointRelation } from './batchVerify.js';
 import { G2 } from './points.js';
 import {
   commitPolynomial,
@@ -101,5 +101,39 @@ describe('batched share verification', () => {
     const image = G2.BASE.multiply(evaluatePolynomial(old.poly, id));
     expect(findInvalidRelations([pointRelation(image, id, old.commitments), pointRelation(image, id, old.commitments)], rng)).toEqual([]);
     expect(findInvalidRelations([pointRelation(image, id, old.commitments), pointRelation(image.double(), id, old.commitments)], rng)).toEqual([1]);
+  });
+});
+
+describe('findInvalidDeals (same player, shared powers, reshare constants)', () => {
+  const rng = createDeterministicRng('deals');
+  const t = 4;
+  const previous = randomPolynomial(randomScalar(rng), 2, rng);
+  const previousCommitments = commitPolynomial(previous);
+  const dealerIds = [11n, 22n, 33n, 44n, 55n];
+  const x = 987654321n;
+  // Reshare: dealer i deals g_i with g_i(0) = previous(id_i).
+  const polys = dealerIds.map((id) => randomPolynomial(evaluatePolynomial(previous, id), t - 1, rng));
+  const deals = polys.map((g, i) => ({ share: evaluatePolynomial(g, x), commitments: commitPolynomial(g), dealerId: dealerIds[i]! }));
+
+  it('accepts valid deals batched and one by one, and plain DKG deals without dealer ids', () => {
+    expect(findInvalidDeals(x, deals, previousCommitments, rng)).toEqual([]);
+    expect(findInvalidDeals(x, deals, previousCommitments, rng, { batch: false })).toEqual([]);
+    expect(findInvalidDeals(x, deals.map(({ share, commitments }) => ({ share, commitments })), null, rng)).toEqual([]);
+  });
+
+  it('names a tampered share and a dealer that shares a different constant', () => {
+    const other = randomPolynomial(randomScalar(rng), t - 1, rng);
+    const bad = [...deals];
+    bad[1] = { ...deals[1]!, share: Fr.add(deals[1]!.share, 1n) };
+    bad[3] = { share: evaluatePolynomial(other, x), commitments: commitPolynomial(other), dealerId: dealerIds[3]! };
+    expect(findInvalidDeals(x, bad, previousCommitments, rng)).toEqual([1, 3]);
+    expect(findInvalidDeals(x, bad, previousCommitments, rng, { batch: false })).toEqual([1, 3]);
+    // Without the reshare constraint deal 3 is a fine DKG deal.
+    expect(findInvalidDeals(x, bad.map(({ share, commitments }) => ({ share, commitments })), null, rng)).toEqual([1]);
+  });
+
+  it('rejects inconsistent input', () => {
+    expect(codeOf(() => findInvalidDeals(x, [deals[0]!, { ...deals[1]!, commitments: deals[1]!.commitments.slice(1) }], previousCommitments, rng))).toBe('CRYPTO_INVALID_ARGUMENT');
+    expect(codeOf(() => findInvalidDeals(x, deals, null, rng))).toBe('CRYPTO_INVALID_ARGUMENT');
   });
 });

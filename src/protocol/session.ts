@@ -19,7 +19,7 @@ import { lagrangeCoefficientsAtZero } from '../crypto/lagrange.js';
 import { G2, decodeG2, encodeG2, msmG2, type G2Point } from '../crypto/points.js';
 import { evaluateCommitments, evaluatePolynomial, commitPolynomial, randomPolynomial } from '../crypto/polynomial.js';
 import { Fr, decodeScalar, defaultRandomSource, encodeScalar, type RandomSource } from '../crypto/scalar.js';
-import { findInvalidRelations, pointRelation, shareRelation, type G2Relation } from '../crypto/batchVerify.js';
+import { findInvalidDeals, type DealCheck } from '../crypto/batchVerify.js';
 import {
   ackDigest,
   commitmentsHash,
@@ -365,25 +365,22 @@ export class ProtocolSession {
     return { message: msg, commitments, commitmentBytes, share };
   }
 
-  #relations(deal: ParsedDeal): G2Relation[] {
-    const rels = [shareRelation(deal.share, this.#id(this.#c.self), deal.commitments)];
-    const r = this.#c.reshare;
-    const c0 = deal.commitments[0];
-    if (r !== null && c0 !== undefined) rels.push(pointRelation(c0, this.#id(deal.message.from), r.previousCommitments));
-    return rels;
-  }
-
-  /** Pre-verifies every well-formed deal of a batch in one MSM: index → valid?. */
+  /** Pre-verifies every well-formed deal of a batch at once (findInvalidDeals): index → valid. */
   #batchVerdicts(parsed: readonly (ProtocolMessage | null)[]): Map<number, boolean> {
     const verdicts = new Map<number, boolean>();
     if (!this.#c.batch) return verdicts;
-    const deals: { index: number; rels: G2Relation[] }[] = [];
+    const deals: { index: number; check: DealCheck }[] = [];
     const seen = new Set<OperatorAddress>();
+    const reshare = this.#c.reshare;
     parsed.forEach((msg, index) => {
       if (msg?.type !== 'deal' || seen.has(msg.from)) return;
       try {
         this.#checkEnvelope(msg);
-        deals.push({ index, rels: this.#relations(this.#parseDeal(msg)) });
+        const d = this.#parseDeal(msg);
+        const check: DealCheck = reshare === null
+          ? { share: d.share, commitments: d.commitments }
+          : { share: d.share, commitments: d.commitments, dealerId: this.#id(msg.from) };
+        deals.push({ index, check });
         seen.add(msg.from);
       } catch (err) {
         if (!isProtocolError(err)) throw err;
@@ -391,15 +388,18 @@ export class ProtocolSession {
       }
     });
     if (deals.length < 2) return verdicts;
-    const flat = deals.flatMap((d) => d.rels);
-    const bad = new Set(findInvalidRelations(flat, this.#c.rng ?? defaultRandomSource));
-    let k = 0;
-    for (const d of deals) {
-      let ok = true;
-      for (let j = 0; j < d.rels.length; j++) if (bad.has(k++)) ok = false;
-      // Only positive verdicts skip work; failures are re-checked alone to get their error code.
-      if (ok) verdicts.set(d.index, true);
-    }
+    const bad = new Set(
+      findInvalidDeals(
+        this.#id(this.#c.self),
+        deals.map((d) => d.check),
+        reshare === null ? null : reshare.previousCommitments,
+        this.#c.rng ?? defaultRandomSource,
+      ),
+    );
+    // Only positive verdicts skip work; failures are re-checked alone to get their error code.
+    deals.forEach((d, i) => {
+      if (!bad.has(i)) verdicts.set(d.index, true);
+    });
     return verdicts;
   }
 
