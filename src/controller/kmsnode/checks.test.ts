@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { ConditionType, Reason } from '../../api/v1alpha1/conditions.js';
 import {
   kmsNode, redisHealth, runtimeStatus, withAof, withDataPathFacts, withFindings, withHealth, withKeys, withLastError, withPhase,
@@ -117,7 +118,7 @@ describe('Ready and phase', () => {
     ['secret missing', { desired: secretMissing }, 'False', Reason.SecretUnavailable, 'NeedsIntervention'],
     ['refused transition', { decision: refuse }, 'False', Reason.TransitionRefused, 'NeedsIntervention'],
     ['start failed', { decision: { kind: 'start', config: running! }, actionError: { code: 'REDIS_START_FAILED', message: 'boom' }, runtime: runtimeStatus(withPhase('failed'), withHealth(null)) }, 'False', Reason.NodeFailed, 'Degraded'],
-    ['start failed on corrupt AOF', { actionError: { code: 'AOF_CORRUPT', message: 'bad AOF' }, decision: { kind: 'start', config: running! }, runtime: runtimeStatus(withPhase('failed'), withHealth(null)) }, 'False', Reason.NodeFailed, 'NeedsIntervention'],
+    ['start failed on corrupt AOF', { actionError: { code: 'REDIS_AOF_CORRUPT', message: 'bad AOF' }, decision: { kind: 'start', config: running! }, runtime: runtimeStatus(withPhase('failed'), withHealth(null)) }, 'False', Reason.NodeFailed, 'NeedsIntervention'],
     ['restoring', { runtime: runtimeStatus(withPhase('restoring')) }, 'False', Reason.NodeRestoring, 'Restoring'],
     ['not started', { running: null, runtime: runtimeStatus(withPhase('stopped'), withHealth(null)) }, 'False', Reason.NodeNotStarted, 'Pending'],
     ['AOF off', { runtime: runtimeStatus(withHealth(redisHealth(withAof({ enabled: false })))) }, 'False', Reason.PersistenceUnhealthy, 'Degraded'],
@@ -144,4 +145,51 @@ test('formatBytes', () => {
   expect(formatBytes(512)).toBe('512 B');
   expect(formatBytes(1536)).toBe('1.5 KiB');
   expect(formatBytes(64 * 1024 ** 2)).toBe('64.0 MiB');
+});
+
+describe('evaluate (properties)', () => {
+  const healthArb = fc.option(fc.record({
+    enabled: fc.boolean(),
+    fsync: fc.constantFrom('always', 'everysec', 'no'),
+    lastWriteStatus: fc.constantFrom('ok', 'err'),
+    mode: fc.constantFrom('0700', '0750', '0755', ''),
+    exists: fc.boolean(),
+    ownerUid: fc.constantFrom(0, 1000, -1),
+    writable: fc.boolean(),
+    freeBytes: fc.option(fc.nat(), { nil: null }),
+  }), { nil: null });
+  const runtimeArb = fc.record({
+    phase: fc.constantFrom<NodeRuntimeStatus['phase']>('stopped', 'starting', 'restoring', 'running', 'stopping', 'failed'),
+    health: healthArb,
+    active: fc.option(fc.nat(), { nil: null }),
+    error: fc.option(fc.constantFrom('REDIS_AOF_CORRUPT', 'REDIS_DIED', BACKEND_RESTARTED_CODE), { nil: null }),
+  });
+  // The CRD's reason pattern and message cap: a status the API server would refuse is never produced.
+  const REASON = /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/;
+
+  test('every condition has a CRD-valid reason and a message; Ready=True only when all its inputs are', () => {
+    fc.assert(fc.property(runtimeArb, (r) => {
+      const persistence = r.health === null ? null : redisHealth(
+        withAof({ enabled: r.health.enabled, fsync: r.health.fsync, lastWriteStatus: r.health.lastWriteStatus }),
+        withDataPathFacts({ mode: r.health.mode, exists: r.health.exists, ownerUid: r.health.ownerUid, writable: r.health.writable, freeBytes: r.health.freeBytes }),
+      );
+      const runtime = runtimeStatus(withPhase(r.phase), withHealth(persistence), withKeys({ activeVersion: r.active, versionCount: r.active === null ? 0 : 1, lastProcessedBoundary: 0 }),
+        withLastError(r.error === null ? null : { code: r.error, message: 'x' }));
+      const e = evaluate(input({ runtime }));
+      for (const c of e.conditions.values()) {
+        expect(c.reason).toMatch(REASON);
+        expect(c.message.length).toBeGreaterThan(0);
+        expect(c.message.length).toBeLessThanOrEqual(32_768);
+      }
+      const ready = e.conditions.get(ConditionType.Ready)!;
+      if (ready.status === 'True') {
+        expect(r.phase).toBe('running');
+        expect(e.conditions.get(ConditionType.PersistenceHealthy)?.status).toBe('True');
+        expect(e.conditions.get(ConditionType.DataPathReady)?.status).toBe('True');
+        expect(e.phase).toBe('Running');
+      } else {
+        expect(e.phase).not.toBe('Running');
+      }
+    }));
+  });
 });

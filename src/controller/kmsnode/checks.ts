@@ -195,8 +195,16 @@ export interface Evaluation {
   readonly phaseMessage: string;
 }
 
-/** Errors that do not heal by retrying: a person must look (corrupt data, wrong owner…). */
-const INTERVENTION_ERROR = /CORRUPT|TRUNCATED|MISMATCH|SCHEMA|INSECURE|OWNER|NOT_ABSOLUTE|NOT_DIRECTORY/;
+/**
+ * Error codes (src/persistence, its embedded supervisor) that retrying cannot heal: a
+ * person must act (repair an AOF, fix a mode or owner, install redis-server, …).
+ */
+export const INTERVENTION_ERROR_CODES: ReadonlySet<string> = new Set([
+  'DATA_PATH_INSECURE', 'DATA_PATH_NOT_ABSOLUTE', 'DATA_PATH_NOT_DIRECTORY', 'DATA_PATH_NOT_WRITABLE', 'DATA_PATH_WRONG_OWNER',
+  'PERSISTENCE_CORRUPT_RECORD', 'PERSISTENCE_SCHEMA_VERSION', 'PERSISTENCE_MIGRATION_FAILED', 'PERSISTENCE_SEALING_KEY_MISMATCH',
+  'PERSISTENCE_NOT_DURABLE', 'PERSISTENCE_CONFIG_INVALID', 'PERSISTENCE_ACTIVE_VERSION_MISSING',
+  'REDIS_AOF_CORRUPT', 'REDIS_SERVER_NOT_FOUND', 'REDIS_CONFIG_REFUSED', 'REDIS_SUPERVISOR_GAVE_UP',
+]);
 
 /** All four conditions plus the phase, from the input alone. */
 export function evaluate(input: ReconcileInput): Evaluation {
@@ -219,7 +227,7 @@ function phaseOf(input: ReconcileInput, readiness: ConditionResult, dataPath: Co
     readiness.reason === Reason.SecretUnavailable ||
     readiness.reason === Reason.TransitionRefused ||
     (dataPath.status === 'False' && dataPath.reason !== Reason.DataPathLowSpace) ||
-    INTERVENTION_ERROR.test(input.actionError?.code ?? input.runtime.lastError?.code ?? '');
+    INTERVENTION_ERROR_CODES.has(input.actionError?.code ?? input.runtime.lastError?.code ?? '');
   if (needsPerson) return { phase: 'NeedsIntervention', phaseMessage: `Waiting for user action: ${readiness.status === 'True' ? dataPath.message : readiness.message}` };
   if (readiness.status === 'True') return { phase: 'Running', phaseMessage: 'Node in healthy state' };
   switch (input.runtime.phase) {

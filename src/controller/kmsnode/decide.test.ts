@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { kmsNode, redisHealth, runtimeStatus, withAof, withAppendFsync, withDataPath, withHealth, withKeys, withPersistence } from '../../../test/gen/kmsNode.js';
 import type { KmsNode } from '../../api/v1alpha1/kmsnode.types.js';
 import { decide, storeIdentityChanges } from './decide.js';
@@ -86,5 +87,49 @@ describe('storeIdentityChanges', () => {
     const a = external('redis://h:6379/0');
     expect(storeIdentityChanges(a, { ...a, redis: { ...a.redis!, keyPrefix: 'other:' } })).toEqual(['persistence.redis.keyPrefix']);
     expect(storeIdentityChanges(a, { ...a, encryptionSecret: 'x' })).toEqual(['persistence.encryptionKeySecretRef (value)']);
+  });
+});
+
+describe('decide (properties)', () => {
+  const persistenceArb = fc.record({
+    type: fc.constantFrom<'memory' | 'redis'>('memory', 'redis'),
+    dataPath: fc.constantFrom('/a', '/b'),
+    mode: fc.constantFrom<'embedded' | 'external'>('embedded', 'external'),
+    host: fc.constantFrom('h1', 'h2'),
+    password: fc.constantFrom('p1', 'p2'),
+    appendfsync: fc.constantFrom<'always' | 'everysec'>('always', 'everysec'),
+    keyPrefix: fc.constantFrom('kms:', 'other:'),
+    encryptionSecret: fc.constantFrom<string | null>(null, 's1'),
+    port: fc.constantFrom(8000, 9000),
+  });
+  type P = typeof persistenceArb extends fc.Arbitrary<infer T> ? T : never;
+  const toConfig = (p: P): ControllerNodeConfig => {
+    const c = config(base);
+    const persistence: ControllerNodeConfig['persistence'] = p.type === 'memory'
+      ? { type: 'memory', dataPath: null, redis: null, encryptionSecret: p.encryptionSecret }
+      : p.mode === 'embedded'
+        ? { type: 'redis', dataPath: p.dataPath, redis: { mode: 'embedded', appendfsync: p.appendfsync, keyPrefix: p.keyPrefix }, encryptionSecret: p.encryptionSecret }
+        : { type: 'redis', dataPath: null, redis: { mode: 'external', url: `redis://u:${p.password}@${p.host}:6379/0`, appendfsync: p.appendfsync, keyPrefix: p.keyPrefix }, encryptionSecret: p.encryptionSecret };
+    return { ...c, persistence, server: { port: p.port } };
+  };
+  const keysArb = fc.record({
+    activeVersion: fc.option(fc.nat(), { nil: null }),
+    versionCount: fc.nat({ max: 5 }),
+    lastProcessedBoundary: fc.nat({ max: 5 }),
+  });
+
+  test('a running node holding key data is never moved to another store', () => {
+    fc.assert(fc.property(persistenceArb, persistenceArb, keysArb, (from, to, keys) => {
+      const running = toConfig(from);
+      const desired = toConfig(to);
+      const runtime = runtimeStatus(withKeys(keys));
+      const d = decide({ desired: { ok: true, config: desired }, running, runtime, lastStatus: undefined });
+      const moves = storeIdentityChanges(running.persistence, desired.persistence);
+      const hasData = keys.versionCount > 0 || keys.activeVersion !== null || keys.lastProcessedBoundary > 0;
+      if (hasData && moves.length > 0) expect(d.kind).toBe('refuse');
+      if (d.kind === 'restart' || d.kind === 'start') expect(hasData && moves.length > 0).toBe(false);
+      // Same config → nothing to do (healthy Redis in the default runtime status).
+      if (JSON.stringify(running) === JSON.stringify(desired) && desired.persistence.redis?.appendfsync !== 'everysec') expect(d.kind).toBe('none');
+    }));
   });
 });
