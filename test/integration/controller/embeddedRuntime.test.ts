@@ -1,7 +1,8 @@
 /**
  * PersistenceOnlyRuntime on a real embedded redis-server: start, health and keys, the AOF
  * policy applied and verified, drift seen, a SIGKILLed server reported once as a
- * restart, and stop leaving the data where it was.
+ * restart, and stop leaving the data where it was. (The file name avoids "persistence":
+ * the `mock` test group selects such paths and runs them without a real server.)
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
