@@ -6,6 +6,7 @@ import {
   OperatorFileError,
   OperatorSetDuplicateError,
   OperatorSetInvalidError,
+  RegistryNotFoundError,
   RegistryTransactionError,
 } from './errors.js';
 
@@ -25,6 +26,8 @@ describe('chain errors', () => {
       'operator file ops.json cannot be read. Fix: make ops.json a readable JSON file of the form {"operators": [{"address", "socketUrl", "signingPublicKey"}]}'],
     [new RegistryTransactionError('register', 'reverted with NotAllowed(0x01)'), 'REGISTRY_TX_FAILED',
       'operator registry register failed: reverted with NotAllowed(0x01). Fix: check the sender is funded and allowlisted, and the inputs (64-byte on-curve key, URL of 1-256 bytes)'],
+    [new RegistryNotFoundError('0x01', '7'), 'REGISTRY_NOT_FOUND',
+      'no OperatorRegistry answers at 0x01 at block 7. Fix: check the registry address and the chain id; the registry must be deployed before the first boundary it serves'],
   ])('%#: code and message', (error, code, message) => {
     expect(isKmsError(error)).toBe(true);
     expect(error.code).toBe(code);

@@ -73,6 +73,18 @@ export class OperatorFileError extends KmsError {
   }
 }
 
+/** No registry code answers at the configured address (at the block read). */
+export class RegistryNotFoundError extends KmsError {
+  readonly code = 'REGISTRY_NOT_FOUND';
+  constructor(registry: string, block: string, cause?: unknown) {
+    super(`no OperatorRegistry answers at ${registry} at block ${block}`, {
+      fix: 'check the registry address and the chain id; the registry must be deployed before the first boundary it serves',
+      details: { registry, block },
+      cause,
+    });
+  }
+}
+
 /** A registry deployment or transaction did not succeed. */
 export class RegistryTransactionError extends KmsError {
   readonly code = 'REGISTRY_TX_FAILED';

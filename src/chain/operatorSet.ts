@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { bytesToHex, hexToBytes, type Address, type PublicClient } from 'viem';
+import { BaseError, bytesToHex, ContractFunctionZeroDataError, hexToBytes, type Address, type PublicClient } from 'viem';
 import { z } from 'zod';
 import type { OperatorAddress } from '../persistence/types.js';
 import {
@@ -14,6 +14,7 @@ import {
   OperatorFileError,
   OperatorSetDuplicateError,
   OperatorSetInvalidError,
+  RegistryNotFoundError,
 } from './errors.js';
 import { operatorRegistryAbi } from './registryAbi.js';
 
@@ -165,10 +166,12 @@ export class RegistryOperatorSetSource implements OperatorSetSource {
         ...(atBlock === undefined ? { blockTag: 'latest' as const } : { blockNumber: atBlock }),
       });
     } catch (error: unknown) {
-      throw new ChainRpcError('OperatorRegistry.getOperators', {
-        cause: error,
-        details: { registry: this.address, block: atBlock === undefined ? 'latest' : atBlock.toString() },
-      });
+      const block = atBlock === undefined ? 'latest' : atBlock.toString();
+      // "0x" back from eth_call: no code at the address (wrong address, or not yet deployed at that block).
+      if (error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionZeroDataError) !== null) {
+        throw new RegistryNotFoundError(this.address, block, error);
+      }
+      throw new ChainRpcError('OperatorRegistry.getOperators', { cause: error, details: { registry: this.address, block } });
     }
     const source = `registry ${this.address} at block ${atBlock === undefined ? 'latest' : atBlock.toString()}`;
     return normalizeOperatorSet(

@@ -11,7 +11,8 @@ import {
   setOperatorAllowed,
   updateOperator,
 } from '../../../src/chain/deploy.js';
-import { RegistryTransactionError } from '../../../src/chain/errors.js';
+import { createChainClient } from '../../../src/chain/client.js';
+import { ChainRpcError, RegistryNotFoundError, RegistryTransactionError } from '../../../src/chain/errors.js';
 import {
   RegistryOperatorSetSource,
   signingAddressOf,
@@ -156,6 +157,20 @@ describe('OperatorRegistry on anvil', () => {
     // Exactly 256 bytes is allowed.
     await register(`http://h/${'x'.repeat(247)}`, signingKey(7));
     await deregisterOperator(anvil.wallet(7), registry);
+  });
+
+  test('error: reading before the registry existed, or at an address without one', async () => {
+    await expect(source.getOperators(0n)).rejects.toThrow(RegistryNotFoundError);
+    await expect(source.getOperators(0n)).rejects.toThrow(`no OperatorRegistry answers at ${registry} at block 0`);
+    const nowhere = new RegistryOperatorSetSource({ client: anvil.publicClient, registryAddress: devAccounts[9]!.address });
+    await expect(nowhere.getOperators()).rejects.toThrow(RegistryNotFoundError);
+  });
+
+  test('error: an unreachable RPC is a ChainRpcError', async () => {
+    const down = createChainClient({ rpcUrl: 'http://127.0.0.1:1', chainId: anvil.chainId, timeoutMs: 1_000, retryCount: 0 });
+    const error = await new RegistryOperatorSetSource({ client: down, registryAddress: registry }).getOperators().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChainRpcError);
+    expect((error as ChainRpcError).details).toMatchObject({ operation: 'OperatorRegistry.getOperators', registry, block: 'latest' });
   });
 
   test('behavior: a static file of the same operators yields the same set', async () => {
