@@ -5,12 +5,14 @@
  * uninstall keeping the claims, the CRD and the StorageClass. No kubelet runs: pods are
  * stored, never started.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BASE_VALUES, CHART_DIR, merge } from '../integration/chart/chartFixtures.js';
+import { BASE_VALUES, CHART_DIR, merge, parseManifests } from '../integration/chart/chartFixtures.js';
 import type { Values } from '../integration/chart/chartFixtures.js';
-import { ok, startApiServer, TOOL_BUILD_TIMEOUT_MS } from './harness/apiServer.js';
+import { ok, run, startApiServer, TOOL_BUILD_TIMEOUT_MS } from './harness/apiServer.js';
 import type { ApiServer, CommandResult } from './harness/apiServer.js';
 
 const NS = 'kms-chart';
@@ -111,6 +113,52 @@ describe('kms-node chart on kube-apiserver', () => {
     ok(await api.kubectl(['create', '--dry-run=server', '-n', NS, '-f', '-'], { input: pod }), 'dry-run test pod');
     const canRead = await api.kubectl(['auth', 'can-i', 'get', `kmsnodes.kms.eigenx.dev/${FULLNAME}`, '-n', NS], { as: { namespace: NS, name: `${FULLNAME}-test` } });
     expect(canRead.stdout.trim()).toBe('yes');
+  }, STEP_TIMEOUT_MS);
+
+  test('the helm test script passes on /health 200 with Ready=True and names what failed otherwise', async () => {
+    const rendered = ok(await helmWith(['template', RELEASE, '$CHART', '--show-only', 'templates/tests/test-health.yaml'], VALUES), 'helm template test');
+    const pod = parseManifests(rendered).find((o) => o.kind === 'Pod') as unknown as {
+      spec: { containers: { command: string[]; env: { name: string; value: string }[] }[] };
+    };
+    const container = pod.spec.containers[0]!;
+    const env = Object.fromEntries(container.env.map((e) => [e.name, e.value]));
+    expect(container.command.slice(0, 2)).toEqual(['node', '-e']);
+    // Run the pod's script here, as the test ServiceAccount, against this API server and a stand-in /health.
+    const saDir = path.join(workDir, 'sa');
+    mkdirSync(saDir, { recursive: true });
+    writeFileSync(path.join(saDir, 'ca.crt'), readFileSync(path.join(api.stateDir, 'pki', 'ca.crt')));
+    writeFileSync(path.join(saDir, 'token'), await api.createToken({ namespace: NS, name: `${FULLNAME}-test` }));
+    let healthStatus = 200;
+    const health = createServer((_req, res) => {
+      res.writeHead(healthStatus).end();
+    });
+    await new Promise<void>((resolve) => health.listen(0, '127.0.0.1', resolve));
+    const runScript = (): Promise<CommandResult> =>
+      run(process.execPath, ['-e', container.command[2]!], {
+        env: {
+          KMSNODE_PATH: env['KMSNODE_PATH']!,
+          HEALTH_URL: `http://127.0.0.1:${(health.address() as AddressInfo).port}/health`,
+          KUBERNETES_SERVICE_HOST: '127.0.0.1',
+          KUBERNETES_SERVICE_PORT: new URL(api.server).port,
+          SA_DIR: saDir,
+        },
+      });
+    try {
+      const passed = await runScript();
+      expect({ code: passed.code, stdout: passed.stdout.trim() }).toEqual({ code: 0, stdout: 'helm test: /health ok, KmsNode Ready=True' });
+
+      healthStatus = 503;
+      const unhealthy = await runScript();
+      expect({ code: unhealthy.code, stderr: unhealthy.stderr.trim() }).toEqual({ code: 1, stderr: 'helm test: GET /health answered 503' });
+
+      healthStatus = 200;
+      const notReady = { status: { conditions: [{ type: 'Ready', status: 'False', reason: 'Restoring', message: 'verifying key shares', lastTransitionTime: '2026-01-01T00:00:01Z' }] } };
+      ok(await api.kubectl(['patch', 'kmsnode', FULLNAME, '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify(notReady)]), 'patch not ready');
+      const failed = await runScript();
+      expect({ code: failed.code, stderr: failed.stderr.trim() }).toEqual({ code: 1, stderr: 'helm test: KmsNode Ready is False: verifying key shares' });
+    } finally {
+      await new Promise((resolve) => health.close(resolve));
+    }
   }, STEP_TIMEOUT_MS);
 
   test('every values variant renders objects the API server accepts (server-side dry run)', async () => {
