@@ -3,10 +3,12 @@
  * encryption option, the guard and the schema refusing bad values with their messages, and
  * the security-relevant shape of what is rendered.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { envName, SERVER_OPTIONS } from '../../../src/config/options.js';
-import { TOOL_BUILD_TIMEOUT_MS } from '../../e2e/harness/tools.js';
+import { run, TOOL_BUILD_TIMEOUT_MS } from '../../e2e/harness/tools.js';
+import type { CommandResult } from '../../e2e/harness/tools.js';
 import { BASE_VALUES, CHART_DIR, find, helm, helmWithValues, merge, OPERATOR, parseManifests, REGISTRY, render, ROOT } from './chartFixtures.js';
 import type { K8sObject, Values } from './chartFixtures.js';
 
@@ -263,6 +265,23 @@ describe('rendered workload', () => {
     expect(init?.command?.join(' ')).toContain('chmodSync(p,0o700)');
     expect(envOf(init!).get('KMS_PERSISTENCE_DATA_PATH')).toBe('/var/lib/kms-node/data');
     expect(init?.volumeMounts).toEqual([{ name: 'data', mountPath: '/var/lib/kms-node' }]);
+  });
+
+  test('the init step, run here, creates the directory 0700 and tightens an existing one', async () => {
+    const init = statefulSet(objects).spec.template.spec.initContainers!.find((c) => c.name === 'data-dir')!;
+    expect(init.command?.slice(0, 2)).toEqual(['node', '-e']);
+    const dir = mkdtempSync(path.join(tmpdir(), 'kms-init-'));
+    try {
+      const dataPath = path.join(dir, 'volume', 'data');
+      const runInit = (): Promise<CommandResult> => run(process.execPath, ['-e', init.command![2]!], { env: { KMS_PERSISTENCE_DATA_PATH: dataPath } });
+      expect((await runInit()).code).toBe(0);
+      expect(statSync(dataPath).mode & 0o777).toBe(0o700);
+      chmodSync(dataPath, 0o755);
+      expect((await runInit()).code).toBe(0);
+      expect(statSync(dataPath).mode & 0o777).toBe(0o700);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('claims are retained when the StatefulSet is deleted or scaled', () => {
