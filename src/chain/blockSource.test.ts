@@ -80,6 +80,19 @@ describe('BlockSource', () => {
     expect(chain.blockReads).toEqual([50n]);
   });
 
+  test('args: maxLagBlocks waits for the next boundary instead of acting on a stale one', async () => {
+    const chain = new FakeChain();
+    const source = new BlockSource({
+      client: chain.client, boundaryInterval: 10, pollIntervalMs: 1, maxLagBlocks: 3, onBoundary: () => undefined,
+    });
+    chain.head = 17n;
+    expect(await source.pollOnce()).toEqual({ ok: true, event: null });
+    chain.head = 21n;
+    const result = await source.pollOnce();
+    expect(result.ok && result.event?.blockNumber).toBe(20n);
+    expect(chain.blockReads).toEqual([20n]);
+  });
+
   test('behavior: a head going backwards is ignored', async () => {
     const chain = new FakeChain();
     const source = new BlockSource({ client: chain.client, boundaryInterval: 10, pollIntervalMs: 1, onBoundary: () => undefined });

@@ -35,6 +35,11 @@ export interface BlockSourceOptions {
   readonly onBoundary: BoundaryHandler;
   /** Blocks a boundary must be buried under (default 0). */
   readonly confirmations?: number;
+  /**
+   * Skip a boundary first seen more than this many blocks below the head, e.g. on a
+   * fresh start mid-interval (see boundary.ts). Default: none, act on the latest.
+   */
+  readonly maxLagBlocks?: number;
   /** The last boundary already acted on, e.g. from NodeState (default 0n = none). */
   readonly lastProcessedBoundary?: bigint;
   /** Backoff after RPC failures: initialMs doubled per consecutive failure, capped at maxMs. */
@@ -145,6 +150,7 @@ export class BlockSource {
       ...(this.highestHead === null ? {} : { previousHead: this.highestHead }),
       interval: this.options.boundaryInterval,
       ...(this.options.confirmations === undefined ? {} : { confirmations: this.options.confirmations }),
+      ...(this.options.maxLagBlocks === undefined ? {} : { maxLagBlocks: this.options.maxLagBlocks }),
     });
     this.lastHeadAt = this.now();
     if (!decision.act && decision.reason === 'head-went-backwards') {

@@ -63,6 +63,18 @@ describe('decideBoundary', () => {
     });
   });
 
+  test('args: maxLagBlocks leaves a boundary that is too far below the head alone', () => {
+    expect(decideBoundary({ lastProcessedBoundary: 0n, head: 37n, interval: 10, maxLagBlocks: 5 })).toEqual({
+      act: false, reason: 'boundary-too-old',
+    });
+    expect(decideBoundary({ lastProcessedBoundary: 0n, head: 35n, interval: 10, maxLagBlocks: 5 })).toEqual({
+      act: true, boundary: 30n, skipped: 2n,
+    });
+    expect(() => decideBoundary({ lastProcessedBoundary: 0n, head: 1n, interval: 10, maxLagBlocks: -1 })).toThrow(
+      'chain config "maxLagBlocks" is -1',
+    );
+  });
+
   test('error: negative confirmations', () => {
     expect(() => decideBoundary({ lastProcessedBoundary: 0n, head: 1n, interval: 10, confirmations: -1 })).toThrow(
       ChainConfigError,

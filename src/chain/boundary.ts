@@ -19,6 +19,12 @@ export interface BoundaryInput {
   readonly interval: number;
   /** Blocks a boundary must be buried under before it counts (default 0). */
   readonly confirmations?: number;
+  /**
+   * If set, a boundary more than this many blocks below the head is not acted on (the
+   * node waits for the next one): a session that old has likely ended on every peer.
+   * Unset = act on the latest boundary however old.
+   */
+  readonly maxLagBlocks?: number;
 }
 
 export type BoundaryDecision =
@@ -28,7 +34,7 @@ export type BoundaryDecision =
       /** Boundaries newer than lastProcessedBoundary passed over in favour of this one (downtime). */
       readonly skipped: bigint;
     }
-  | { readonly act: false; readonly reason: 'no-new-boundary' | 'head-went-backwards' };
+  | { readonly act: false; readonly reason: 'no-new-boundary' | 'head-went-backwards' | 'boundary-too-old' };
 
 /** The latest boundary at or below `blockNumber` (0n when below the first one). */
 export function latestBoundaryAtOrBelow(blockNumber: bigint, interval: number): bigint {
@@ -44,12 +50,19 @@ export function decideBoundary(input: BoundaryInput): BoundaryDecision {
   if (!Number.isSafeInteger(confirmations) || confirmations < 0) {
     throw new ChainConfigError('confirmations', confirmations, 'non-negative integer');
   }
+  const maxLag = input.maxLagBlocks;
+  if (maxLag !== undefined && (!Number.isSafeInteger(maxLag) || maxLag < 0)) {
+    throw new ChainConfigError('maxLagBlocks', maxLag, 'non-negative integer');
+  }
   if (input.previousHead !== undefined && input.head < input.previousHead) {
     return { act: false, reason: 'head-went-backwards' };
   }
   const boundary = latestBoundaryAtOrBelow(input.head - BigInt(confirmations), input.interval);
   if (boundary === 0n || boundary <= input.lastProcessedBoundary) {
     return { act: false, reason: 'no-new-boundary' };
+  }
+  if (maxLag !== undefined && input.head - boundary > BigInt(maxLag)) {
+    return { act: false, reason: 'boundary-too-old' };
   }
   const last = input.lastProcessedBoundary > 0n ? input.lastProcessedBoundary : 0n;
   const firstAfterLast = last - (last % step) + step;
