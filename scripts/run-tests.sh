@@ -18,7 +18,7 @@ for group in "$@"; do
     unit) "$jest" --selectProjects unit --json --outputFile="$results/unit.json" ;;
     integration) "$jest" --selectProjects integration --runInBand --passWithNoTests --json --outputFile="$results/integration.json" ;;
     mock) KMS_TEST_REDIS=mock "$jest" --selectProjects unit integration --runInBand \
-            --testPathPatterns persistence --passWithNoTests --json --outputFile="$results/mock.json" ;;
+            --testPathPatterns 'src/persistence/|test/integration/persistence/' --passWithNoTests --json --outputFile="$results/mock.json" ;;
     e2e) "$jest" --selectProjects e2e --runInBand --passWithNoTests --json --outputFile="$results/e2e.json" ;;
     *) echo "run-tests: unknown group '$group'" >&2; exit 2 ;;
   esac

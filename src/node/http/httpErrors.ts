@@ -1,4 +1,5 @@
 import { isKmsError } from '../../errors.js';
+import { isProtocolError } from '../../protocol/errors.js';
 import { TransportError, transportErrorStatus } from '../../transport/errors.js';
 
 /** A request the API refuses: the status and a code the caller can match on. */
@@ -21,7 +22,6 @@ export interface ErrorBody {
 const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
   NODE_NO_KEY_VERSION: 404,
   NODE_NOT_READY: 503,
-  PROTOCOL_UNKNOWN_SESSION: 404,
 };
 
 /**
@@ -36,8 +36,12 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody; 
   if (error instanceof TransportError) {
     return { status: transportErrorStatus(error.code), body: { error: { code: error.code, message: error.message } }, internal: false };
   }
+  if (isProtocolError(error)) {
+    // The sender's message was refused by the protocol core: its fault, never retried.
+    return { status: error.code === 'DUPLICATE_MESSAGE' ? 409 : 400, body: { error: { code: error.code, message: error.message } }, internal: false };
+  }
   if (isKmsError(error)) {
-    const status = CLIENT_ERROR_STATUS[error.code] ?? (error.code.startsWith('PROTOCOL_') ? 400 : 500);
+    const status = CLIENT_ERROR_STATUS[error.code] ?? 500;
     return { status, body: { error: { code: error.code, message: error.message } }, internal: status >= 500 };
   }
   const fastifyError = error as { statusCode?: unknown; code?: unknown };

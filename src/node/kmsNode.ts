@@ -1,0 +1,372 @@
+import type { BlockReader, BoundaryEvent } from '../chain/blockSource.js';
+import { BlockSource } from '../chain/blockSource.js';
+import type { Operator, OperatorSetSource } from '../chain/operatorSet.js';
+import { g1ToHex, partialSign } from '../crypto/index.js';
+import { isKmsError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { NodePersistence } from '../persistence/nodePersistence.js';
+import type { KeyShareVersion, NodeState, OperatorAddress, PersistenceHealth } from '../persistence/types.js';
+import { createDkgSession, createReshareSession, type PreviousVersion, type ProtocolSession } from '../protocol/index.js';
+import type { PeerClient } from '../transport/httpClient.js';
+import { PeerTransport } from '../transport/peerTransport.js';
+import { operatorSignerRecovery, protocolSignerFor } from '../transport/protocolAuth.js';
+import { ReplayGuard } from '../transport/replayGuard.js';
+import type { OperatorSigner } from '../transport/signer.js';
+import { NodeNotReadyError, NoKeyVersionError, OperatorMismatchError } from './errors.js';
+import { buildHttpServer, type HealthView, type HttpServer, type NodeApi, type PartialSignatureView, type PubkeyView } from './http/server.js';
+import { KeyStore } from './keyStore.js';
+import type { NodeMetrics } from './metrics.js';
+import { PeerMessenger, PROTOCOL_ROUTES } from './peerMessenger.js';
+import type { NodeRuntimePhase, NodeRuntimeStatus } from './runtime.js';
+import { SessionInbox } from './sessionInbox.js';
+import { peerKeyViewSchema, planSession, viewOf, type PeerKeyView } from './sessionPlan.js';
+import { SessionRunner } from './sessionRunner.js';
+
+export interface KmsNodeOptions {
+  readonly self: OperatorAddress;
+  readonly host: string;
+  readonly port: number;
+  readonly boundaryInterval: number;
+  readonly pollIntervalMs: number;
+  readonly protocolTimeoutMs: number;
+  /** Largest accepted clock difference between peers, ms (default 60 s). */
+  readonly maxSkewMs?: number;
+}
+
+/** Everything the node talks to, built by the composition root and injected. */
+export interface KmsNodeModules {
+  readonly persistence: NodePersistence;
+  readonly operatorSet: OperatorSetSource;
+  readonly blockReader: BlockReader;
+  readonly signer: OperatorSigner;
+  /** For protocol messages: retries. */
+  readonly peerClient: PeerClient;
+  /** For /pubkey probes at a boundary: quick, few retries. */
+  readonly probeClient: PeerClient;
+  readonly metrics: NodeMetrics;
+  readonly logger: Logger;
+}
+
+/**
+ * One KMS node: restores what it must not forget, follows the chain, runs a DKG or a
+ * reshare at each boundary, and serves app-key partial signatures over HTTP.
+ */
+export class KmsNode implements NodeApi {
+  readonly metrics;
+  readonly protocolRoutes = Object.values(PROTOCOL_ROUTES);
+  private phase: NodeRuntimePhase = 'stopped';
+  private lastError: { code: string; message: string } | null = null;
+  private keyStore: KeyStore | null = null;
+  private state: NodeState | null = null;
+  private operators: Operator[] = [];
+  private runner: SessionRunner | null = null;
+  private lastSessionTimestamp = 0;
+  private lastHealth: PersistenceHealth | null = null;
+  private readonly inbox: SessionInbox;
+  private readonly messenger: PeerMessenger;
+  private readonly http: HttpServer;
+  private blockSource: BlockSource | null = null;
+  private readonly stopping = new AbortController();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly options: KmsNodeOptions,
+    private readonly m: KmsNodeModules,
+  ) {
+    this.metrics = m.metrics.registry;
+    this.log = m.logger.child({ module: 'node' });
+    const maxSkewMs = options.maxSkewMs ?? 60_000;
+    this.inbox = new SessionInbox({ maxSessions: 4, maxMessages: 20_000 });
+    const transport = new PeerTransport({
+      signer: m.signer,
+      self: options.self,
+      operators: () => this.operators,
+      clock: () => Date.now(),
+      client: m.peerClient,
+      replayGuard: new ReplayGuard({ maxEntries: 100_000, maxEntriesPerSender: 20_000 }),
+      maxSkewMs,
+      currentSession: (ts) => this.acceptsSession(ts),
+    });
+    this.messenger = new PeerMessenger(transport, this.log);
+    this.http = buildHttpServer(this, { logger: m.logger });
+  }
+
+  /** Health check (fail fast) → restore → HTTP → chain watcher. */
+  async start(): Promise<{ url: string }> {
+    this.phase = 'starting';
+    try {
+      this.lastHealth = await this.m.persistence.healthCheck();
+      if (!this.lastHealth.healthy) {
+        const failed = this.lastHealth.findings.filter((f) => !f.ok).map((f) => `${f.check}: ${f.message}`);
+        throw new NodeNotReadyError(`persistence is not healthy: ${failed.join('; ')}`, { fix: 'fix the persistence problem above, then start again' });
+      }
+      this.phase = 'restoring';
+      await this.restore();
+      const url = await this.http.listen({ host: this.options.host, port: this.options.port });
+      this.blockSource = new BlockSource({
+        client: this.m.blockReader,
+        boundaryInterval: this.options.boundaryInterval,
+        pollIntervalMs: this.options.pollIntervalMs,
+        lastProcessedBoundary: BigInt(this.state?.lastProcessedBoundary ?? 0),
+        onBoundary: (event) => this.onBoundary(event),
+        logger: this.m.logger,
+      });
+      this.blockSource.start();
+      this.phase = 'running';
+      this.log.info({ url, activeVersion: this.keyStore?.activeVersion?.epoch ?? null }, 'node running');
+      return { url };
+    } catch (error) {
+      this.phase = 'failed';
+      this.lastError = describeError(error);
+      await this.closeAll();
+      throw error;
+    }
+  }
+
+  /** Stops taking work, abandons the running round cleanly, closes persistence. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.phase === 'stopped' || this.phase === 'stopping') return;
+    this.phase = 'stopping';
+    this.stopping.abort();
+    await this.closeAll();
+    this.phase = 'stopped';
+    this.log.info('node stopped');
+  }
+
+  private async closeAll(): Promise<void> {
+    await this.blockSource?.stop();
+    await this.http.close();
+    try {
+      await this.m.persistence.close();
+    } catch (error) {
+      this.log.error({ err: describeError(error) }, 'closing persistence failed');
+    }
+  }
+
+  /**
+   * RestoreState: node state (refusing another operator's data), the key index and the
+   * active version, and the removal of sessions a crash left behind.
+   */
+  private async restore(): Promise<void> {
+    const p = this.m.persistence;
+    const stored = await p.loadNodeState();
+    if (stored !== null && stored.operatorAddress !== this.options.self) {
+      throw new OperatorMismatchError(`the data belongs to operator ${stored.operatorAddress}, not ${this.options.self}`, {
+        fix: 'point this node at its own data path / key prefix, or start it with the operator key that owns this data',
+      });
+    }
+    this.state = stored ?? { lastProcessedBoundary: 0, nodeStartTime: Date.now(), operatorAddress: this.options.self };
+    if (stored === null) await p.saveNodeState(this.state);
+    this.keyStore = await KeyStore.restore(p);
+    for (const session of await p.listProtocolSessions()) {
+      this.log.warn({ session: session.sessionTimestamp, type: session.type, phase: session.phase }, 'deleting a protocol session left incomplete by a previous run; it will be retried at a later boundary');
+      await p.deleteProtocolSession(session.sessionTimestamp);
+    }
+    this.updateKeyMetrics();
+    this.log.info(
+      { lastProcessedBoundary: this.state.lastProcessedBoundary, versions: this.keyStore.versionCount, activeVersion: this.keyStore.activeVersion?.epoch ?? null },
+      'state restored',
+    );
+  }
+
+  private async onBoundary(event: BoundaryEvent): Promise<void> {
+    const boundary = Number(event.blockNumber);
+    const state = this.state;
+    if (state === null || boundary <= state.lastProcessedBoundary || this.stopping.signal.aborted) return;
+    // Recorded before the round: a crash mid-round forfeits this boundary, never repeats it.
+    this.state = { ...state, lastProcessedBoundary: boundary };
+    await this.m.persistence.saveNodeState(this.state);
+    this.m.metrics.lastProcessedBoundary.set(boundary);
+    if (this.runner !== null) {
+      this.log.warn({ boundary, running: this.runner.sessionTimestamp }, 'a round is still running; this boundary is skipped');
+      return;
+    }
+    this.operators = await this.m.operatorSet.getOperators(event.blockNumber);
+    if (!this.operators.some((o) => o.address === this.options.self)) {
+      this.log.warn({ boundary }, 'this operator is not in the operator set at this boundary; not taking part');
+      return;
+    }
+    const plan = planSession(this.keyStore?.activeVersion ?? null, this.options.self, await this.peerViews());
+    if (plan.kind === 'wait') {
+      this.log.warn({ boundary, reason: plan.reason }, 'no round at this boundary');
+      return;
+    }
+    await this.runRound(event, plan.kind === 'dkg' ? null : plan);
+  }
+
+  private async runRound(event: BoundaryEvent, reshare: { previous: PreviousVersion; previousShare: bigint | null } | null): Promise<void> {
+    const ts = event.blockTimestamp;
+    const type = reshare === null ? 'dkg' : 'reshare';
+    const common = {
+      sessionTimestamp: ts,
+      operators: this.operators.map((o) => o.address),
+      signer: protocolSignerFor(this.m.signer, this.options.self),
+      recoverSigner: operatorSignerRecovery(this.operators),
+      startTime: Date.now(),
+    };
+    const started = Date.now();
+    let session: ProtocolSession;
+    try {
+      session = reshare === null
+        ? createDkgSession(common)
+        : createReshareSession({ ...common, previous: reshare.previous, ...(reshare.previousShare === null ? {} : { previousShare: reshare.previousShare }) });
+    } catch (error) {
+      this.m.metrics.protocolRounds.inc({ type, outcome: 'failed' });
+      this.log.error({ session: ts, err: describeError(error) }, 'cannot start the round');
+      return;
+    }
+    const runner = new SessionRunner({
+      session,
+      sessionTimestamp: ts,
+      messenger: this.messenger,
+      persistence: this.m.persistence,
+      ackPhaseTimeoutMs: Math.floor(this.options.protocolTimeoutMs / 2),
+      totalTimeoutMs: this.options.protocolTimeoutMs,
+      logger: this.log.child({ session: ts, type }),
+      metrics: this.m.metrics,
+      signal: this.stopping.signal,
+    });
+    this.runner = runner;
+    for (const message of this.inbox.take(ts)) runner.deliver(message);
+    this.inbox.dropThrough(ts);
+    this.log.info({ session: ts, type, operators: this.operators.length, role: reshare?.previousShare === null ? 'joiner' : 'dealer' }, 'round started');
+    try {
+      const result = await runner.run();
+      const version: KeyShareVersion = {
+        epoch: result.epoch,
+        privateShare: result.privateShare,
+        commitments: result.commitments,
+        masterPublicKey: result.masterPublicKey,
+        threshold: result.threshold,
+        participants: result.participants,
+        createdAt: Date.now(),
+      };
+      await this.requireKeyStore().commit(version);
+      this.updateKeyMetrics();
+      this.m.metrics.protocolRounds.inc({ type, outcome: 'completed' });
+      this.m.metrics.protocolRoundDuration.observe({ type }, (Date.now() - started) / 1000);
+      this.log.info({ session: ts, type, version: version.epoch, threshold: version.threshold, participants: version.participants.length }, 'round completed; new key version active');
+    } catch (error) {
+      this.m.metrics.protocolRounds.inc({ type, outcome: 'failed' });
+      this.log.warn({ session: ts, type, err: describeError(error) }, 'round failed; the node retries at a later boundary');
+    } finally {
+      this.runner = null;
+      this.lastSessionTimestamp = Math.max(this.lastSessionTimestamp, ts);
+      // Finished, failed or abandoned at shutdown: the snapshot has no further use.
+      await this.m.persistence.deleteProtocolSession(ts).catch((error: unknown) => {
+        this.log.error({ session: ts, err: describeError(error) }, 'could not delete the session snapshot; it is removed at the next start');
+      });
+    }
+  }
+
+  private async peerViews(): Promise<PeerKeyView[]> {
+    const others = this.operators.filter((o) => o.address !== this.options.self);
+    const answers = await Promise.allSettled(others.map(async (operator) => {
+      const response = await this.m.probeClient.get(operator, '/pubkey', { signal: this.stopping.signal });
+      const parsed = peerKeyViewSchema.safeParse(response.body);
+      return parsed.success && parsed.data.operatorAddress === operator.address ? parsed.data : null;
+    }));
+    return answers.flatMap((a) => (a.status === 'fulfilled' && a.value !== null ? [a.value] : []));
+  }
+
+  private acceptsSession(ts: number): boolean {
+    if (this.runner !== null) return ts >= this.runner.sessionTimestamp;
+    // Early messages of a round this node has not started yet are buffered, not refused.
+    return ts > this.lastSessionTimestamp && ts * 1000 <= Date.now() + this.options.protocolTimeoutMs;
+  }
+
+  // ---- NodeApi -------------------------------------------------------------------
+
+  async receiveProtocolMessage(route: string, body: unknown): Promise<void> {
+    if (this.phase !== 'running') throw new NodeNotReadyError(`the node is ${this.phase}`);
+    const message = this.messenger.receive(route, body);
+    const runner = this.runner;
+    if (runner !== null && runner.sessionTimestamp === message.sessionTimestamp) runner.deliver(message);
+    else this.inbox.put(message);
+    return Promise.resolve();
+  }
+
+  publicKey(): PubkeyView | null {
+    const active = this.keyStore?.activeVersion ?? null;
+    if (active === null) return null;
+    const view = viewOf(active, this.options.self);
+    return { ...view, commitments: [...view.commitments], participants: [...view.participants] };
+  }
+
+  async signApp(appId: string, attestationTime: number | null): Promise<PartialSignatureView> {
+    const keyStore = this.requireKeyStore();
+    const version = attestationTime === null ? keyStore.activeVersion : await keyStore.versionAt(attestationTime);
+    if (version === null) {
+      this.m.metrics.appSignRequests.inc({ outcome: 'no_version' });
+      throw attestationTime === null
+        ? new NodeNotReadyError('this node has no active key version yet', { fix: 'wait for the first DKG to complete' })
+        : new NoKeyVersionError(`no key version was valid at ${attestationTime}`, { details: { attestationTime } });
+    }
+    const partialSignature = g1ToHex(partialSign(version.privateShare, appId));
+    this.m.metrics.appSignRequests.inc({ outcome: 'signed' });
+    return { operatorAddress: this.options.self, version: version.epoch, partialSignature };
+  }
+
+  async health(): Promise<HealthView> {
+    let persistence: PersistenceHealth | null = null;
+    try {
+      persistence = await this.m.persistence.healthCheck();
+      this.lastHealth = persistence;
+    } catch (error) {
+      this.lastError = describeError(error);
+    }
+    const chain = this.blockSource?.health() ?? null;
+    const active = this.keyStore?.activeVersion ?? null;
+    const unhealthy = this.phase !== 'running' || persistence?.healthy !== true;
+    const degraded = active === null || (chain?.consecutiveFailures ?? 0) > 0;
+    return {
+      status: unhealthy ? 'unhealthy' : degraded ? 'degraded' : 'ok',
+      body: {
+        phase: this.phase,
+        operatorAddress: this.options.self,
+        activeVersion: active?.epoch ?? null,
+        versionCount: this.keyStore?.versionCount ?? 0,
+        lastProcessedBoundary: this.state?.lastProcessedBoundary ?? 0,
+        round: this.runner === null ? null : { sessionTimestamp: this.runner.sessionTimestamp },
+        persistence,
+        chain: chain === null ? null : {
+          lastHead: chain.lastHead?.toString() ?? null,
+          lastHeadAt: chain.lastHeadAt,
+          consecutiveFailures: chain.consecutiveFailures,
+          lastError: chain.lastError,
+        },
+      },
+    };
+  }
+
+  /** Status for the NodeRuntime seam (controller, CLI). */
+  status(): NodeRuntimeStatus {
+    return {
+      phase: this.phase,
+      persistence: this.lastHealth,
+      keys: {
+        activeVersion: this.keyStore?.activeVersion?.epoch ?? null,
+        versionCount: this.keyStore?.versionCount ?? 0,
+        lastProcessedBoundary: this.state?.lastProcessedBoundary ?? 0,
+      },
+      lastError: this.lastError,
+    };
+  }
+
+  private requireKeyStore(): KeyStore {
+    if (this.keyStore === null) throw new NodeNotReadyError(`the node is ${this.phase}`);
+    return this.keyStore;
+  }
+
+  private updateKeyMetrics(): void {
+    this.m.metrics.keyVersions.set(this.keyStore?.versionCount ?? 0);
+    this.m.metrics.activeKeyVersion.set(this.keyStore?.activeVersion?.epoch ?? 0);
+    this.m.metrics.lastProcessedBoundary.set(this.state?.lastProcessedBoundary ?? 0);
+  }
+}
+
+function describeError(error: unknown): { code: string; message: string } {
+  if (isKmsError(error)) return { code: error.code, message: error.message };
+  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import type { KeyShareVersion, OperatorAddress } from '../persistence/types.js';
+import type { PreviousVersion } from '../protocol/index.js';
+
+/** A peer's GET /pubkey answer, validated. */
+export interface PeerKeyView {
+  readonly operatorAddress: OperatorAddress;
+  readonly version: number;
+  readonly threshold: number;
+  readonly masterPublicKey: `0x${string}`;
+  readonly commitments: readonly `0x${string}`[];
+  readonly participants: readonly OperatorAddress[];
+}
+
+const hex = (bytes: number) => z.string().regex(new RegExp(`^0x[0-9a-f]{${bytes * 2}}$`)).transform((s) => s as `0x${string}`);
+const address = z.string().regex(/^0x[0-9a-f]{40}$/).transform((s) => s as OperatorAddress);
+
+export const peerKeyViewSchema = z.object({
+  operatorAddress: address,
+  version: z.number().int().nonnegative(),
+  threshold: z.number().int().positive(),
+  masterPublicKey: hex(96),
+  commitments: z.array(hex(96)).min(1).max(1024),
+  participants: z.array(address).min(1).max(1024),
+});
+
+/** What this node does at a boundary. */
+export type SessionPlan =
+  | { readonly kind: 'dkg' }
+  | { readonly kind: 'reshare'; readonly previous: PreviousVersion; readonly previousShare: bigint | null }
+  | { readonly kind: 'wait'; readonly reason: string };
+
+/**
+ * Decides DKG vs reshare from this node's active version and its peers' /pubkey views.
+ * The version to reshare is the one a threshold of its own holders vouch for (this
+ * node's view counts once): a node that lags behind, lost its data, or is new joins as
+ * a receiver of that version instead of dealing from a stale share. DKG only when no
+ * operator reports any key, so a live cluster is never replaced by a fresh secret.
+ */
+export function planSession(active: KeyShareVersion | null, self: OperatorAddress, peerViews: readonly PeerKeyView[]): SessionPlan {
+  const views = new Map<OperatorAddress, PeerKeyView>();
+  for (const view of peerViews) if (view.operatorAddress !== self) views.set(view.operatorAddress, view);
+  if (active !== null) views.set(self, viewOf(active, self));
+  if (views.size === 0) return { kind: 'dkg' };
+
+  const groups = new Map<string, { view: PeerKeyView; holders: Set<OperatorAddress> }>();
+  for (const view of views.values()) {
+    // Only holders of a version can vouch for it.
+    if (!view.participants.includes(view.operatorAddress)) continue;
+    const key = `${view.version}|${view.threshold}|${view.commitments.join(',')}|${view.participants.join(',')}`;
+    const group = groups.get(key) ?? { view, holders: new Set<OperatorAddress>() };
+    group.holders.add(view.operatorAddress);
+    groups.set(key, group);
+  }
+  const agreed = [...groups.values()]
+    .filter((g) => g.holders.size >= g.view.threshold)
+    .sort((a, b) => b.view.version - a.view.version)[0];
+  if (agreed === undefined) {
+    return { kind: 'wait', reason: `${views.size} operators report keys but no version is vouched for by its threshold of holders` };
+  }
+  const previous: PreviousVersion = {
+    epoch: agreed.view.version,
+    threshold: agreed.view.threshold,
+    masterPublicKey: hexToBytes(agreed.view.masterPublicKey),
+    commitments: agreed.view.commitments.map(hexToBytes),
+    participants: agreed.view.participants,
+  };
+  const holdsAgreed = active !== null && active.epoch === agreed.view.version && agreed.holders.has(self);
+  return { kind: 'reshare', previous, previousShare: holdsAgreed ? active.privateShare : null };
+}
+
+export function viewOf(version: KeyShareVersion, self: OperatorAddress): PeerKeyView {
+  return {
+    operatorAddress: self,
+    version: version.epoch,
+    threshold: version.threshold,
+    masterPublicKey: bytesToHex(version.masterPublicKey),
+    commitments: version.commitments.map(bytesToHex),
+    participants: version.participants,
+  };
+}
+
+function bytesToHex(bytes: Uint8Array): `0x${string}` {
+  return `0x${Buffer.from(bytes).toString('hex')}`;
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex.slice(2), 'hex'));
+}

@@ -1,0 +1,157 @@
+import type { Logger } from '../logging/logger.js';
+import type { NodePersistence } from '../persistence/nodePersistence.js';
+import { isProtocolError, ProtocolError, type FinalizedVersion, type ProtocolMessage, type ProtocolSession } from '../protocol/index.js';
+import type { NodeMetrics } from './metrics.js';
+import type { PeerMessenger } from './peerMessenger.js';
+
+export interface SessionRunnerOptions {
+  readonly session: ProtocolSession;
+  readonly sessionTimestamp: number;
+  readonly messenger: PeerMessenger;
+  readonly persistence: NodePersistence;
+  /** After this long in the acknowledgement phase, decide the dealer set from what arrived. */
+  readonly ackPhaseTimeoutMs: number;
+  /** After this long in all, give up (the node retries at a later boundary). */
+  readonly totalTimeoutMs: number;
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+  /** Aborts the round (node shutdown). */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Drives one protocol session: feeds it the messages that arrive, sends what it emits,
+ * snapshots it to persistence at every phase change, and applies the timeouts the pure
+ * core leaves to its caller. Messages are applied one batch at a time (handleAll, so
+ * deals are verified together) in arrival order.
+ */
+export class SessionRunner {
+  private readonly queue: ProtocolMessage[] = [];
+  private wake: (() => void) | null = null;
+  private readonly sends = new Set<Promise<boolean>>();
+  private lastSavedPhase = 0;
+
+  constructor(private readonly o: SessionRunnerOptions) {}
+
+  get sessionTimestamp(): number {
+    return this.o.sessionTimestamp;
+  }
+
+  /** Queues an authenticated inbound message for this session. */
+  deliver(message: ProtocolMessage): void {
+    this.queue.push(message);
+    this.wake?.();
+  }
+
+  /** Runs to a finalized version, or rejects with the ProtocolError that ended it. */
+  async run(): Promise<FinalizedVersion> {
+    const { session, logger } = this.o;
+    const startedAt = Date.now();
+    const ackDeadline = startedAt + this.o.ackPhaseTimeoutMs;
+    const deadline = startedAt + this.o.totalTimeoutMs;
+    let proceededAck = false;
+    try {
+      this.dispatch(session.start());
+      await this.snapshot();
+      for (;;) {
+        this.throwIfAborted();
+        const result = session.result();
+        if (result !== null) {
+          await this.flushSends();
+          return result;
+        }
+        if (session.phase === 'failed') throw this.failure();
+        const now = Date.now();
+        if (now >= deadline) {
+          this.applySafely(() => session.proceed());
+          if (session.result() === null) throw this.failure();
+          continue;
+        }
+        if (!proceededAck && now >= ackDeadline && session.phase === 'acknowledging') {
+          proceededAck = true;
+          logger.info({ status: session.status() }, 'acknowledgement phase timed out; deciding the dealer set from what arrived');
+          this.applySafely(() => session.proceed());
+          await this.snapshot();
+          continue;
+        }
+        if (this.queue.length === 0) {
+          await this.waitForWork(Math.min(proceededAck ? deadline : ackDeadline, deadline) - now);
+          continue;
+        }
+        const batch = this.queue.splice(0, this.queue.length);
+        this.applySafely(() => {
+          const { outbound, rejected } = session.handleAll(batch);
+          for (const { index, error } of rejected) {
+            this.o.metrics.protocolMessagesRejected.inc({ code: error.code });
+            const message = batch[index];
+            logger.warn({ code: error.code, from: message?.from, type: message?.type, reason: error.message }, 'protocol message rejected');
+          }
+          return outbound;
+        });
+        await this.snapshot();
+      }
+    } finally {
+      // Sends still in flight must not outlive the round.
+      await this.flushSends();
+    }
+  }
+
+  private applySafely(step: () => ProtocolMessage[]): void {
+    try {
+      this.dispatch(step());
+    } catch (error) {
+      // A ProtocolError thrown by the session itself (not by one message) ends the round;
+      // the loop sees phase 'failed' and reports it. Its outbound still goes out.
+      if (!isProtocolError(error)) throw error;
+      this.dispatch([...error.outbound]);
+    }
+  }
+
+  private dispatch(messages: readonly ProtocolMessage[]): void {
+    for (const message of messages) {
+      const send = this.o.messenger.send(message, this.o.signal);
+      this.sends.add(send);
+      void send.finally(() => this.sends.delete(send));
+    }
+  }
+
+  private async flushSends(): Promise<void> {
+    await Promise.allSettled([...this.sends]);
+  }
+
+  private async snapshot(): Promise<void> {
+    const snapshot = this.o.session.snapshot();
+    if (snapshot.phase === this.lastSavedPhase) return;
+    await this.o.persistence.saveProtocolSession(snapshot);
+    this.lastSavedPhase = snapshot.phase;
+  }
+
+  private waitForWork(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.o.signal.removeEventListener('abort', done);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(1, ms));
+      this.o.signal.addEventListener('abort', done, { once: true });
+      this.wake = done;
+    });
+  }
+
+  private failure(): ProtocolError {
+    const status = this.o.session.status();
+    const error = status.error;
+    return new ProtocolError(
+      (error?.code ?? 'NO_QUORUM') as ProtocolError['code'],
+      error?.message ?? `session ${this.o.sessionTimestamp} ended without a result`,
+    );
+  }
+
+  private throwIfAborted(): void {
+    if (this.o.signal.aborted) {
+      throw new ProtocolError('INVALID_STATE', `session ${this.o.sessionTimestamp} was abandoned: the node is stopping`);
+    }
+  }
+}
