@@ -4,8 +4,11 @@
  * non-root, redis-server for the embedded mode, a HEALTHCHECK, and hadolint-style hygiene.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run } from '../../e2e/harness/tools.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -104,6 +107,28 @@ describe('Dockerfile', () => {
     expect(health[0]!.args).toMatch(/CMD \[.*\/health/);
     const entry = of(final, 'ENTRYPOINT').at(-1);
     expect(JSON.parse(entry!.args)).toEqual(['node', 'dist/cli/kms-server.js']);
+  });
+
+  test('the HEALTHCHECK command, run here, exits 0 on /health 200 and 1 otherwise', async () => {
+    const args = /CMD (\[.*\])$/.exec(of(final, 'HEALTHCHECK')[0]!.args)?.[1];
+    const command = JSON.parse(args!) as string[];
+    expect(command[0]).toBe('node');
+    let status = 200;
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === '/health' ? status : 404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = String((server.address() as AddressInfo).port);
+    try {
+      const check = async (): Promise<number> => (await run(process.execPath, command.slice(1), { env: { KMS_PORT: port } })).code;
+      expect(await check()).toBe(0);
+      status = 503;
+      expect(await check()).toBe(1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const closed = await run(process.execPath, command.slice(1), { env: { KMS_PORT: port } });
+    expect(closed.code).toBe(1);
   });
 
   test('hadolint hygiene: no ADD, no cd in RUN, no apt-get upgrade, no sudo, absolute WORKDIR', () => {
