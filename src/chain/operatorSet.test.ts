@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import fc from 'fast-check';
 import { bytesToHex } from 'viem';
 import { publicKeyToAddress } from 'viem/accounts';
 import { OperatorFileError, OperatorSetDuplicateError, OperatorSetInvalidError } from './errors.js';
@@ -75,6 +76,30 @@ describe('normalizeOperatorSet', () => {
   ])('error: %s', (_name, overrides, message) => {
     expect(() => normalizeOperatorSet([entry(1, overrides)], 'test')).toThrow(OperatorSetInvalidError);
     expect(() => normalizeOperatorSet([entry(1, overrides)], 'test')).toThrow(message);
+  });
+});
+
+describe('normalizeOperatorSet properties', () => {
+  const keys = Array.from({ length: 12 }, (_, i) => bytesToHex(signingKey(i + 1)));
+  test('property: any order of the same entries gives the same strictly ascending set', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 12 }).chain((seeds) =>
+          fc.tuple(fc.constant(seeds), fc.shuffledSubarray(seeds, { minLength: seeds.length, maxLength: seeds.length }))),
+        ([seeds, shuffled]) => {
+          const make = (seed: number): OperatorEntry => ({
+            address: `0x${(seed * 7919).toString(16).padStart(40, '0')}`,
+            socketUrl: `http://127.0.0.1:${8000 + seed}`,
+            signingPublicKey: keys[seed - 1]!,
+          });
+          const a = normalizeOperatorSet(seeds.map(make), 'a');
+          const b = normalizeOperatorSet(shuffled.map(make), 'b');
+          expect(b).toEqual(a);
+          for (let i = 1; i < a.length; i++) expect(a[i - 1]!.address < a[i]!.address).toBe(true);
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 });
 
