@@ -198,7 +198,8 @@ describe('reshare', () => {
     const ops = signers.map((s) => s.address);
     // A leaver (not in the new set) takes no part.
     expect(codeOf(() => createReshareSession({ ...base, operators: [a, b, c].map((s) => s.address), signer: d, previousShare: v0.get(d.address)!.privateShare }))).toBe('NOT_A_PARTICIPANT');
-    expect(codeOf(() => createReshareSession({ ...base, operators: ops, signer: a }))).toBe('INVALID_CONFIG');
+    // A holder without its share is a receiver (covered end to end below), not an error.
+    expect(createReshareSession({ ...base, operators: ops, signer: a }).start().filter((m) => m.type === 'deal')).toEqual([]);
     expect(codeOf(() => createReshareSession({ ...base, operators: ops, signer: a, previousShare: v0.get(b.address)!.privateShare }))).toBe('INVALID_PREVIOUS_SHARE');
     const joiner = pool[5]!;
     expect(codeOf(() => createReshareSession({ ...base, operators: [...ops, joiner.address], signer: joiner, previousShare: 5n }))).toBe('INVALID_CONFIG');
@@ -208,5 +209,23 @@ describe('reshare', () => {
     // Joining with enough holders is fine and deals nothing.
     const js = createReshareSession({ ...base, operators: [...ops, joiner.address], signer: joiner });
     expect(js.start().filter((m) => m.type === 'deal')).toEqual([]);
+  });
+
+  it('a holder that lost its share receives a fresh one: the others leave it out of D after their timeout', () => {
+    const signers = pool.slice(0, 4);
+    const v0 = runDkg(signers, 5000);
+    const secret = secretOf(v0);
+    const lost = signers[0]!.address;
+    const withoutLost = new Map([...v0].filter(([a]) => a !== lost));
+    const sessions = reshareSessions(withoutLost, signers, 5010);
+    // The lost holder deals nothing; everyone else waits for it until told to proceed.
+    expect(sessions.get(lost)!.start().filter((m) => m.type === 'deal')).toEqual([]);
+    runSessions(sessions);
+    expect([...sessions.values()].every((s) => s.result() === null)).toBe(true);
+    const pending = [...sessions.values()].flatMap((s) => s.proceed());
+    expect(runSessions(sessions, {}, pending).rejected).toEqual([]);
+    const v1 = finalized(sessions);
+    expect(v1.get(lost)!.dealers).not.toContain(lost);
+    expect(secretOf(v1)).toBe(secret);
   });
 });

@@ -51,10 +51,10 @@ export function createReshareSession(config: ReshareSessionConfig): ProtocolSess
   }
   const isHolder = previousParticipants.includes(base.self);
   let ownConstant: bigint | null = null;
-  if (isHolder) {
-    if (config.previousShare === undefined) {
-      throw invalidConfig(`${base.self} held version ${prev.epoch}; pass its share as previousShare`, 'previousShare');
-    }
+  // A listed holder that lost its share (crashed before persisting, or its data was
+  // wiped) takes part as a receiver: it stays in the dealer list every node derives, never
+  // deals, and the others leave it out of D once their acknowledgement phase times out.
+  if (isHolder && config.previousShare !== undefined) {
     const share = ascalar(config.previousShare, 'previousShare', true);
     const id = base.ids.get(base.self) ?? 0n;
     if (!G2.BASE.multiply(share).equals(evaluateCommitments(previousCommitments, id))) {
