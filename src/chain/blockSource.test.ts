@@ -233,6 +233,12 @@ describe('BlockSource', () => {
       .toThrow(ChainConfigError);
     expect(() => new BlockSource({ client: chain.client, boundaryInterval: 10, pollIntervalMs: -1, onBoundary: () => undefined }))
       .toThrow('chain config "pollIntervalMs" is -1, expected positive integer');
+    expect(() => new BlockSource({ client: chain.client, boundaryInterval: 10, pollIntervalMs: 1, confirmations: 1.5, onBoundary: () => undefined }))
+      .toThrow('chain config "confirmations" is 1.5');
+    expect(() => new BlockSource({ client: chain.client, boundaryInterval: 10, pollIntervalMs: 1, maxLagBlocks: -2, onBoundary: () => undefined }))
+      .toThrow('chain config "maxLagBlocks" is -2');
+    expect(() => new BlockSource({ client: chain.client, boundaryInterval: 10, pollIntervalMs: 1, lastProcessedBoundary: -1n, onBoundary: () => undefined }))
+      .toThrow('chain config "lastProcessedBoundary" is -1');
   });
 
   test('describeRpcError leaves the URL out', () => {

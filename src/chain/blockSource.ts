@@ -95,6 +95,12 @@ export class BlockSource {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     positive('backoff.initialMs', this.backoff.initialMs);
     positive('backoff.maxMs', this.backoff.maxMs);
+    // Checked here so pollOnce() (and the loop) can never throw on configuration.
+    nonNegative('confirmations', options.confirmations ?? 0);
+    if (options.maxLagBlocks !== undefined) nonNegative('maxLagBlocks', options.maxLagBlocks);
+    if ((options.lastProcessedBoundary ?? 0n) < 0n) {
+      throw new ChainConfigError('lastProcessedBoundary', options.lastProcessedBoundary ?? 0n, 'non-negative block number');
+    }
     this.options = options;
     this.lastBoundary = options.lastProcessedBoundary ?? 0n;
     this.logger = (options.logger ?? silentLogger()).child({ module: 'chain.blockSource' });
@@ -273,6 +279,10 @@ export function describeRpcError(error: unknown): string {
 
 function positive(field: string, value: number): void {
   if (!Number.isSafeInteger(value) || value <= 0) throw new ChainConfigError(field, value, 'positive integer');
+}
+
+function nonNegative(field: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new ChainConfigError(field, value, 'non-negative integer');
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
