@@ -31,6 +31,13 @@ test-integration: setup build
 test-mock-redis: deps
 	@scripts/run-tests.sh mock
 
+## Kubernetes suites (test/e2e) on a throwaway loopback kube-apiserver; kube-apiserver,
+## kubectl and helm are built from their Go modules on first use (~25 min on 2 cores), then cached
+## outside the repo (KMS_TOOLS_CACHE, default ~/.cache/kms-node/tools).
+e2e: setup build
+	@test/e2e/infra/build-tools.sh all >/dev/null
+	@scripts/run-tests.sh e2e
+
 bench: setup build
 	@node_modules/.bin/tsx bench/run.ts
 
