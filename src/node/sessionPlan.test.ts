@@ -1,0 +1,103 @@
+import type { KeyShareVersion, OperatorAddress } from '../persistence/types.js';
+import { peerKeyViewSchema, planSession, viewOf, type PeerKeyView } from './sessionPlan.js';
+
+const addr = (n: number): OperatorAddress => `0x${n.toString(16).padStart(40, '0')}`;
+const A = addr(1);
+const B = addr(2);
+const C = addr(3);
+const D = addr(4);
+const E = addr(5);
+
+/** Distinct 96-byte "points": the planner compares them, it does not decode them. */
+const bytes = (seed: number): Uint8Array => new Uint8Array(96).fill(seed);
+
+function version(epoch: number, participants: readonly OperatorAddress[], threshold: number, share = 11n): KeyShareVersion {
+  return {
+    epoch,
+    privateShare: share,
+    commitments: Array.from({ length: threshold }, (_, k) => bytes((epoch + k) % 251)),
+    masterPublicKey: bytes(epoch % 251),
+    threshold,
+    participants,
+    createdAt: 0,
+  };
+}
+
+const views = (v: KeyShareVersion, holders: readonly OperatorAddress[]): PeerKeyView[] => holders.map((h) => viewOf(v, h));
+
+describe('planSession', () => {
+  const v100 = version(100, [A, B, C, D], 3);
+  const v200 = version(200, [A, B, C, D], 3);
+
+  it('runs a DKG when nobody, this node included, reports a key', () => {
+    expect(planSession(null, A, [])).toEqual({ kind: 'dkg' });
+  });
+
+  it('reshares as a dealer from its own share when a threshold of holders agree with it', () => {
+    const plan = planSession(v100, A, views(v100, [B, C]));
+    expect(plan.kind).toBe('reshare');
+    if (plan.kind !== 'reshare') return;
+    expect(plan.previousShare).toBe(11n);
+    expect(plan.previous.epoch).toBe(100);
+    expect(plan.previous.threshold).toBe(3);
+    expect(plan.previous.participants).toEqual([A, B, C, D]);
+    expect(Buffer.from(plan.previous.masterPublicKey)).toEqual(Buffer.from(v100.masterPublicKey));
+    expect(plan.previous.commitments.map((c) => Buffer.from(c))).toEqual(v100.commitments.map((c) => Buffer.from(c)));
+  });
+
+  it('never runs a DKG over a live cluster: a node without a key joins the agreed version as a receiver', () => {
+    const plan = planSession(null, E, views(v100, [A, B, C]));
+    expect(plan).toMatchObject({ kind: 'reshare', previousShare: null, previous: { epoch: 100 } });
+  });
+
+  it('a node lagging one version behind receives the newer agreed version instead of dealing from a stale share', () => {
+    const plan = planSession(v100, A, views(v200, [B, C, D]));
+    expect(plan).toMatchObject({ kind: 'reshare', previousShare: null, previous: { epoch: 200 } });
+  });
+
+  it('picks the highest version vouched for by its threshold', () => {
+    const plan = planSession(v200, A, [...views(v200, [B, C]), ...views(v100, [D])]);
+    expect(plan).toMatchObject({ kind: 'reshare', previousShare: 11n, previous: { epoch: 200 } });
+  });
+
+  it('waits when keys are reported but no version reaches its threshold of holders', () => {
+    const plan = planSession(v200, A, views(v100, [B, C]));
+    expect(plan.kind).toBe('wait');
+    if (plan.kind === 'wait') expect(plan.reason).toContain('3 operators report keys');
+  });
+
+  it('only holders vouch: views from operators outside the participants do not count', () => {
+    const outsiders = [viewOf(v100, E), { ...viewOf(v100, addr(6)) }];
+    expect(planSession(null, A, [...views(v100, [B]), ...outsiders]).kind).toBe('wait');
+  });
+
+  it('ignores a peer answer that claims to be this node, and counts each holder once', () => {
+    const forgedSelf = viewOf(v200, A);
+    expect(planSession(null, A, [forgedSelf, ...views(v200, [B, B, C])]).kind).toBe('wait');
+  });
+
+  it('the same epoch with different commitments are different versions', () => {
+    const fork = { ...v100, commitments: [bytes(7), bytes(8), bytes(9)] };
+    expect(planSession(v100, A, [...views(fork, [B, C])]).kind).toBe('wait');
+  });
+});
+
+describe('peerKeyViewSchema', () => {
+  const good = viewOf(version(100, [A, B, C], 2), A);
+
+  it('accepts what viewOf produces (what /pubkey serves)', () => {
+    expect(peerKeyViewSchema.parse(JSON.parse(JSON.stringify(good)))).toEqual(good);
+  });
+
+  it.each([
+    ['an uppercase address', { ...good, operatorAddress: `0x${'AB'.repeat(20)}` }],
+    ['an address of 19 bytes', { ...good, operatorAddress: `0x${'ab'.repeat(19)}` }],
+    ['a short master public key', { ...good, masterPublicKey: '0x1234' }],
+    ['no commitments', { ...good, commitments: [] }],
+    ['a negative version', { ...good, version: -1 }],
+    ['a zero threshold', { ...good, threshold: 0 }],
+    ['an uppercase commitment', { ...good, commitments: [`0x${'AB'.repeat(96)}`] }],
+  ])('rejects %s', (_name, body) => {
+    expect(peerKeyViewSchema.safeParse(body).success).toBe(false);
+  });
+});
