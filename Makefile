@@ -41,5 +41,14 @@ e2e: setup build
 bench: setup build
 	@node_modules/.bin/tsx bench/run.ts
 
+## The one-command demo: anvil, the registry, 4 kms-server processes with their own
+## embedded Redis-AOF data; DKG, reshare, app key, encrypt/decrypt, SIGKILL and restore.
+## `demo` stays up until Ctrl-C; `demo-once` exits 0 only if every step succeeded.
+demo: setup
+	@node_modules/.bin/tsx src/cli/devnet.ts
+
+demo-once: setup
+	@node_modules/.bin/tsx src/cli/devnet.ts --once
+
 clean:
 	rm -rf dist dist-all .test-results coverage
