@@ -15,8 +15,6 @@ import { createWriteStream, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { createPublicClient, http, isAddress } from 'viem';
-import { RegistryOperatorSetSource } from '../chain/operatorSet.js';
 import { g1ToHex } from '../crypto/index.js';
 import { isKmsError } from '../errors.js';
 import { assertAppId, assertAttestationTime, createKmsClient, DEFAULT_CLIENT_TIMEOUT_MS, type KmsClient } from '../client/index.js';
@@ -65,7 +63,7 @@ function appIdArg(raw: string): string {
 }
 
 /** Builds the client from the global options; every problem here is a usage error. */
-function clientFrom(options: GlobalOptions): KmsClient {
+async function clientFrom(options: GlobalOptions): Promise<KmsClient> {
   const timeoutMs = positiveInt(options.timeoutMs, '--timeout-ms', DEFAULT_CLIENT_TIMEOUT_MS);
   const hasNodes = options.nodes !== undefined && options.nodes.trim() !== '';
   const hasRegistry = options.registryAddress !== undefined && options.registryAddress.trim() !== '';
@@ -82,12 +80,14 @@ function clientFrom(options: GlobalOptions): KmsClient {
       return createKmsClient({ nodes: urls, timeoutMs });
     }
     const registryAddress = (options.registryAddress ?? '').trim();
-    if (!isAddress(registryAddress, { strict: false })) throw new UsageError(`--registry-address must be a 0x-prefixed 20-byte address, got "${registryAddress}"`);
+    if (!/^0x[0-9a-fA-F]{40}$/.test(registryAddress)) throw new UsageError(`--registry-address must be a 0x-prefixed 20-byte address, got "${registryAddress}"`);
     if (options.rpcUrl === undefined || options.rpcUrl.trim() === '') throw new UsageError('--registry-address needs --rpc-url (or KMS_CLIENT_RPC_URL)');
     const rpcUrl = options.rpcUrl.trim();
     if (!/^https?:\/\//.test(rpcUrl)) throw new UsageError('--rpc-url must be an http(s) URL');
+    // viem is large: load it only in registry mode, so --nodes invocations start faster.
+    const [{ createPublicClient, http }, { RegistryOperatorSetSource }] = await Promise.all([import('viem'), import('../chain/operatorSet.js')]);
     const client = createPublicClient({ transport: http(rpcUrl, { timeout: timeoutMs, retryCount: 1 }) });
-    return createKmsClient({ nodes: new RegistryOperatorSetSource({ client, registryAddress: registryAddress }), timeoutMs });
+    return createKmsClient({ nodes: new RegistryOperatorSetSource({ client, registryAddress: registryAddress as `0x${string}` }), timeoutMs });
   } catch (error) {
     if (error instanceof UsageError) throw error;
     if (isKmsError(error) && error.code === 'CLIENT_BAD_INPUT') throw new UsageError(error.message);
@@ -155,7 +155,7 @@ function buildProgram(io: CliIo): Command {
     .description('print the master public key the nodes agree on')
     .option('--json', 'print the agreed view, supporters and dissenters as JSON')
     .action(async (opts: { json?: boolean }) => {
-      const agreed = await clientFrom(global()).getMasterPublicKey();
+      const agreed = await (await clientFrom(global())).getMasterPublicKey();
       if (opts.json === true) {
         const { version, threshold, masterPublicKeyHex, participants, required, supporters, dissenters } = agreed;
         await writeTo(io.stdout, `${JSON.stringify({ masterPublicKey: masterPublicKeyHex, version, threshold, participants, required, supporters, dissenters }, null, 2)}\n`);
@@ -173,7 +173,7 @@ function buildProgram(io: CliIo): Command {
     .action(async (rawAppId: string, opts: { attestationTime?: string; json?: boolean }) => {
       const appId = appIdArg(rawAppId);
       const time = attestationTime(opts.attestationTime);
-      const derived = await clientFrom(global()).deriveAppKey(appId, time === undefined ? {} : { attestationTime: time });
+      const derived = await (await clientFrom(global())).deriveAppKey(appId, time === undefined ? {} : { attestationTime: time });
       const appKey = g1ToHex(derived.appKey);
       if (opts.json === true) {
         const { version, threshold, masterPublicKeyHex, contributors, spare, rejected } = derived;
@@ -196,7 +196,7 @@ function buildProgram(io: CliIo): Command {
     .option('--out <path>', 'ciphertext file, or - for stdout', '-')
     .action(async (rawAppId: string, opts: { in: string; out: string }) => {
       const appId = appIdArg(rawAppId);
-      const client = clientFrom(global());
+      const client = await clientFrom(global());
       const plaintext = await readInput(opts.in, io);
       await writeOutput(opts.out, await client.encrypt(appId, plaintext), io, false);
     });
@@ -210,7 +210,7 @@ function buildProgram(io: CliIo): Command {
     .action(async (rawAppId: string, opts: { in: string; out: string; attestationTime?: string }) => {
       const appId = appIdArg(rawAppId);
       const time = attestationTime(opts.attestationTime);
-      const client = clientFrom(global());
+      const client = await clientFrom(global());
       const ciphertext = await readInput(opts.in, io);
       const plaintext = await client.decrypt(appId, ciphertext, time === undefined ? {} : { attestationTime: time });
       await writeOutput(opts.out, plaintext, io, true);
