@@ -29,6 +29,12 @@ describe('startKmsNodeController (informer + queue + reconciler over the HTTP fa
     try {
       await until('Ready on node-a', () => findCondition(fake.objects.get('kms/node-a')?.status?.conditions, ConditionType.Ready)?.status === 'True');
       expect(runtime.calls).toEqual(['start:/var/lib/kms/data']);
+      // The controller's own status patch comes back through the watch; it does not
+      // trigger another pass (no second status read of the Secrets).
+      const secretReads = fake.count('GET', '/secrets/');
+      fake.put({ ...fake.objects.get('kms/node-a')!, metadata: { ...fake.objects.get('kms/node-a')!.metadata } });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(fake.count('GET', '/secrets/')).toBe(secretReads);
       expect(fake.requests.some((r) => r.path.includes('fieldSelector=metadata.name%3Dnode-a') && r.path.includes('watch=true'))).toBe(true);
 
       fake.put(kmsNode('node-a', withAppendFsync('everysec'), withGeneration(2), (n) => { n.status = fake.objects.get('kms/node-a')!.status; }));

@@ -3,7 +3,7 @@ import { objectKey, type KmsNode } from '../api/v1alpha1/kmsnode.types.js';
 import type { Logger } from '../logging/logger.js';
 import type { NodeRuntime } from '../node/runtime.js';
 import { Controller } from './framework/controller.js';
-import { InformerSource } from './framework/informerSource.js';
+import { generationChanged, InformerSource } from './framework/informerSource.js';
 import { systemTimers, type Timers } from './framework/timers.js';
 import { createEventRecorder } from './kmsnode/events.js';
 import { createKmsNodeApi, kmsNodesPath } from './kmsnode/kubeApi.js';
@@ -52,6 +52,7 @@ export function startKmsNodeController(options: KmsNodeControllerOptions): KmsNo
     path: kmsNodesPath(options.namespace),
     list: () => api.list(options.namespace, fieldSelector),
     fieldSelector,
+    updateTriggers: generationChanged,
   });
   const now = (): Date => new Date(clock.now());
   const reconciler = new KmsNodeReconciler({

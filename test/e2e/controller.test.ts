@@ -56,6 +56,7 @@ let workDir: string | undefined;
 let dataPath: string;
 let runtime: PersistenceOnlyRuntime;
 let controller: KmsNodeControllerHandle | undefined;
+let controllerStartedAt = 0;
 
 function manifest(objects: readonly object[]): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
@@ -157,10 +158,11 @@ beforeAll(async () => {
 
   const logger = createLogger({ level: process.env.KMS_E2E_LOG_LEVEL === undefined ? 'warn' : (process.env.KMS_E2E_LOG_LEVEL as 'info'), name: 'controller-e2e' });
   runtime = new PersistenceOnlyRuntime({ logger });
+  controllerStartedAt = Date.now();
   controller = startKmsNodeController({
     kubeConfig: saConfig, namespace: NS, name: NAME, runtime, logger,
     // Shorter than production (30 s / 5 s) so each scenario settles in seconds.
-    resyncPeriodMs: 2_000, unhealthyRequeueMs: 3_000,
+    resyncPeriodMs: 5_000, unhealthyRequeueMs: 3_000,
   });
 }, TOOL_BUILD_TIMEOUT_MS);
 
@@ -177,6 +179,7 @@ describe('KmsNode controller on a real API server, as the chart\'s ServiceAccoun
       const n = await getNode();
       return findCondition(n?.status?.conditions, 'Ready')?.status === 'True' ? n! : undefined;
     });
+    console.log(`status Ready=True ${Date.now() - controllerStartedAt} ms after the controller started (embedded redis-server start included)`);
     const status = node.status!;
     expect(status.phase).toBe('Running');
     expect(status.observedGeneration).toBe(node.metadata.generation);
@@ -234,6 +237,7 @@ describe('KmsNode controller on a real API server, as the chart\'s ServiceAccoun
     });
     console.log(`after SIGKILL of redis-server ${pid}: PersistenceHealthy False ${down.reason}: ${down.message}`);
     expect(['BackendRestarted', 'HealthCheckFailed']).toContain(down.reason);
+    expect((await events()).some((e) => e.type === 'Warning' && e.reason === down.reason)).toBe(true);
     await until('PersistenceHealthy=True after the supervisor restart', async () => ((await condition('PersistenceHealthy'))?.status === 'True' ? true : undefined));
     const newPid = Number(parseInfo(await redis(['INFO', 'server'])).get('process_id'));
     expect(newPid).not.toBe(pid);

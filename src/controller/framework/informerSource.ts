@@ -14,6 +14,20 @@ export interface InformerSourceOptions<T extends KubernetesObject> {
   readonly list: () => Promise<KubernetesListObject<T>>;
   readonly fieldSelector?: string;
   readonly labelSelector?: string;
+  /**
+   * Whether an update is worth a reconcile (a predicate, as in controller-runtime). The
+   * cache is updated either way. Default: every update.
+   */
+  readonly updateTriggers?: (old: T | undefined, next: T) => boolean;
+}
+
+/**
+ * Reconcile on spec changes (generation) and deletion only: a status-only update is
+ * usually the controller's own write coming back, and reacting to it would cut short the
+ * requeue delay that keeps a just-reported problem visible.
+ */
+export function generationChanged(old: KubernetesObject | undefined, next: KubernetesObject): boolean {
+  return old?.metadata?.generation !== next.metadata?.generation || next.metadata?.deletionTimestamp !== undefined;
 }
 
 /**
@@ -43,14 +57,19 @@ export class InformerSource<T extends KubernetesObject> implements KeySource, Ob
     );
     this.current = informer;
     const state = { failed: false };
-    const upsert = (obj: T): void => {
+    // After a restart the fresh list reports every object as added; one this source
+    // already holds is an update to it.
+    const old = (obj: T): T | undefined => this.objects.get(keyOf(obj));
+    const upsert = (obj: T, isUpdate: boolean): void => {
       if (!live()) return;
       const key = keyOf(obj);
+      const old = this.objects.get(key);
       this.objects.set(key, obj);
-      handlers.enqueue(key);
+      const trigger = this.options.updateTriggers;
+      if (!isUpdate || old === undefined || trigger === undefined || trigger(old, obj)) handlers.enqueue(key);
     };
-    informer.on('add', upsert);
-    informer.on('update', upsert);
+    informer.on('add', (obj) => { upsert(obj, old(obj) !== undefined); });
+    informer.on('update', (obj) => { upsert(obj, true); });
     informer.on('delete', (obj) => {
       if (!live()) return;
       const key = keyOf(obj);

@@ -97,8 +97,10 @@ export class KmsNodeReconciler implements Reconciler {
     }
 
     if (actionError !== null) throw new ReconcileRetryError(key, decision.kind, actionError);
+    // Health problems are re-checked soon; a spec a person must fix waits for its next
+    // change (the watch) or the resync, which also notices Secrets created later.
     const isReady = evaluation.conditions.get(ConditionType.Ready)?.status === 'True';
-    return isReady ? undefined : { requeueAfterMs: this.options.unhealthyRequeueMs ?? DEFAULT_UNHEALTHY_REQUEUE_MS };
+    return isReady || evaluation.phase === 'NeedsIntervention' ? undefined : { requeueAfterMs: this.options.unhealthyRequeueMs ?? DEFAULT_UNHEALTHY_REQUEUE_MS };
   }
 
   /** Carries a decision out; returns the failure instead of throwing so status can report it. */
