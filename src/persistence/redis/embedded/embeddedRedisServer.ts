@@ -9,6 +9,7 @@ import { findExecutable, resolveExecutable } from './binary.js';
 import {
   DataPathLockedError,
   RedisAofCorruptError,
+  RedisAofWriteFailedError,
   RedisServerNotFoundError,
   RedisStartFailedError,
   RedisSupervisorGaveUpError,
@@ -19,7 +20,7 @@ import {
 import { waitUntilReady } from './readiness.js';
 import { MAX_SOCKET_PATH_BYTES, REDIS_CONF_FILE, renderRedisConfig, socketPathFor } from './redisConfig.js';
 import { sendCommand } from './respProbe.js';
-import { classifyStartFailure } from './startFailure.js';
+import { classifyDeath, classifyStartFailure } from './startFailure.js';
 
 export interface EmbeddedRedisOptions {
   readonly dataPath: string;
@@ -36,13 +37,17 @@ export interface EmbeddedRedisOptions {
   readonly extraConfig?: Readonly<Record<string, string>>;
 }
 
-export type EmbeddedRedisState = 'running' | 'restarting' | 'failed' | 'stopped';
+/**
+ * 'degraded': running again, but it died of an AOF write failure within the restart
+ * window (the disk may still be full); health must not read this as fine.
+ */
+export type EmbeddedRedisState = 'running' | 'degraded' | 'restarting' | 'failed' | 'stopped';
 
 export interface EmbeddedRedisStatus {
   readonly state: EmbeddedRedisState;
   readonly pid: number | null;
   readonly restarts: number;
-  /** Why the supervisor gave up (state 'failed'), as code and message. */
+  /** Why the supervisor gave up ('failed'), or the last death ('restarting', 'degraded'). */
   readonly lastError: { readonly code: string; readonly message: string } | null;
 }
 
@@ -81,6 +86,7 @@ export class EmbeddedRedisServer {
   private failure: KmsError | null = null;
   private restarts = 0;
   private deaths: number[] = [];
+  private lastDeath: { readonly error: KmsError; readonly at: number } | null = null;
   private stopping: Promise<void> | null = null;
   private restartTask: Promise<void> | null = null;
   private readonly restartListeners: (() => void)[] = [];
@@ -141,11 +147,17 @@ export class EmbeddedRedisServer {
   get pid(): number | null { return this.current?.child.pid ?? null; }
 
   status(): EmbeddedRedisStatus {
+    const windowMs = this.options.restartWindowMs ?? 60_000;
+    const death = this.lastDeath;
+    const degraded = this.stateValue === 'running' && death !== null
+      && death.error instanceof RedisAofWriteFailedError && Date.now() - death.at < windowMs;
+    const state = degraded ? 'degraded' : this.stateValue;
+    const shown = this.failure ?? (state === 'degraded' || state === 'restarting' ? death?.error ?? null : null);
     return {
-      state: this.stateValue,
+      state,
       pid: this.stateValue === 'running' ? this.pid : null,
       restarts: this.restarts,
-      lastError: this.failure === null ? null : { code: this.failure.code, message: this.failure.message },
+      lastError: shown === null ? null : { code: shown.code, message: shown.message },
     };
   }
 
@@ -238,8 +250,13 @@ export class EmbeddedRedisServer {
       });
       if (result === 'ready') {
         this.current = launch;
-        child.once('exit', (code, signal) => { this.onUnexpectedExit(launch, code, signal); });
-        if (child.exitCode !== null || child.signalCode !== null) this.onUnexpectedExit(launch, child.exitCode, child.signalCode);
+        // Its last words (e.g. an AOF write error) may still be in the pipe at 'exit':
+        // wait for 'close', but not forever (a forked rewrite child can hold the pipe).
+        const onExit = (): void => {
+          void Promise.race([launch.closed, sleep(500)]).then(() => { this.onUnexpectedExit(launch, child.exitCode, child.signalCode); });
+        };
+        if (child.exitCode !== null || child.signalCode !== null) onExit();
+        else child.once('exit', onExit);
         await writeOwner(this.dataPath, { node: await identify(process.pid), redis: await identify(child.pid ?? -1), startedAt: Date.now() });
         this.logger.info({ pid: child.pid }, 'embedded redis-server ready');
         return;
@@ -285,7 +302,9 @@ export class EmbeddedRedisServer {
 
   private onUnexpectedExit(launch: Launch, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.isStopping() || this.current !== launch) return;
-    this.logger.error({ code, signal, pid: launch.child.pid }, 'embedded redis-server died unexpectedly; restarting');
+    const death = classifyDeath(this.dataPath, launch.output, { code, signal });
+    this.lastDeath = { error: death, at: Date.now() };
+    this.logger.error({ err: death.toJSON(), pid: launch.child.pid }, 'embedded redis-server died unexpectedly; restarting');
     this.restartTask = this.superviseRestart().finally(() => { this.restartTask = null; });
   }
 
@@ -297,7 +316,7 @@ export class EmbeddedRedisServer {
       const now = Date.now();
       this.deaths = [...this.deaths.filter((t) => now - t < windowMs), now];
       if (this.deaths.length > maxRestarts) {
-        this.fail(new RedisSupervisorGaveUpError(this.dataPath, this.deaths.length - 1, windowMs));
+        this.fail(new RedisSupervisorGaveUpError(this.dataPath, this.deaths.length - 1, windowMs, this.lastDeath?.error.message ?? 'unknown'));
         return;
       }
       await sleep(Math.min(100 * 2 ** (this.deaths.length - 1), 5_000));

@@ -70,10 +70,10 @@ export class DataPathLockedError extends KmsError {
 
 export class RedisSupervisorGaveUpError extends KmsError {
   readonly code = 'REDIS_SUPERVISOR_GAVE_UP';
-  constructor(dataPath: string, restarts: number, windowMs: number, options: KmsErrorOptions = {}) {
-    super(`embedded redis-server for ${dataPath} died ${restarts} times within ${windowMs / 1000} s; the supervisor stopped restarting it`, {
+  constructor(dataPath: string, restarts: number, windowMs: number, lastDeath: string, options: KmsErrorOptions = {}) {
+    super(`embedded redis-server for ${dataPath} died ${restarts + 1} times within ${windowMs / 1000} s; the supervisor stopped restarting it. Last death: ${lastDeath}`, {
       fix: 'read the redis-server output in the node log for why it dies (memory, disk, signals), fix it and restart the node',
-      details: { dataPath, restarts, windowMs },
+      details: { dataPath, restarts, windowMs, lastDeath },
       ...options,
     });
   }
@@ -85,6 +85,28 @@ export class RedisConfigRefusedError extends KmsError {
     super(`redis setting '${key}' cannot be overridden: the embedded server's durability and isolation depend on it`, {
       fix: `remove '${key}' from the extra redis settings`,
       details: { key },
+    });
+  }
+}
+
+/** redis-server could not append to its AOF (disk full, I/O error) and exited, as it must under appendfsync always. */
+export class RedisAofWriteFailedError extends KmsError {
+  readonly code = 'REDIS_AOF_WRITE_FAILED';
+  constructor(dataPath: string, redisReport: string) {
+    super(`redis-server could not write the append-only file under ${dataPath} and exited; the writes in flight were not acknowledged. Redis said: ${redisReport}`, {
+      fix: `free space on the volume of ${dataPath} (or repair its I/O errors); the supervisor restarts redis-server, which reloads the AOF`,
+      details: { dataPath, redisReport },
+    });
+  }
+}
+
+/** redis-server exited while it was serving, for a reason other than an AOF write failure. */
+export class RedisDiedError extends KmsError {
+  readonly code = 'REDIS_DIED';
+  constructor(dataPath: string, how: string, lastWarning: string | null) {
+    super(`embedded redis-server for ${dataPath} exited unexpectedly (${how})${lastWarning === null ? '' : `: ${lastWarning}`}`, {
+      fix: 'read the redis-server output in the node log; the supervisor restarts it within its budget',
+      details: { dataPath, how, lastWarning },
     });
   }
 }

@@ -1,4 +1,6 @@
-import { RedisAofCorruptError, RedisStartFailedError, type AofDamage } from './errors.js';
+import {
+  RedisAofCorruptError, RedisAofWriteFailedError, RedisDiedError, RedisStartFailedError, type AofDamage,
+} from './errors.js';
 
 /**
  * Turns what redis-server printed before it exited during start-up into a typed error.
@@ -30,6 +32,24 @@ export function logTail(output: string, lines = 15): string {
   return output.split('\n').filter((l) => l.trim() !== '').slice(-lines).map(stripPrefix).join('\n');
 }
 
+const AOF_WRITE_FAILURE = /(Short write while writing to the AOF file|Error writing to the AOF file|Fail to fsync the AOF file|Can't recover from AOF write error)[^\n]*/;
+
+function lastWarningOf(output: string): string | undefined {
+  return output.split('\n').filter((l) => / # /.test(l) && !l.includes('Memory overcommit')).map(stripPrefix).pop();
+}
+
+/** Why a serving redis-server died, from its output: an AOF write failure, or anything else. */
+export function classifyDeath(
+  dataPath: string,
+  output: string,
+  exit: { readonly code: number | null; readonly signal: string | null },
+): RedisAofWriteFailedError | RedisDiedError {
+  const write = AOF_WRITE_FAILURE.exec(output);
+  if (write !== null) return new RedisAofWriteFailedError(dataPath, stripPrefix(write[0]));
+  const how = exit.signal === null ? `exit code ${exit.code ?? 'unknown'}` : `signal ${exit.signal}`;
+  return new RedisDiedError(dataPath, how, lastWarningOf(output) ?? null);
+}
+
 export function classifyStartFailure(
   dataPath: string,
   output: string,
@@ -40,7 +60,7 @@ export function classifyStartFailure(
     if (match !== null) return new RedisAofCorruptError(dataPath, damage, stripPrefix(match[0]));
   }
   const how = exit.signal === null ? `exit code ${exit.code ?? 'unknown'}` : `signal ${exit.signal}`;
-  const lastWarning = output.split('\n').filter((l) => / # /.test(l) && !l.includes('Memory overcommit')).map(stripPrefix).pop();
+  const lastWarning = lastWarningOf(output);
   const reason = lastWarning === undefined ? `redis-server exited (${how})` : `redis-server exited (${how}): ${lastWarning}`;
   return new RedisStartFailedError(dataPath, reason, logTail(output));
 }
