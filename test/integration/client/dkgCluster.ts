@@ -15,7 +15,7 @@ import { buildHttpServer, type HttpServer, type NodeApi, type PartialSignatureVi
 import { createDkgSession } from '../../../src/protocol/dkg.js';
 import type { ProtocolSession } from '../../../src/protocol/session.js';
 import { createSimulatedOperators, recoverSimulatedSigner, runSessions } from '../../../src/protocol/simulation.js';
-import type { FinalizedVersion } from '../../../src/protocol/types.js';
+import type { FinalizedVersion, ProtocolSigner } from '../../../src/protocol/types.js';
 
 export const DKG_EPOCH = 1_700_000_000;
 
@@ -29,14 +29,22 @@ export interface DkgKeys {
   readonly masterPublicKeyHex: `0x${string}`;
 }
 
-/** Runs a real DKG among n simulated operators (deterministic for a seed). */
-export function runDkg(n: number, seed: string, epoch = DKG_EPOCH): DkgKeys {
-  const signers = createSimulatedOperators(n, seed);
+/** An operator's message signer (address + 65-byte r ‖ s ‖ v signatures over digests). */
+export interface FixtureSigner extends ProtocolSigner {
+  readonly address: string;
+}
+
+/**
+ * Runs a real DKG among n simulated operators (deterministic for a seed), or among
+ * `signers` when given (e.g. anvil dev accounts, so a registry can list them).
+ */
+export function runDkg(n: number, seed: string, epoch = DKG_EPOCH, given?: readonly FixtureSigner[]): DkgKeys {
+  const signers = given ?? createSimulatedOperators(n, seed);
   const operators = signers.map((s) => s.address.toLowerCase());
   const sessions = new Map<string, ProtocolSession>();
   for (const signer of signers) {
     sessions.set(
-      signer.address,
+      signer.address.toLowerCase(),
       createDkgSession({
         sessionTimestamp: epoch,
         operators,
@@ -49,7 +57,7 @@ export function runDkg(n: number, seed: string, epoch = DKG_EPOCH): DkgKeys {
   const report = runSessions(sessions);
   if (report.rejected.length > 0) throw new Error(`DKG fixture: ${report.rejected.length} messages rejected`);
   const versions = signers.map((s) => {
-    const result = sessions.get(s.address)?.result() ?? null;
+    const result = sessions.get(s.address.toLowerCase())?.result() ?? null;
     if (result === null) throw new Error(`DKG fixture: ${s.address} did not finalize`);
     return result;
   });
