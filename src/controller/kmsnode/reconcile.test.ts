@@ -114,6 +114,11 @@ describe('KmsNodeReconciler against an HTTP-level fake API server', () => {
     expect(condition(ConditionType.Ready)).toMatchObject({ status: 'False', reason: Reason.TransitionRefused });
     expect(stored().status?.phase).toBe('NeedsIntervention');
     expect(fake.events.map((e) => e.reason)).toContain('TransitionRefused');
+    // It stands until the spec changes: later passes record no new event and write nothing.
+    const [events, patches] = [fake.events.length, fake.count('PATCH', '/status')];
+    await reconciler.processItem('kms/node-a');
+    expect(fake.events.length).toBe(events);
+    expect(fake.count('PATCH', '/status')).toBe(patches);
   });
 
   test('a data path change on an empty node drains and restarts on the new path', async () => {

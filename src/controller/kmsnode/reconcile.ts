@@ -1,5 +1,5 @@
 import { splitObjectKey, type KmsNode } from '../../api/v1alpha1/kmsnode.types.js';
-import { ConditionType } from '../../api/v1alpha1/conditions.js';
+import { ConditionType, findCondition, Reason } from '../../api/v1alpha1/conditions.js';
 import type { Logger } from '../../logging/logger.js';
 import type { NodeRuntime } from '../../node/runtime.js';
 import { describeError, type ProcessResult, type Reconciler } from '../framework/controller.js';
@@ -90,7 +90,9 @@ export class KmsNodeReconciler implements Reconciler {
     const written = await this.options.statusWriter.write(node, statusTransactions(node, evaluation, input.runtime, now));
     if (written.patched) logger.info({ key, phase: evaluation.phase }, 'status updated');
 
-    const actionEvent = decisionEvent(decision, actionError);
+    // A refusal stands until the spec changes: record it once, not on every resync.
+    const alreadyRefused = findCondition(written.previous?.conditions, ConditionType.Ready)?.reason === Reason.TransitionRefused;
+    const actionEvent = decision.kind === 'refuse' && alreadyRefused ? null : decisionEvent(decision, actionError);
     if (actionEvent !== null) await this.options.events.record(written.node, actionEvent);
     for (const event of conditionTransitionEvents(written.previous?.conditions, written.node.status?.conditions)) {
       await this.options.events.record(written.node, event);
