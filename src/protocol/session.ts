@@ -117,6 +117,12 @@ interface ParsedDeal {
 
 type DealerState = 'full' | 'excluded' | 'pending';
 
+/** A deal decoded and checked as part of a handleAll batch. */
+interface PreVerified {
+  readonly deal: ParsedDeal;
+  readonly valid: boolean;
+}
+
 const PHASE_NUMBER: Record<Exclude<SessionPhase, 'failed'>, 1 | 2 | 3 | 4> = {
   created: 1,
   acknowledging: 2,
@@ -297,7 +303,7 @@ export class ProtocolSession {
 
   // ---- message handling ------------------------------------------------------------
 
-  #dispatch(msg: ProtocolMessage, verdict: boolean | undefined): ProtocolMessage[] {
+  #dispatch(msg: ProtocolMessage, verdict: PreVerified | undefined): ProtocolMessage[] {
     this.#checkEnvelope(msg);
     switch (msg.type) {
       case 'deal':
@@ -366,10 +372,10 @@ export class ProtocolSession {
   }
 
   /** Pre-verifies every well-formed deal of a batch at once (findInvalidDeals): index → valid. */
-  #batchVerdicts(parsed: readonly (ProtocolMessage | null)[]): Map<number, boolean> {
-    const verdicts = new Map<number, boolean>();
+  #batchVerdicts(parsed: readonly (ProtocolMessage | null)[]): Map<number, PreVerified> {
+    const verdicts = new Map<number, PreVerified>();
     if (!this.#c.batch) return verdicts;
-    const deals: { index: number; check: DealCheck }[] = [];
+    const deals: { index: number; deal: ParsedDeal; check: DealCheck }[] = [];
     const seen = new Set<OperatorAddress>();
     const reshare = this.#c.reshare;
     parsed.forEach((msg, index) => {
@@ -380,14 +386,14 @@ export class ProtocolSession {
         const check: DealCheck = reshare === null
           ? { share: d.share, commitments: d.commitments }
           : { share: d.share, commitments: d.commitments, dealerId: this.#id(msg.from) };
-        deals.push({ index, check });
+        deals.push({ index, deal: d, check });
         seen.add(msg.from);
       } catch (err) {
         if (!isProtocolError(err)) throw err;
         // Rejected again, with its error, when applied one by one.
       }
     });
-    if (deals.length < 2) return verdicts;
+    if (deals.length === 0) return verdicts;
     const bad = new Set(
       findInvalidDeals(
         this.#id(this.#c.self),
@@ -396,17 +402,18 @@ export class ProtocolSession {
         this.#c.rng ?? defaultRandomSource,
       ),
     );
-    // Only positive verdicts skip work; failures are re-checked alone to get their error code.
-    deals.forEach((d, i) => {
-      if (!bad.has(i)) verdicts.set(d.index, true);
-    });
+    // Failures are re-checked alone to get their error code; the decoded points are reused either way.
+    deals.forEach((d, i) => verdicts.set(d.index, { deal: d.deal, valid: !bad.has(i) }));
     return verdicts;
   }
 
-  #onDeal(msg: DealMessage, verdict: boolean | undefined): ProtocolMessage[] {
+  #onDeal(msg: DealMessage, pre: PreVerified | undefined): ProtocolMessage[] {
     let deal: ParsedDeal;
     try {
-      deal = this.#parseDeal(msg);
+      if (pre !== undefined && this.#dealsSeen.has(msg.from)) {
+        throw new ProtocolError(ProtocolErrorCode.DUPLICATE_MESSAGE, `second deal from ${msg.from}`, { details: { type: 'deal', from: msg.from } });
+      }
+      deal = pre?.deal ?? this.#parseDeal(msg);
     } catch (err) {
       if (isProtocolError(err) && (err.code === ProtocolErrorCode.INVALID_COMMITMENT || err.code === ProtocolErrorCode.INVALID_SHARE)) {
         this.#dealsSeen.add(msg.from);
@@ -415,7 +422,7 @@ export class ProtocolSession {
       throw err;
     }
     this.#dealsSeen.add(msg.from);
-    if (verdict !== true) {
+    if (pre?.valid !== true) {
       const self = this.#id(this.#c.self);
       const image = evaluateCommitments(deal.commitments, self, { msm: this.#c.msm });
       if (!(deal.share === 0n ? G2.ZERO : G2.BASE.multiply(deal.share)).equals(image)) {
