@@ -211,21 +211,22 @@ describe('reshare', () => {
     expect(js.start().filter((m) => m.type === 'deal')).toEqual([]);
   });
 
-  it('a holder that lost its share receives a fresh one: the others leave it out of D after their timeout', () => {
+  it('a holder that lost its share receives a fresh one: it withdraws as a dealer at once and is left out of D', () => {
     const signers = pool.slice(0, 4);
     const v0 = runDkg(signers, 5000);
     const secret = secretOf(v0);
     const lost = signers[0]!.address;
     const withoutLost = new Map([...v0].filter(([a]) => a !== lost));
     const sessions = reshareSessions(withoutLost, signers, 5010);
-    // The lost holder deals nothing; everyone else waits for it until told to proceed.
-    expect(sessions.get(lost)!.start().filter((m) => m.type === 'deal')).toEqual([]);
-    runSessions(sessions);
-    expect([...sessions.values()].every((s) => s.result() === null)).toBe(true);
-    const pending = [...sessions.values()].flatMap((s) => s.proceed());
-    expect(runSessions(sessions, {}, pending).rejected).toEqual([]);
+    // The lost holder deals nothing; it broadcasts a signed complaint about itself instead.
+    const first = sessions.get(lost)!.start();
+    expect(first.filter((m) => m.type === 'deal')).toEqual([]);
+    expect(first.filter((m) => m.type === 'complaint' && m.dealer === lost && m.player === lost)).toHaveLength(3);
+    // Nobody waits for it: no timeout (proceed) is needed.
+    expect(runSessions(sessions, {}, first).rejected).toEqual([]);
     const v1 = finalized(sessions);
     expect(v1.get(lost)!.dealers).not.toContain(lost);
+    expect(sessions.get(signers[1]!.address)!.status().excludedDealers[lost]).toBe('COMPLAINT:NO_PREVIOUS_SHARE');
     expect(secretOf(v1)).toBe(secret);
   });
 });

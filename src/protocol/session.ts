@@ -185,6 +185,10 @@ export class ProtocolSession {
           out.push({ ...this.#base('deal', player), commitments: hexes, share: toHex(encodeScalar(share)) });
         }
       }
+    } else if (this.#dealerSet.has(this.#c.self)) {
+      // A listed previous holder that lost its share says so at once (a complaint about
+      // itself), so nobody waits for its deal until a timeout.
+      out.push(...this.#withdrawAsDealer());
     }
     out.push(...this.#progress(false));
     return out;
@@ -445,6 +449,17 @@ export class ProtocolSession {
       commitmentHash: toHex(commitmentsHash(deal.commitmentBytes)),
       share: deal.share,
     });
+  }
+
+  #withdrawAsDealer(): ProtocolMessage[] {
+    const c = this.#c;
+    const reason = 'NO_PREVIOUS_SHARE';
+    const signature = toHex(c.signer.sign(complaintDigest(c.type, c.sessionTimestamp, c.self, c.self, reason)));
+    this.#dealsSeen.add(c.self);
+    this.#recordComplaint(c.self, c.self, reason);
+    return this.#others.map(
+      (to) => ({ ...this.#base('complaint', to), dealer: c.self, player: c.self, reason, signature }) as ComplaintMessage,
+    );
   }
 
   /** Records a rejected deal as this node's complaint, broadcasts it, and throws (never returns). */
