@@ -9,6 +9,8 @@ export interface AnvilProcess {
   readonly port: number;
   readonly pid: number;
   readonly output: () => string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
   /** SIGTERM, then SIGKILL after 5 s; waits for exit. Idempotent. */
   stop(): Promise<void>;
 }
@@ -16,6 +18,10 @@ export interface AnvilProcess {
 export interface AnvilProcessOptions {
   /** Seconds between blocks (anvil --block-time); unset = a block per transaction. */
   readonly blockTime?: number;
+  /** false = no mining until asked over RPC (anvil --no-mining); default true. */
+  readonly automine?: boolean;
+  /** Genesis timestamp (Unix seconds), for reproducible block timestamps. */
+  readonly genesisTimestamp?: number;
   readonly accounts?: number;
   readonly startTimeoutMs?: number;
 }
@@ -33,11 +39,26 @@ export function anvilBinary(): string {
   }
 }
 
+function canSetpriv(): boolean {
+  try {
+    accessSync('/usr/bin/setpriv', constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Starts anvil on a free loopback port and resolves once it reports where it listens. */
 export async function startAnvilProcess(options: AnvilProcessOptions = {}): Promise<AnvilProcess> {
   const args = ['--host', '127.0.0.1', '--port', '0', '--chain-id', String(DEV_CHAIN_ID), '--mnemonic', DEV_MNEMONIC, '--accounts', String(options.accounts ?? 20)];
   if (options.blockTime !== undefined) args.push('--block-time', String(options.blockTime));
-  const child: ChildProcess = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (options.automine === false) args.push('--no-mining');
+  if (options.genesisTimestamp !== undefined) args.push('--timestamp', String(options.genesisTimestamp));
+  // Under setpriv --pdeathsig a parent that dies (a killed test worker, a crashed demo)
+  // takes anvil with it instead of leaving it running.
+  const child: ChildProcess = canSetpriv()
+    ? spawn('setpriv', ['--pdeathsig', 'SIGKILL', anvilBinary(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<void>((resolve) => { child.once('exit', () => { resolve(); }); });
   const timeoutMs = options.startTimeoutMs ?? 30_000;
@@ -72,6 +93,7 @@ export async function startAnvilProcess(options: AnvilProcessOptions = {}): Prom
     port,
     pid: child.pid,
     output: () => output,
+    exited,
     stop() {
       stopped ??= (async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;

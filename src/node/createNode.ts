@@ -76,6 +76,7 @@ export async function createNode(config: ServerConfig, logger: Logger): Promise<
       boundaryInterval: config.chain.boundaryInterval ?? defaults.boundaryInterval,
       pollIntervalMs: config.chain.pollIntervalMs ?? defaults.pollIntervalMs,
       protocolTimeoutMs: config.chain.protocolTimeoutMs ?? defaults.protocolTimeoutMs,
+      confirmations: defaults.confirmations,
     },
     {
       persistence,

@@ -29,6 +29,8 @@ export interface KmsNodeOptions {
   readonly boundaryInterval: number;
   readonly pollIntervalMs: number;
   readonly protocolTimeoutMs: number;
+  /** Blocks a boundary must be buried under before the node acts on it (reorg safety). */
+  readonly confirmations: number;
   /** Largest accepted clock difference between peers, ms (default 60 s). */
   readonly maxSkewMs?: number;
 }
@@ -107,6 +109,7 @@ export class KmsNode implements NodeApi {
         client: this.m.blockReader,
         boundaryInterval: this.options.boundaryInterval,
         pollIntervalMs: this.options.pollIntervalMs,
+        confirmations: this.options.confirmations,
         lastProcessedBoundary: BigInt(this.state?.lastProcessedBoundary ?? 0),
         onBoundary: (event) => this.onBoundary(event),
         logger: this.m.logger,
