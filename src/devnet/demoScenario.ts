@@ -23,8 +23,8 @@ export interface DemoResult {
   readonly agreement: Agreement;
 }
 
-const DKG_TIMEOUT_MS = 180_000;
-const RESHARE_TIMEOUT_MS = 120_000;
+const DKG_TIMEOUT_MS = 300_000;
+const RESHARE_TIMEOUT_MS = 240_000;
 
 /**
  * The scripted demo: a 4-node network from nothing, DKG, a reshare, an app key and an
