@@ -9,6 +9,7 @@
  *   kill    — SIGKILL redis-server → PersistenceHealthy False with a reason → healed
  *   spec    — bad specs refused by the API server (schema/CEL); an unreadable Secret → condition
  *   fsync   — appendfsync changed in the resource is applied to Redis
+ *   move    — with a key share stored, a dataPath change is refused (condition), not applied
  *   delete  — deleting the resource stops the node and leaves the data path intact
  */
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -16,12 +17,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { bls12_381 } from '@noble/curves/bls12-381.js';
+import { Redis } from 'ioredis';
 import { findCondition, type Condition, type ConditionType } from '../../src/api/v1alpha1/conditions.js';
 import type { KmsNode } from '../../src/api/v1alpha1/kmsnode.types.js';
 import { startKmsNodeController, type KmsNodeControllerHandle } from '../../src/controller/index.js';
 import { PersistenceOnlyRuntime } from '../../src/controller/runtime/persistenceRuntime.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { socketPathFor } from '../../src/persistence/redis/embedded/redisConfig.js';
+import { RedisPersistence } from '../../src/persistence/redis/redisPersistence.js';
+import { createRecordSealer } from '../../src/persistence/sealing.js';
 import { parseInfo, sendCommand } from '../../src/persistence/redis/embedded/respProbe.js';
 import { ok, startApiServer, TOOL_BUILD_TIMEOUT_MS } from './harness/apiServer.js';
 import type { ApiServer } from './harness/apiServer.js';
@@ -32,6 +37,8 @@ const NS = 'kms-ctl-e2e';
 const NAME = 'node-0';
 const SA = 'kms-node';
 const OPERATOR = '0x1111111111111111111111111111111111111111';
+const OPERATOR_KEY_HEX = '4f'.repeat(32);
+const EPOCH = 1_700_000_000;
 const REGISTRY = '0x2222222222222222222222222222222222222222';
 /** Generous: every step is polled, and the machine is a shared 2-core box. */
 const STEP_TIMEOUT_MS = 90_000;
@@ -114,6 +121,14 @@ async function events(): Promise<{ type: string; reason: string; message: string
   return list.items.map((e) => ({ type: e.type ?? '', reason: e.reason ?? '', message: e.message ?? '' }));
 }
 
+/** Events are recorded right after the status write of the same pass: wait for them. */
+async function eventsInclude(reasons: readonly string[]): Promise<void> {
+  await until(`events ${reasons.join(', ')}`, async () => {
+    const seen = new Set((await events()).map((e) => e.reason));
+    return reasons.every((r) => seen.has(r)) ? true : undefined;
+  });
+}
+
 beforeAll(async () => {
   api = await startApiServer();
   const adminConfig = new KubeConfig();
@@ -127,7 +142,7 @@ beforeAll(async () => {
   const roleRules = await chartRoleRules();
   console.log(`controller runs with the chart's Role rules: ${JSON.stringify(roleRules)}`);
   await kubectl(['apply', '-f', '-'], manifest([
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'operator-key', namespace: NS }, stringData: { key: `0x${'4f'.repeat(32)}` } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'operator-key', namespace: NS }, stringData: { key: `0x${OPERATOR_KEY_HEX}` } },
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'chain-rpc', namespace: NS }, stringData: { url: 'http://127.0.0.1:8545' } },
     // A Secret the Role does not name: the controller must not be able to read it.
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'rotated-operator-key', namespace: NS }, stringData: { key: `0x${'5e'.repeat(32)}` } },
@@ -196,7 +211,7 @@ describe('KmsNode controller on a real API server, as the chart\'s ServiceAccoun
     expect(status.persistence).toMatchObject({ backend: 'redis', mode: 'embedded', aofEnabled: true, fsync: 'always', lastWriteStatus: 'ok' });
     expect(status.dataPath).toMatchObject({ path: dataPath, exists: true, mode: '0700', writable: true });
     expect(status.keys).toEqual({ versionCount: 0, lastBoundary: 0 });
-    expect((await events()).map((e) => e.reason)).toContain('NodeStarted');
+    await eventsInclude(['NodeStarted']);
   }, STEP_TIMEOUT_MS);
 
   test('status: `kubectl get kmsnodes -o wide` shows the columns', async () => {
@@ -223,8 +238,7 @@ describe('KmsNode controller on a real API server, as the chart\'s ServiceAccoun
     });
     expect(healed.reason).toBe('AofHealthy');
     expect(await redis(['CONFIG', 'GET', 'appendonly'])).toBe('appendonly yes');
-    const reasons = (await events()).map((e) => e.reason);
-    expect(reasons).toEqual(expect.arrayContaining(['AofDisabled', 'AofPolicyRepaired', 'AofHealthy']));
+    await eventsInclude(['AofDisabled', 'AofPolicyRepaired', 'AofHealthy']);
   }, STEP_TIMEOUT_MS);
 
   test('kill: SIGKILL of redis-server turns PersistenceHealthy False with a reason, then it heals', async () => {
@@ -237,7 +251,8 @@ describe('KmsNode controller on a real API server, as the chart\'s ServiceAccoun
     });
     console.log(`after SIGKILL of redis-server ${pid}: PersistenceHealthy False ${down.reason}: ${down.message}`);
     expect(['BackendRestarted', 'HealthCheckFailed']).toContain(down.reason);
-    expect((await events()).some((e) => e.type === 'Warning' && e.reason === down.reason)).toBe(true);
+    // The event follows the status write of the same pass.
+    await until(`a Warning event ${down.reason}`, async () => ((await events()).some((e) => e.type === 'Warning' && e.reason === down.reason) ? true : undefined));
     await until('PersistenceHealthy=True after the supervisor restart', async () => ((await condition('PersistenceHealthy'))?.status === 'True' ? true : undefined));
     const newPid = Number(parseInfo(await redis(['INFO', 'server'])).get('process_id'));
     expect(newPid).not.toBe(pid);
@@ -282,10 +297,54 @@ describe('KmsNode controller on a real API server, as the chart\'s ServiceAccoun
       return n?.status?.persistence?.fsync === 'everysec' && n.status.observedGeneration === n.metadata.generation ? n : undefined;
     });
     expect(findCondition(node.status?.conditions, 'PersistenceHealthy')).toMatchObject({ status: 'True' });
-    expect((await events()).map((e) => e.reason)).toContain('AofPolicyApplied');
+    await eventsInclude(['AofPolicyApplied']);
     console.log(`after appendfsync everysec:\n${await kubectl(['get', 'kmsnodes', '-n', NS, '-o', 'wide'])}`);
     await kubectl(['patch', 'kmsnode', NAME, '-n', NS, '--type', 'merge', '-p', JSON.stringify({ spec: { persistence: { redis: { appendfsync: 'always' } } } })]);
     await until('Redis appendfsync always', async () => ((await redis(['CONFIG', 'GET', 'appendfsync'])) === 'appendfsync always' ? true : undefined));
+  }, STEP_TIMEOUT_MS);
+
+  test('move: with a key share stored, a dataPath change is refused as a condition and not applied', async () => {
+    // The persistence-only runtime runs no DKG; store what a finished one-operator DKG
+    // leaves behind, through a second client of the node's own Redis, sealed with the
+    // node's key, exactly as the node would.
+    const secret = 0x1234_5678_9abc_def0n;
+    const mpk = bls12_381.G2.Point.BASE.multiply(secret).toBytes(true);
+    const client = new Redis({ path: socketPathFor(dataPath), lazyConnect: true });
+    const store = await RedisPersistence.open(client, {
+      logger: createLogger({ level: 'warn' }), sealer: createRecordSealer(Buffer.from(OPERATOR_KEY_HEX, 'hex')), mode: 'embedded',
+    });
+    await store.saveKeyShareVersion({
+      epoch: EPOCH, privateShare: secret, commitments: [mpk], masterPublicKey: mpk, threshold: 1, participants: [OPERATOR], createdAt: Date.now(),
+    }, { activate: true });
+    await store.saveNodeState({ lastProcessedBoundary: 120, nodeStartTime: Date.now(), operatorAddress: OPERATOR });
+    await store.close();
+
+    const active = await until('KeyShareActive=True', async () => {
+      const c = await condition('KeyShareActive');
+      return c?.status === 'True' ? c : undefined;
+    });
+    expect(active.message).toBe(`active version ${EPOCH} of 1 stored, last boundary 120`);
+    expect((await getNode())?.status?.keys).toEqual({ activeVersion: EPOCH, versionCount: 1, lastBoundary: 120 });
+    console.log(`with a key share stored:\n${await kubectl(['get', 'kmsnodes', '-n', NS, '-o', 'wide'])}`);
+
+    const elsewhere = path.join(workDir!, 'elsewhere');
+    await kubectl(['patch', 'kmsnode', NAME, '-n', NS, '--type', 'merge', '-p', JSON.stringify({ spec: { persistence: { dataPath: elsewhere } } })]);
+    const refused = await until('Ready=False TransitionRefused', async () => {
+      const c = await condition('Ready');
+      return c?.reason === 'TransitionRefused' ? c : undefined;
+    });
+    console.log(`dataPath change refused: ${refused.message}`);
+    expect(refused.status).toBe('False');
+    expect(refused.message).toContain('persistence.dataPath');
+    expect((await getNode())?.status?.phase).toBe('NeedsIntervention');
+    expect(runtime.currentConfig()?.persistence.dataPath).toBe(dataPath);
+    expect(runtime.status().phase).toBe('running');
+    await expect(stat(elsewhere)).rejects.toThrow();
+    await until('a Warning event TransitionRefused', async () => ((await events()).some((e) => e.type === 'Warning' && e.reason === 'TransitionRefused') ? true : undefined));
+
+    await kubectl(['patch', 'kmsnode', NAME, '-n', NS, '--type', 'merge', '-p', JSON.stringify({ spec: { persistence: { dataPath } } })]);
+    await until('Ready=True again', async () => ((await condition('Ready'))?.status === 'True' ? true : undefined));
+    expect(runtime.currentConfig()?.persistence.dataPath).toBe(dataPath);
   }, STEP_TIMEOUT_MS);
 
   test('delete: deleting the resource stops the node and leaves the data path intact', async () => {
