@@ -1,5 +1,5 @@
 import { g1ToHex, hashToG1, interpolateAtZero, operatorId } from '../crypto/index.js';
-import { runDkg, startNodes, startRawNode, wrongPartial, type DkgKeys, type FakeNodes, type NodeBehaviour } from '../../test/integration/client/dkgCluster.js';
+import { runDkg, startNodes, startRawNode, wrongPartial, type DkgKeys, type FakeNodes, type NodeBehaviour } from '../../test/harness/dkgCluster.js';
 import { deriveAppKey } from './appKey.js';
 import { ClientError } from './errors.js';
 import { agreeOnMasterPublicKey } from './masterPublicKey.js';

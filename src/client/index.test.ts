@@ -1,7 +1,7 @@
 import type { Operator, OperatorSetSource } from '../chain/operatorSet.js';
 import { createDeterministicRng } from '../crypto/deterministicRng.js';
 import { ibeDecrypt, ibeEncrypt, g2FromHex, hashToG1, interpolateAtZero, operatorId } from '../crypto/index.js';
-import { runDkg, startNodes, wrongPartial, type DkgKeys, type FakeNodes } from '../../test/integration/client/dkgCluster.js';
+import { runDkg, startNodes, wrongPartial, type DkgKeys, type FakeNodes } from '../../test/harness/dkgCluster.js';
 import { createKmsClient, type KmsClient } from './index.js';
 
 const APP = 'index-test-app';

@@ -1,5 +1,5 @@
 import { g2ToHex } from '../crypto/index.js';
-import { runDkg, startNodes, type DkgKeys, type FakeNodes, type NodeBehaviour } from '../../test/integration/client/dkgCluster.js';
+import { runDkg, startNodes, type DkgKeys, type FakeNodes, type NodeBehaviour } from '../../test/harness/dkgCluster.js';
 import { ClientError } from './errors.js';
 import { agreeOnMasterPublicKey } from './masterPublicKey.js';
 import { nodeTarget, type NodeRequestOptions } from './nodeApi.js';

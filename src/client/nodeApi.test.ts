@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { startRawNode } from '../../test/integration/client/dkgCluster.js';
+import { startRawNode } from '../../test/harness/dkgCluster.js';
 import { ClientError } from './errors.js';
 import { MAX_NODE_RESPONSE_BYTES, fetchPubkey, nodeTarget, printable, requestPartialSignature, type NodeRequestOptions } from './nodeApi.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { jest } from '@jest/globals';
 import { g1ToHex, hashToG1, interpolateAtZero, operatorId } from '../../../src/crypto/index.js';
-import { runDkg, startNodes, wrongPartial, type DkgKeys, type FakeNodes } from './dkgCluster.js';
+import { runDkg, startNodes, wrongPartial, type DkgKeys, type FakeNodes } from '../../harness/dkgCluster.js';
 
 jest.setTimeout(120_000);
 

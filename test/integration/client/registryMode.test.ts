@@ -14,7 +14,7 @@ import { RegistryOperatorSetSource } from '../../../src/chain/operatorSet.js';
 import { createKmsClient } from '../../../src/client/index.js';
 import { g1ToHex, hashToG1, interpolateAtZero, operatorId } from '../../../src/crypto/index.js';
 import { devAccounts, startAnvil, type AnvilHandle } from '../../harness/anvil.js';
-import { runDkg, startNodes, type DkgKeys, type FakeNodes, type FixtureSigner } from './dkgCluster.js';
+import { runDkg, startNodes, type DkgKeys, type FakeNodes, type FixtureSigner } from '../../harness/dkgCluster.js';
 
 jest.setTimeout(180_000);
 

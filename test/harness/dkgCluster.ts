@@ -8,14 +8,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { createDeterministicRng } from '../../../src/crypto/deterministicRng.js';
-import { g1ToHex, partialSign } from '../../../src/crypto/index.js';
-import { silentLogger } from '../../../src/logging/logger.js';
-import { buildHttpServer, type HttpServer, type NodeApi, type PartialSignatureView, type PubkeyView } from '../../../src/node/http/server.js';
-import { createDkgSession } from '../../../src/protocol/dkg.js';
-import type { ProtocolSession } from '../../../src/protocol/session.js';
-import { createSimulatedOperators, recoverSimulatedSigner, runSessions } from '../../../src/protocol/simulation.js';
-import type { FinalizedVersion, ProtocolSigner } from '../../../src/protocol/types.js';
+import { createDeterministicRng } from '../../src/crypto/deterministicRng.js';
+import { g1ToHex, partialSign } from '../../src/crypto/index.js';
+import { silentLogger } from '../../src/logging/logger.js';
+import { buildHttpServer, type HttpServer, type NodeApi, type PartialSignatureView, type PubkeyView } from '../../src/node/http/server.js';
+import { createDkgSession } from '../../src/protocol/dkg.js';
+import type { ProtocolSession } from '../../src/protocol/session.js';
+import { createSimulatedOperators, recoverSimulatedSigner, runSessions } from '../../src/protocol/simulation.js';
+import type { FinalizedVersion, ProtocolSigner } from '../../src/protocol/types.js';
 
 export const DKG_EPOCH = 1_700_000_000;
 
