@@ -1,0 +1,25 @@
+/**
+ * Lists every key-share version once, in a process of its own so that the peak RSS
+ * reported is the listing's (plus this small process's baseline, reported separately).
+ * argv: <socketPath> <sealing secret hex>. Prints one JSON line.
+ */
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { silentLogger } from '../../src/logging/logger.js';
+import { RedisPersistence } from '../../src/persistence/redis/redisPersistence.js';
+import { createRecordSealer } from '../../src/persistence/sealing.js';
+
+const [socketPath, secretHex] = process.argv.slice(2);
+if (socketPath === undefined || secretHex === undefined) throw new Error('usage: listChild <socketPath> <secretHex>');
+
+const client = new Redis({ path: socketPath, lazyConnect: true });
+await client.connect();
+const persistence = await RedisPersistence.open(client, { logger: silentLogger(), sealer: createRecordSealer(Buffer.from(secretHex, 'hex')) });
+global.gc?.();
+const rssBeforeKiB = Math.round(process.memoryUsage().rss / 1024);
+const start = performance.now();
+const versions = await persistence.listKeyShareVersions();
+const ms = performance.now() - start;
+const peakRssKiB = process.resourceUsage().maxRSS;
+await persistence.close();
+process.stdout.write(`${JSON.stringify({ count: versions.length, ms, rssBeforeKiB, peakRssKiB })}\n`);

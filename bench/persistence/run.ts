@@ -1,0 +1,145 @@
+/**
+ * Persistence benchmarks on the embedded redis-server (unix socket, appendfsync always):
+ * - save and load latency of a realistic KeyShareVersion (16 commitments, sealed), one at
+ *   a time, next to redis-benchmark's SET of the same payload size on the same server in
+ *   the same run (also one client, one request at a time): save_p50_ratio = save p50 / SET
+ *   p50. With appendfsync always both are bound by fsync; the ratio is what the node adds
+ *   (sealing, MULTI/EXEC with the index, the round trip);
+ * - listing 52,560 versions (a year at six per hour): time and peak RSS, measured in a
+ *   child process so the RSS is the listing's.
+ *
+ *   tsx bench/persistence/run.ts      (or: make bench, tsx bench/run.ts persistence)
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { silentLogger } from '../../src/logging/logger.js';
+import { openPersistence } from '../../src/persistence/open.js';
+import { isMain, printTable, summarize, writeResults, type Measurement, type Row } from '../lib/index.js';
+import { realisticVersion } from './versions.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const run$ = promisify(execFile);
+
+const SAVES = 2_000;
+const LOADS = 2_000;
+const WARMUP = 100;
+const YEAR_OF_VERSIONS = 52_560;
+const FILL_IN_FLIGHT = 64;
+const TARGETS = { saveP50Ratio: 1.5, saveP99Ms: 2, listMs: 2_000 } as const;
+
+interface SetBaseline { readonly p50Ms: number; readonly p99Ms: number; readonly requests: number }
+
+/** redis-benchmark SET over the socket: one client, one request at a time, `bytes` payload. */
+async function redisBenchmarkSet(socketPath: string, bytes: number, requests: number): Promise<SetBaseline> {
+  const { stdout } = await run$('redis-benchmark', ['-s', socketPath, '-t', 'set', '-d', String(bytes), '-n', String(requests), '-c', '1', '-r', '1000000', '--csv']);
+  const [header, values] = stdout.trim().split('\n').map((line) => line.split(',').map((cell) => cell.replace(/"/g, '')));
+  if (header === undefined || values === undefined) throw new Error(`unexpected redis-benchmark output: ${stdout}`);
+  const field = (name: string): number => Number(values[header.indexOf(name)]);
+  return { p50Ms: field('p50_latency_ms'), p99Ms: field('p99_latency_ms'), requests };
+}
+
+async function timeEach(count: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    await fn(i);
+    samples.push(performance.now() - start);
+  }
+  return samples;
+}
+
+function listInChild(socketPath: string, secretHex: string): Promise<{ count: number; ms: number; rssBeforeKiB: number; peakRssKiB: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'listChild.ts'), socketPath, secretHex], {
+      cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString('utf8'); });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`listChild exited with ${code ?? 'a signal'}`));
+      else resolve(JSON.parse(out.trim()) as { count: number; ms: number; rssBeforeKiB: number; peakRssKiB: number });
+    });
+  });
+}
+
+const row = (m: Measurement, extra: Row = {}): Row => ({ name: m.name, n: m.iterations, 'p50 ms': m.p50Ms, 'p99 ms': m.p99Ms, 'mean ms': m.meanMs, ...extra });
+
+export async function run(): Promise<void> {
+  const workDir = mkdtempSync(join(tmpdir(), 'kms-bench-persistence-'));
+  const dataPath = join(workDir, 'data');
+  const secret = randomBytes(32);
+  const persistence = await openPersistence({ type: 'redis', mode: 'embedded', dataPath }, { logger: silentLogger(), sealingSecret: secret });
+  const socketPath = join(dataPath, 'redis.sock');
+  const raw = new Redis({ path: socketPath });
+  try {
+    let epoch = 0;
+    await timeEach(WARMUP, () => persistence.saveKeyShareVersion(realisticVersion(++epoch)));
+    const payloadBytes = await raw.strlen('kms:keyshare:1');
+
+    // SET baseline before and after our saves: fsync latency drifts, so bracket it.
+    const setBefore = await redisBenchmarkSet(socketPath, payloadBytes, SAVES);
+    const versions = Array.from({ length: SAVES }, () => realisticVersion(++epoch));
+    const save = summarize('saveKeyShareVersion (sealed, MULTI SET+ZADD)', await timeEach(SAVES, (i) => persistence.saveKeyShareVersion(versions[i]!)));
+    const setAfter = await redisBenchmarkSet(socketPath, payloadBytes, SAVES);
+    const setP50 = (setBefore.p50Ms + setAfter.p50Ms) / 2;
+    const load = summarize('loadKeyShareVersion (GET + open + decode)', await timeEach(LOADS, () => persistence.loadKeyShareVersion(1 + Math.floor(Math.random() * epoch))));
+
+    // Fill to a year of versions (concurrent saves share fsyncs), then list in a child.
+    const fillStart = performance.now();
+    let nextEpoch = epoch + 1;
+    await Promise.all(Array.from({ length: FILL_IN_FLIGHT }, async () => {
+      while (nextEpoch <= YEAR_OF_VERSIONS) await persistence.saveKeyShareVersion(realisticVersion(nextEpoch++));
+    }));
+    const fillMs = performance.now() - fillStart;
+    const listing = await listInChild(socketPath, secret.toString('hex'));
+    if (listing.count !== YEAR_OF_VERSIONS) throw new Error(`listed ${listing.count} versions, expected ${YEAR_OF_VERSIONS}`);
+
+    const saveP50Ratio = save.p50Ms / setP50;
+    printTable(`persistence: latency, payload ${payloadBytes} bytes sealed, appendfsync always, unix socket`, [
+      row(save, { 'vs SET p50': saveP50Ratio }),
+      row(load),
+      { name: 'redis-benchmark SET (before)', n: setBefore.requests, 'p50 ms': setBefore.p50Ms, 'p99 ms': setBefore.p99Ms, 'mean ms': null, 'vs SET p50': null },
+      { name: 'redis-benchmark SET (after)', n: setAfter.requests, 'p50 ms': setAfter.p50Ms, 'p99 ms': setAfter.p99Ms, 'mean ms': null, 'vs SET p50': null },
+    ]);
+    printTable('persistence: listing a year of versions', [{
+      versions: listing.count, 'list ms': listing.ms, 'peak RSS MiB': listing.peakRssKiB / 1024,
+      'RSS before list MiB': listing.rssBeforeKiB / 1024, 'fill ms (64 in flight)': fillMs,
+    }]);
+    const targets = {
+      save_p50_ratio: { target: `<= ${TARGETS.saveP50Ratio}`, value: saveP50Ratio, met: saveP50Ratio <= TARGETS.saveP50Ratio },
+      save_p99_ms: { target: `< ${TARGETS.saveP99Ms}`, value: save.p99Ms, met: save.p99Ms < TARGETS.saveP99Ms },
+      list_ms: { target: `< ${TARGETS.listMs}`, value: listing.ms, met: listing.ms < TARGETS.listMs },
+    };
+    console.log(`\ntargets: ${Object.entries(targets).map(([k, t]) => `${k} ${t.value.toFixed(3)} (${t.target}) ${t.met ? 'met' : 'NOT met'}`).join('; ')}`);
+    const path = writeResults('persistence', {
+      notes: [
+        'Embedded redis-server 7.0 over its unix socket, appendfsync always: every save and every SET waits for fsync, so both are bound by this disk\'s fsync latency.',
+        'Saves and SETs are one at a time from one client (redis-benchmark -c 1), so the ratio compares like with like; the SET baseline is measured before and after the saves and averaged.',
+        'Listing runs in a child process (peak RSS = process.resourceUsage().maxRSS, including that process\'s baseline, reported separately).',
+      ],
+      payloadBytes,
+      save: { ...save, save_p50_ratio: saveP50Ratio },
+      load,
+      redisBenchmarkSet: { before: setBefore, after: setAfter, p50MsMean: setP50 },
+      list: { versions: listing.count, ms: listing.ms, peakRssMiB: listing.peakRssKiB / 1024, rssBeforeListMiB: listing.rssBeforeKiB / 1024 },
+      fill: { versions: YEAR_OF_VERSIONS, inFlight: FILL_IN_FLIGHT, ms: fillMs },
+      targets,
+    });
+    console.log(`results: ${path}`);
+  } finally {
+    await raw.quit();
+    await persistence.close();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+if (isMain(import.meta.url)) await run();
