@@ -458,7 +458,7 @@ export class ProtocolSession {
     this.#dealsSeen.add(c.self);
     this.#recordComplaint(c.self, c.self, reason);
     return this.#others.map(
-      (to) => ({ ...this.#base('complaint', to), dealer: c.self, player: c.self, reason, signature }) as ComplaintMessage,
+      (to) => ({ ...this.#base('complaint', to), dealer: c.self, player: c.self, reason, signature }),
     );
   }
 
