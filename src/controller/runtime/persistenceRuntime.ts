@@ -20,6 +20,8 @@ export interface PersistenceOnlyRuntimeOptions {
   readonly redisServerBinary?: string;
   /** Defaults to openPersistence; tests of the lifecycle may pass another opener. */
   readonly open?: (config: PersistenceConfig, options: OpenPersistenceOptions) => Promise<NodePersistence>;
+  /** How long re-enabling the AOF may take to finish its rewrite; default 60 s. */
+  readonly aofRewriteTimeoutMs?: number;
 }
 
 const NO_KEYS: NodeKeyStatus = { activeVersion: null, versionCount: 0, lastProcessedBoundary: 0 };
@@ -151,7 +153,12 @@ export class PersistenceOnlyRuntime implements NodeRuntime<ControllerNodeConfig>
   async applyAppendFsync(policy: AppendFsyncPolicy): Promise<void> {
     const admin = this.admin;
     if (admin === null) throw new AofPolicyError('the memory backend has no AOF policy', { fix: 'use persistence.type redis' });
-    if ((await admin.configGet('appendonly')) !== 'yes') await admin.configSet('appendonly', 'yes');
+    if ((await admin.configGet('appendonly')) !== 'yes') {
+      await admin.configSet('appendonly', 'yes');
+      // Switching the AOF on starts a rewrite; until it finishes, writes are not logged to
+      // a complete AOF. Verified means: that rewrite is done and succeeded.
+      await this.waitForAofRewrite(admin);
+    }
     await admin.configSet('appendfsync', policy);
     const [appendonly, fsync] = [await admin.configGet('appendonly'), await admin.configGet('appendfsync')];
     if (appendonly !== 'yes' || fsync !== policy) {
@@ -163,6 +170,20 @@ export class PersistenceOnlyRuntime implements NodeRuntime<ControllerNodeConfig>
       this.config = { ...this.config, persistence: { ...this.config.persistence, redis: { ...this.config.persistence.redis, appendfsync: policy } } };
     }
     this.logger.info({ appendfsync: policy }, 'AOF policy applied and verified');
+  }
+
+  private async waitForAofRewrite(admin: RedisAdmin): Promise<void> {
+    const deadline = Date.now() + (this.options.aofRewriteTimeoutMs ?? 60_000);
+    for (;;) {
+      const info = await admin.info('persistence');
+      if (info.get('aof_rewrite_in_progress') === '0' && info.get('aof_rewrite_scheduled') === '0') {
+        const status = info.get('aof_last_bgrewrite_status');
+        if (status !== 'ok') throw new AofPolicyError(`the AOF rewrite after re-enabling appendonly ended with status ${status ?? 'unknown'}`, { fix: 'check free space and permissions in the data path, and the redis-server log' });
+        return;
+      }
+      if (Date.now() > deadline) throw new AofPolicyError('the AOF rewrite after re-enabling appendonly did not finish in time', { fix: 'check the redis-server log; the controller retries' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   private async readRunId(): Promise<string | null> {

@@ -43,7 +43,7 @@ describe('PersistenceOnlyRuntime (embedded redis-server)', () => {
   afterEach(async () => {
     await runtime.stop();
     removeTempDir(dir);
-  });
+  }, TIMEOUT_MS);
 
   test('runs on real persistence and reports AOF, data path and keys', async () => {
     const dataPath = path.join(dir, 'data');
@@ -67,6 +67,9 @@ describe('PersistenceOnlyRuntime (embedded redis-server)', () => {
     expect((await runtime.refreshStatus()).persistence?.aof?.enabled).toBe(false);
     await runtime.applyAppendFsync('always');
     expect(await redis(dataPath, ['CONFIG', 'GET', 'appendonly'])).toBe('appendonly yes');
+    // Verified includes the rewrite that switching the AOF on starts.
+    const info = parseInfo(await redis(dataPath, ['INFO', 'persistence']));
+    expect([info.get('aof_rewrite_in_progress'), info.get('aof_rewrite_scheduled'), info.get('aof_last_bgrewrite_status')]).toEqual(['0', '0', 'ok']);
     const s = await runtime.refreshStatus();
     expect(s.persistence?.aof).toMatchObject({ enabled: true, fsync: 'always' });
   }, TIMEOUT_MS);
