@@ -1,0 +1,220 @@
+/**
+ * kms-server as an operator runs it: the real CLI in a child process. Bad settings of
+ * every kind stop it with exit 2 and a message naming the flag and env var; --help
+ * documents every option with its env var; memory mode warns loudly; a persistence
+ * health failure prevents start-up (exit 1, with the reason); SIGTERM stops it (exit 0).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { jest } from '@jest/globals';
+import { SERVER_OPTIONS, envName } from '../../../src/config/options.js';
+import { devAccounts, startAnvil, type AnvilHandle } from '../../harness/anvil.js';
+import { startRedisServer } from '../../harness/redisServer.js';
+import { makeTempDir, removeTempDir } from '../../harness/tempDir.js';
+import { cliEntry } from '../../../src/devnet/cliEntry.js';
+import { freePort } from '../../../src/devnet/devnet.js';
+
+jest.setTimeout(120_000);
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+function account(index: number): { address: string; privateKey: string } {
+  const found = devAccounts[index];
+  if (found === undefined) throw new Error(`no dev account ${index}`);
+  return found;
+}
+const operator = account(1);
+const REGISTRY = '0x5fbdb2315678afecb367f032d93f642f64180aa3';
+
+interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A clean env: no KMS_ variable leaks in from the test runner. */
+function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
+  return { ...env, ...extra };
+}
+
+function spawnServer(args: readonly string[], env: Record<string, string>): { child: ChildProcess; done: Promise<Run>; output: () => string } {
+  // dist/ when `make build` made it fresh (as in `make test`), else the source via tsx.
+  const entry = cliEntry('kms-server');
+  const child = spawn(entry.command, [...entry.args, ...args], {
+    cwd: ROOT, env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+  const done = new Promise<Run>((resolvePromise, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => { resolvePromise({ code, signal, stdout, stderr }); });
+  });
+  return { child, done, output: () => stdout + stderr };
+}
+
+const runServer = (args: readonly string[], env: Record<string, string> = {}): Promise<Run> => spawnServer(args, env).done;
+
+/** Flags of a configuration that is valid except for what a test changes. */
+function validArgs(overrides: Record<string, string> = {}): string[] {
+  const flags: Record<string, string> = {
+    'operator-address': operator.address,
+    'chain-id': '31337',
+    'registry-address': REGISTRY,
+    ...overrides,
+  };
+  return Object.entries(flags).flatMap(([name, value]) => [`--${name}`, value]);
+}
+const keyEnv = { KMS_OPERATOR_KEY: operator.privateKey };
+
+describe('bad settings: exit 2, one message naming flag and env var', () => {
+  const cases: readonly { kind: string; overrides: Record<string, string>; expected: string }[] = [
+    { kind: 'enum', overrides: { 'persistence-type': 'badger' }, expected: "--persistence-type (env KMS_PERSISTENCE_TYPE): must be one of memory, redis; got 'badger'" },
+    { kind: 'integer range', overrides: { port: '70000' }, expected: "--port (env KMS_PORT): must be a whole number from 1 to 65535; got '70000'" },
+    { kind: 'not a number', overrides: { 'chain-id': 'mainnet' }, expected: "--chain-id (env KMS_CHAIN_ID): must be a whole number" },
+    { kind: 'address', overrides: { 'registry-address': '0x1234' }, expected: "--registry-address (env KMS_REGISTRY_ADDRESS): must be 0x followed by 40 hex digits; got '0x1234'" },
+    { kind: 'URL scheme', overrides: { 'chain-rpc-url': 'ftp://127.0.0.1:8545' }, expected: '--chain-rpc-url (env KMS_CHAIN_RPC_URL): must be an http(s):// or ws(s):// URL' },
+    { kind: 'redis URL', overrides: { 'redis-url': 'http://127.0.0.1:6379' }, expected: "--redis-url (env KMS_REDIS_URL): must start with redis:// or rediss://" },
+    { kind: 'weaker fsync without consent', overrides: { appendfsync: 'everysec' }, expected: '--appendfsync (env KMS_APPENDFSYNC): everysec can lose up to a second of acknowledged writes' },
+    { kind: 'fsync policy', overrides: { appendfsync: 'no' }, expected: "--appendfsync (env KMS_APPENDFSYNC): must be one of always, everysec; got 'no'" },
+    { kind: 'key prefix', overrides: { 'redis-key-prefix': 'kms prefix' }, expected: '--redis-key-prefix (env KMS_REDIS_KEY_PREFIX): must be 1-64 characters' },
+    { kind: 'log level', overrides: { 'log-level': 'loud' }, expected: "--log-level (env KMS_LOG_LEVEL): must be one of fatal, error, warn, info, debug, trace, silent; got 'loud'" },
+    { kind: 'unreadable secret file', overrides: { 'encryption-key-file': '/nonexistent/kms-secret' }, expected: "--encryption-key-file (env KMS_ENCRYPTION_KEY_FILE): cannot read file '/nonexistent/kms-secret' (ENOENT)" },
+    { kind: 'operator mismatch', overrides: { 'operator-address': account(2).address }, expected: '--operator-key-file (env KMS_OPERATOR_KEY_FILE): the operator key does not belong to' },
+  ];
+
+  test.each(cases)('$kind', async ({ overrides, expected }) => {
+    const run = await runServer(validArgs(overrides), keyEnv);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(expected);
+    expect(run.stdout).toBe('');
+  });
+
+  test('the same bad value through the env var is reported the same way', async () => {
+    const run = await runServer(validArgs(), { ...keyEnv, KMS_PERSISTENCE_TYPE: 'badger' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--persistence-type (env KMS_PERSISTENCE_TYPE): must be one of memory, redis; got 'badger'");
+  });
+
+  test('a missing key and chain id are both reported at once; no secret is echoed', async () => {
+    const run = await runServer(['--operator-address', operator.address, '--registry-address', REGISTRY], {});
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--chain-id (env KMS_CHAIN_ID): is required');
+    expect(run.stderr).toContain('--operator-key-file (env KMS_OPERATOR_KEY_FILE): is required');
+  });
+
+  test('a malformed operator key is refused without showing it', async () => {
+    const bad = `${operator.privateKey.slice(0, 60)}zz`;
+    const run = await runServer(validArgs(), { KMS_OPERATOR_KEY: bad });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('the operator key must be 0x followed by 64 hex digits (value not shown)');
+    expect(run.stderr).not.toContain(bad.slice(2, 40));
+  });
+
+  test('the operator key has no value flag (it would show in ps)', async () => {
+    const run = await runServer([...validArgs(), '--operator-key', operator.privateKey]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("unknown option '--operator-key'");
+    expect(run.stderr).not.toContain(operator.privateKey.slice(2));
+  });
+
+  test('an unknown flag exits 2', async () => {
+    const run = await runServer([...validArgs(), '--persistence-typ', 'memory'], keyEnv);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("unknown option '--persistence-typ'");
+  });
+});
+
+test('--help lists every option with its env var and exits 0', async () => {
+  const run = await runServer(['--help']);
+  expect(run.code).toBe(0);
+  const help = run.stdout.replace(/\s+/g, ' ');
+  for (const spec of SERVER_OPTIONS) {
+    // Env-only secrets have no flag; the help names their env var in the file option's text.
+    if (!('envOnly' in spec)) expect(help).toContain(`--${spec.name}`);
+    expect(help).toContain(envName(spec));
+  }
+  expect(help).toContain('--persistence-type <value>');
+  expect(help).toContain('(default: redis)');
+  expect(help).toContain('(default: ./kms-data)');
+});
+
+describe('start-up against a chain', () => {
+  let anvil: AnvilHandle;
+  let dir: string;
+
+  beforeAll(async () => {
+    anvil = await startAnvil();
+    dir = makeTempDir('kms-server-cli-');
+  });
+  afterAll(async () => {
+    await anvil.stop();
+    removeTempDir(dir);
+  });
+
+  async function untilOutput(server: ReturnType<typeof spawnServer>, text: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!server.output().includes(text)) {
+      if (server.child.exitCode !== null) throw new Error(`kms-server exited ${server.child.exitCode} before logging '${text}':\n${server.output()}`);
+      if (Date.now() > deadline) throw new Error(`kms-server did not log '${text}' within ${timeoutMs} ms:\n${server.output()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  test('memory mode logs the loud warning, runs, and SIGTERM exits 0', async () => {
+    const port = await freePort();
+    const server = spawnServer(validArgs({ 'persistence-type': 'memory', 'chain-rpc-url': anvil.rpcUrl, port: String(port) }), keyEnv);
+    await untilOutput(server, 'node running');
+    const warning = server.output().split('\n').find((line) => line.includes('PERSISTENCE IS IN MEMORY'));
+    expect(warning).toBeDefined();
+    expect(JSON.parse(warning ?? '{}')).toMatchObject({ level: 40 });
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(((await health.json()) as { phase: string }).phase).toBe('running');
+    server.child.kill('SIGTERM');
+    const run = await server.done;
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('node stopped');
+    // The configuration is logged, the key is not.
+    expect(run.stdout).toContain('"configuration"');
+    expect(run.stdout).not.toContain(operator.privateKey.slice(2));
+  });
+
+  test('a data path others can read prevents start-up: exit 1 with the reason', async () => {
+    const dataPath = join(dir, 'open-data');
+    mkdirSync(dataPath);
+    chmodSync(dataPath, 0o755);
+    const run = await runServer(validArgs({ 'persistence-data-path': dataPath, 'chain-rpc-url': anvil.rpcUrl, port: String(await freePort()) }), keyEnv);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('kms-server: start-up failed:');
+    expect(run.stderr).toContain(`data path ${dataPath} has mode 0755`);
+    expect(run.stdout).not.toContain('node running');
+  });
+
+  test('an external Redis without AOF prevents start-up: exit 1 with the reason', async () => {
+    const redis = await startRedisServer({ appendonly: false });
+    try {
+      const run = await runServer(validArgs({ 'redis-url': redis.url, 'chain-rpc-url': anvil.rpcUrl, port: String(await freePort()) }), keyEnv);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('kms-server: start-up failed:');
+      expect(run.stderr.toLowerCase()).toContain('appendonly');
+      expect(run.stdout).not.toContain('node running');
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  test('an embedded node on a 0700 data path starts, and SIGTERM exits 0', async () => {
+    const dataPath = join(dir, 'good-data');
+    const secretFile = join(dir, 'operator.key');
+    writeFileSync(secretFile, `${operator.privateKey}\n`, { mode: 0o600 });
+    const port = await freePort();
+    const server = spawnServer([...validArgs({ 'persistence-data-path': dataPath, 'chain-rpc-url': anvil.rpcUrl, port: String(port) }), '--operator-key-file', secretFile], {});
+    await untilOutput(server, 'node running');
+    server.child.kill('SIGTERM');
+    const run = await server.done;
+    expect(run.code).toBe(0);
+  });
+});
