@@ -14,8 +14,11 @@ export interface DevnetOptions {
   /** Working directory: one data dir and one log per node live under it. */
   readonly baseDir: string;
   readonly nodes: number;
-  /** Seconds per block (default 1). */
-  readonly blockTime?: number;
+  /**
+   * Seconds per block (default 1), or 'manual': a block per registry transaction and
+   * otherwise only when mine() is called, so a test decides when each boundary comes.
+   */
+  readonly blockTime?: number | 'manual';
   /** Blocks between boundaries (default 10). */
   readonly boundaryInterval?: number;
   readonly protocolTimeoutMs?: number;
@@ -51,7 +54,7 @@ export class Devnet {
 
   static async start(options: DevnetOptions): Promise<Devnet> {
     mkdirSync(options.baseDir, { recursive: true, mode: 0o700 });
-    const anvil = await startAnvilProcess({ blockTime: options.blockTime ?? 1 });
+    const anvil = await startAnvilProcess(options.blockTime === 'manual' ? {} : { blockTime: options.blockTime ?? 1 });
     const devnet = new Devnet(options, anvil);
     try {
       const deployed = await deployRegistry(devnet.wallet(DEPLOYER));
@@ -71,6 +74,33 @@ export class Devnet {
 
   nodeUrls(): string[] {
     return this.operators.map((o) => o.process.url);
+  }
+
+  /** The chain head's block number. */
+  async blockNumber(): Promise<number> {
+    return Number(BigInt(await this.rpc<string>('eth_blockNumber', [])));
+  }
+
+  /**
+   * Mines `blocks` blocks at once (anvil_mine), all stamped with the current time, so
+   * boundary timestamps stay on the wall clock however many blocks are mined.
+   */
+  async mine(blocks: number): Promise<number> {
+    if (!Number.isSafeInteger(blocks) || blocks < 1) throw new Error(`mine: blocks must be a positive integer, got ${blocks}`);
+    await this.rpc('anvil_mine', [`0x${blocks.toString(16)}`, '0x0']);
+    return this.blockNumber();
+  }
+
+  private async rpc<T>(method: string, params: unknown[]): Promise<T> {
+    const response = await fetch(this.anvil.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = (await response.json()) as { result?: T; error?: { message?: string } };
+    if (body.error !== undefined) throw new Error(`anvil ${method} failed: ${body.error.message ?? 'unknown error'}`);
+    return body.result as T;
   }
 
   /** Allowlists and registers one more operator (not started); returns it. */

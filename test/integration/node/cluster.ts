@@ -1,0 +1,152 @@
+/**
+ * Observing a devnet of real kms-server processes for the node integration tests:
+ * /health and the JSON log lines (the node's operational interface), polling with
+ * deadlines (never sleeps as assertions), boundaries mined on demand, and app keys
+ * recovered from partial signatures with src/crypto and verified against the
+ * master public key.
+ */
+import { readFileSync } from 'node:fs';
+import { g1FromHex, g1ToHex, g2FromHex, operatorId, recoverAppKey, verifyAppKey } from '../../../src/crypto/index.js';
+import type { Devnet, DevnetOperator } from '../../../src/devnet/devnet.js';
+
+export interface NodeHealth {
+  readonly status: string;
+  readonly phase: string;
+  readonly operatorAddress: string;
+  readonly activeVersion: number | null;
+  readonly versionCount: number;
+  readonly lastProcessedBoundary: number;
+  readonly round: { readonly sessionTimestamp: number } | null;
+  readonly persistence: { readonly healthy: boolean; readonly findings: readonly { check: string; ok: boolean; message: string }[] } | null;
+  readonly chain: { readonly lastHead: string | null } | null;
+}
+
+export interface PubkeyBody {
+  readonly operatorAddress: string;
+  readonly version: number;
+  readonly threshold: number;
+  readonly masterPublicKey: string;
+  readonly participants: readonly string[];
+}
+
+/** One parsed log line. */
+export interface LogLine {
+  readonly msg: string;
+  readonly time: number;
+  readonly pid: number;
+  readonly [field: string]: unknown;
+}
+
+export async function getJson(url: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  return { status: response.status, body: await response.json() };
+}
+
+export async function health(operator: DevnetOperator): Promise<NodeHealth> {
+  return (await getJson(`${operator.process.url}/health`)).body as NodeHealth;
+}
+
+export async function pubkey(operator: DevnetOperator): Promise<PubkeyBody> {
+  const { status, body } = await getJson(`${operator.process.url}/pubkey`);
+  if (status !== 200) throw new Error(`${operator.process.options.name} /pubkey answered ${status}`);
+  return body as PubkeyBody;
+}
+
+export interface SignAnswer {
+  readonly status: number;
+  readonly body: { operatorAddress: string; version: number; partialSignature: string; error?: { code: string } };
+}
+
+export async function sign(operator: DevnetOperator, appId: string, attestationTime?: number): Promise<SignAnswer> {
+  return (await getJson(`${operator.process.url}/app/sign`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(attestationTime === undefined ? { appId } : { appId, attestationTime }),
+  })) as SignAnswer;
+}
+
+/** Polls `probe` until it returns a non-undefined value; errors of the probe count as "not yet". */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string | null = null;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error instanceof Error ? error.message : 'non-Error thrown';
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === null ? '' : ` (last error: ${last})`}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** The node's log lines (all runs of its process, appended), optionally from a line offset. */
+export function logLines(operator: DevnetOperator, from = 0): LogLine[] {
+  let text = '';
+  try {
+    text = readFileSync(operator.process.options.logFile, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: LogLine[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const parsed = JSON.parse(line) as LogLine;
+      if (typeof parsed.msg === 'string') out.push(parsed);
+    } catch {
+      // a line cut by a SIGKILL mid-write
+    }
+  }
+  return out.slice(from);
+}
+
+export const logMark = (operator: DevnetOperator): number => logLines(operator).length;
+
+export function messages(operator: DevnetOperator, msg: string, from = 0): LogLine[] {
+  return logLines(operator, from).filter((l) => l.msg === msg || l.msg.startsWith(msg));
+}
+
+/** Mines up to the next multiple of `interval` above the head; returns that boundary. */
+export async function mineToNextBoundary(devnet: Devnet, interval: number): Promise<number> {
+  const head = await devnet.blockNumber();
+  const boundary = (Math.floor(head / interval) + 1) * interval;
+  await devnet.mine(boundary - head);
+  return boundary;
+}
+
+/** Waits until every operator has processed `boundary` and has no round running. */
+export function settled(operators: readonly DevnetOperator[], boundary: number, timeoutMs = 240_000): Promise<NodeHealth[]> {
+  return waitFor(`boundary ${boundary} settled on ${operators.map((o) => o.process.options.name).join(', ')}`, async () => {
+    const all = await Promise.all(operators.map(health));
+    return all.every((h) => h.lastProcessedBoundary >= boundary && h.round === null) ? all : undefined;
+  }, timeoutMs);
+}
+
+/** Waits until every operator reports the same active version, newer than `after`. */
+export function converged(operators: readonly DevnetOperator[], after: number | null, timeoutMs = 240_000): Promise<number> {
+  return waitFor(`one active version newer than ${after ?? 'none'} on ${operators.map((o) => o.process.options.name).join(', ')}`, async () => {
+    const all = await Promise.all(operators.map(health));
+    const versions = new Set(all.map((h) => h.activeVersion));
+    const [only] = [...versions];
+    return versions.size === 1 && only !== null && only !== undefined && (after === null || only > after) && all.every((h) => h.round === null) ? only : undefined;
+  }, timeoutMs);
+}
+
+/**
+ * s·H(appId) recovered from the first `threshold` nodes' partial signatures (at
+ * `attestationTime`, or the active version), verified against the master public key.
+ */
+export async function appKey(operators: readonly DevnetOperator[], appId: string, masterPublicKeyHex: string, threshold: number, attestationTime?: number): Promise<string> {
+  const answers = await Promise.all(operators.slice(0, threshold).map((o) => sign(o, appId, attestationTime)));
+  const partials = answers.map((a) => {
+    if (a.status !== 200) throw new Error(`/app/sign answered ${a.status}: ${JSON.stringify(a.body)}`);
+    return { id: operatorId(a.body.operatorAddress), signature: g1FromHex(a.body.partialSignature) };
+  });
+  const key = recoverAppKey(partials, threshold);
+  if (!verifyAppKey(key, appId, g2FromHex(masterPublicKeyHex))) throw new Error(`recovered app key for ${appId} does not verify against the master public key`);
+  return g1ToHex(key);
+}

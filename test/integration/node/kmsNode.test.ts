@@ -1,0 +1,301 @@
+/**
+ * The KMS node end to end: real anvil with the OperatorRegistry, kms-server OS
+ * processes each with its own embedded redis-server (AOF, appendfsync always), so
+ * SIGTERM and SIGKILL are real. Blocks are mined only when a test asks, so each
+ * boundary (and so each DKG or reshare) happens exactly when the scenario needs it.
+ * One devnet runs the scenarios in order; each test states what it starts from.
+ */
+import { jest } from '@jest/globals';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Devnet, type DevnetOperator } from '../../../src/devnet/devnet.js';
+import { makeTempDir, removeTempDir } from '../../harness/tempDir.js';
+import {
+  appKey, converged, health, logMark, messages, mineToNextBoundary, pubkey, settled, sign, waitFor, type NodeHealth,
+} from './cluster.js';
+
+jest.setTimeout(600_000);
+
+const INTERVAL = 20;
+const APP = 'integration-app-1';
+
+let devnet: Devnet | undefined;
+let baseDir = '';
+let ops: DevnetOperator[];
+/** The master public key and app key of the first DKG: every later version must keep both. */
+let masterPublicKey = '';
+let firstAppKey = '';
+/** Every version epoch the cluster agreed on, in order. */
+const agreed: number[] = [];
+
+const name = (o: DevnetOperator): string => o.process.options.name;
+
+function net(): Devnet {
+  if (devnet === undefined) throw new Error('the devnet did not start');
+  return devnet;
+}
+
+/** The AOF of an operator's embedded redis-server mentions a session snapshot key. */
+function aofMentionsSession(operator: DevnetOperator, sessionTimestamp: number): boolean {
+  const dir = join(operator.dataDir, 'appendonlydir');
+  if (!existsSync(dir)) return false;
+  return readdirSync(dir).some((f) => f.endsWith('.aof') && readFileSync(join(dir, f), 'latin1').includes(`session:${sessionTimestamp}`));
+}
+
+/** Session timestamps a node started rounds for, across all its runs. */
+function startedSessions(operator: DevnetOperator): number[] {
+  return messages(operator, 'round started').map((l) => Number(l.session));
+}
+
+async function restart(operator: DevnetOperator): Promise<{ exit: { code: number | null; signal: string | null }; mark: number; after: NodeHealth }> {
+  const exit = await operator.process.stop();
+  const mark = logMark(operator);
+  await operator.process.start();
+  const after = await waitFor(`${name(operator)} running after restart`, async () => {
+    const h = await health(operator);
+    return h.phase === 'running' ? h : undefined;
+  });
+  return { exit, mark, after };
+}
+
+beforeAll(async () => {
+  baseDir = makeTempDir('kms-node-it-');
+  devnet = await Devnet.start({
+    baseDir,
+    nodes: 4,
+    blockTime: 'manual',
+    boundaryInterval: INTERVAL,
+    protocolTimeoutMs: 60_000,
+  });
+  ops = net().operators;
+});
+
+afterAll(async () => {
+  await devnet?.stop();
+  removeTempDir(baseDir);
+});
+
+it('EmptyState: a first run restores nothing, serves no key and runs no round before a boundary', async () => {
+  for (const op of ops) {
+    const restored = await waitFor(`${name(op)} 'state restored'`, () => Promise.resolve(messages(op, 'state restored')[0]));
+    expect(restored).toMatchObject({ lastProcessedBoundary: 0, versions: 0, activeVersion: null });
+    const h = await health(op);
+    expect(h).toMatchObject({ phase: 'running', status: 'degraded', activeVersion: null, versionCount: 0, lastProcessedBoundary: 0, round: null });
+    expect(h.operatorAddress).toBe(op.account.address);
+    expect(h.persistence?.healthy).toBe(true);
+    const noKey = await fetch(`${op.process.url}/pubkey`);
+    expect(noKey.status).toBe(503);
+    const noSign = await sign(op, APP);
+    expect(noSign.status).toBe(503);
+    expect(messages(op, 'deleting a protocol session')).toEqual([]);
+    expect(startedSessions(op)).toEqual([]);
+  }
+  // The setup transactions mined fewer blocks than one interval: no boundary yet.
+  expect(await net().blockNumber()).toBeLessThan(INTERVAL);
+});
+
+it('CrashDuringDKG: a node SIGKILLed mid-DKG cleans its session up on restart and the cluster converges at a later boundary', async () => {
+  const [, , held, victim] = ops as [DevnetOperator, DevnetOperator, DevnetOperator, DevnetOperator];
+  // With one operator down the DKG cannot finish (it needs every operator's acks), so
+  // the victim is reliably mid-round, its phase snapshot on disk, when it is killed.
+  await held.process.stop();
+  const boundary = await mineToNextBoundary(net(), INTERVAL);
+  const started = await waitFor(`${name(victim)} starts the DKG`, () => Promise.resolve(messages(victim, 'round started').at(-1)));
+  const ts = Number(started.session);
+  expect(started.type).toBe('dkg');
+  await waitFor(`${name(victim)} snapshot of session ${ts} in its AOF`, () => Promise.resolve(aofMentionsSession(victim, ts) ? true : undefined));
+  const killed = await victim.process.kill();
+  expect(killed.signal).toBe('SIGKILL');
+
+  const up = ops.filter((o) => o !== held && o !== victim);
+  await settled(up, boundary);
+  for (const op of up) {
+    expect(messages(op, 'round failed').map((l) => Number(l.session))).toContain(ts);
+    expect((await health(op)).activeVersion).toBeNull();
+  }
+
+  const mark = logMark(victim);
+  await Promise.all([held.process.start(), victim.process.start()]);
+  const cleaned = await waitFor(`${name(victim)} deletes the stale session`, () => Promise.resolve(messages(victim, 'deleting a protocol session', mark)[0]));
+  expect(cleaned).toMatchObject({ session: ts, type: 'dkg' });
+  expect(messages(victim, 'state restored', mark)[0]).toMatchObject({ lastProcessedBoundary: boundary, versions: 0, activeVersion: null });
+  // The victim recorded the boundary before its round, so it does not run it again. The
+  // held node never saw it and may try it alone; let that end before the next boundary.
+  await settled(ops, boundary);
+  expect(messages(victim, 'round started', mark)).toEqual([]);
+
+  const next = await mineToNextBoundary(net(), INTERVAL);
+  const version = await converged(ops, null);
+  await settled(ops, next);
+  expect(version).toBeGreaterThan(ts);
+  const keys = await Promise.all(ops.map(pubkey));
+  expect(new Set(keys.map((k) => k.masterPublicKey)).size).toBe(1);
+  expect(keys.every((k) => k.threshold === 3 && k.participants.length === 4)).toBe(true);
+  masterPublicKey = keys[0]!.masterPublicKey;
+  agreed.push(version);
+  firstAppKey = await appKey(ops, APP, masterPublicKey, 3);
+  // Any threshold subset recovers the same key.
+  expect(await appKey([...ops].reverse(), APP, masterPublicKey, 3)).toBe(firstAppKey);
+});
+
+it('MultipleKeyVersions: DKG → reshare → reshare leaves three versions, restored with the right active one, the same app key from each', async () => {
+  const dkgVersion = (await health(ops[0]!)).activeVersion!;
+  const epochs = [dkgVersion];
+  for (let i = 0; i < 2; i++) {
+    const boundary = await mineToNextBoundary(net(), INTERVAL);
+    epochs.push(await converged(ops, epochs.at(-1)!));
+    agreed.push(epochs.at(-1)!);
+    await settled(ops, boundary);
+  }
+  for (const op of ops) {
+    expect(await health(op)).toMatchObject({ activeVersion: epochs[2], versionCount: 3 });
+    expect(messages(op, 'round started').filter((l) => l.type === 'reshare').length).toBeGreaterThanOrEqual(2);
+  }
+  const keys = await Promise.all(ops.map(pubkey));
+  expect(keys.every((k) => k.masterPublicKey === masterPublicKey && k.version === epochs[2])).toBe(true);
+
+  const [first] = ops;
+  const { exit, mark, after } = await restart(first!);
+  expect(exit.code).toBe(0);
+  expect(messages(first!, 'state restored', mark)[0]).toMatchObject({ versions: 3, activeVersion: epochs[2] });
+  expect(after).toMatchObject({ activeVersion: epochs[2], versionCount: 3 });
+
+  for (const epoch of epochs) {
+    // Each version's partials come from that version's shares; they recover the one app key.
+    const answers = await Promise.all(ops.map((o) => sign(o, APP, epoch)));
+    expect(answers.map((a) => a.body.version)).toEqual([epoch, epoch, epoch, epoch]);
+    expect(await appKey(ops, APP, masterPublicKey, 3, epoch)).toBe(firstAppKey);
+    expect(await appKey(ops.slice(1), APP, masterPublicKey, 3, epoch + 1)).toBe(firstAppKey);
+  }
+  // The shares themselves changed with every reshare.
+  const partials = await Promise.all(epochs.map(async (e) => (await sign(first!, APP, e)).body.partialSignature));
+  expect(new Set(partials).size).toBe(3);
+  // Before the first version there is none.
+  const before = await sign(first!, APP, epochs[0]! - 1);
+  expect(before.status).toBe(404);
+  expect(before.body.error?.code).toBe('NODE_NO_KEY_VERSION');
+});
+
+it('CleanShutdown: after SIGTERM and a restart the node holds exactly the state it had', async () => {
+  const op = ops[1]!;
+  const before = await health(op);
+  const partialBefore = (await sign(op, APP)).body;
+  const { exit, mark, after } = await restart(op);
+  expect(exit).toEqual({ code: 0, signal: null });
+  const stopLines = messages(op, 'node stopped');
+  expect(stopLines.length).toBeGreaterThanOrEqual(1);
+  expect(messages(op, 'state restored', mark)[0]).toMatchObject({
+    lastProcessedBoundary: before.lastProcessedBoundary, versions: before.versionCount, activeVersion: before.activeVersion,
+  });
+  expect(after).toMatchObject({ activeVersion: before.activeVersion, versionCount: before.versionCount, lastProcessedBoundary: before.lastProcessedBoundary, round: null });
+  expect((await sign(op, APP)).body).toEqual(partialBefore);
+  expect(messages(op, 'deleting a protocol session', mark)).toEqual([]);
+  expect((await pubkey(op)).masterPublicKey).toBe(masterPublicKey);
+});
+
+it('BlockBoundaryTracking: the restored boundary is not processed again, the next one is processed once', async () => {
+  const op = ops[2]!;
+  const head = await net().blockNumber();
+  const before = await health(op);
+  // The chain has not moved past the last boundary: the restart sees that boundary again.
+  expect(before.lastProcessedBoundary).toBe(Math.floor(head / INTERVAL) * INTERVAL);
+  const { mark } = await restart(op);
+  expect(messages(op, 'state restored', mark)[0]).toMatchObject({ lastProcessedBoundary: before.lastProcessedBoundary });
+  // Several polls of the unchanged head after the restart.
+  await waitFor(`${name(op)} polls the head`, async () => ((await health(op)).chain?.lastHead === String(head) ? true : undefined));
+  const polled = Date.now();
+  await waitFor('three more poll intervals', () => Promise.resolve(Date.now() - polled > 1_500 ? true : undefined));
+  expect(messages(op, 'round started', mark)).toEqual([]);
+  expect(await health(op)).toMatchObject({ lastProcessedBoundary: before.lastProcessedBoundary, round: null, activeVersion: before.activeVersion });
+
+  const next = await mineToNextBoundary(net(), INTERVAL);
+  const version = await converged(ops, before.activeVersion);
+  agreed.push(version);
+  await settled(ops, next);
+  expect(messages(op, 'round started', mark).map((l) => Number(l.session))).toEqual([version]);
+  for (const o of ops) {
+    const sessions = startedSessions(o);
+    expect(new Set(sessions).size).toBe(sessions.length);
+  }
+});
+
+it('an operator joins by reshare, then another leaves; the master key and app keys stay the same', async () => {
+  const joiner = await net().addOperator();
+  await joiner.process.start();
+  const start = await health(ops[0]!);
+  const joinBoundary = await mineToNextBoundary(net(), INTERVAL);
+  const withJoiner = [...ops, joiner];
+  const joined = await converged(withJoiner, start.activeVersion);
+  agreed.push(joined);
+  await settled(withJoiner, joinBoundary);
+  const joinedRound = messages(joiner, 'round started').at(-1);
+  expect(joinedRound).toMatchObject({ type: 'reshare', role: 'joiner', operators: 5, session: joined });
+  const five = await Promise.all(withJoiner.map(pubkey));
+  expect(five.every((k) => k.masterPublicKey === masterPublicKey && k.threshold === 4 && k.participants.length === 5)).toBe(true);
+  expect(five[0]!.participants).toContain(joiner.account.address);
+  expect(await appKey([joiner, ...ops], APP, masterPublicKey, 4)).toBe(firstAppKey);
+
+  const leaver = ops[0]!;
+  await net().deregister(leaver);
+  const mark = logMark(leaver);
+  const leaveBoundary = await mineToNextBoundary(net(), INTERVAL);
+  const remaining = [...ops.slice(1), joiner];
+  const left = await converged(remaining, joined);
+  agreed.push(left);
+  await settled(remaining, leaveBoundary);
+  await waitFor(`${name(leaver)} sees it left the set`, () => Promise.resolve(messages(leaver, 'this operator is not in the operator set', mark)[0]));
+  const four = await Promise.all(remaining.map(pubkey));
+  expect(four.every((k) => k.version === left && k.masterPublicKey === masterPublicKey && k.threshold === 3 && !k.participants.includes(leaver.account.address))).toBe(true);
+  expect(await appKey(remaining, APP, masterPublicKey, 3)).toBe(firstAppKey);
+  expect(await appKey([joiner, ...ops.slice(2)], APP, masterPublicKey, 3)).toBe(firstAppKey);
+  // The leaver keeps its old versions (history), but took no part in the new one.
+  expect((await health(leaver)).activeVersion).toBe(joined);
+  await leaver.process.stop();
+  ops = remaining;
+});
+
+it('a node whose redis-server is SIGKILLed mid-reshare recovers without losing acknowledged state', async () => {
+  const op = ops[0]!;
+  const before = await health(op);
+  // This node holds every version since the DKG; remember what each one signs.
+  const partials = new Map<number, string>();
+  for (const epoch of agreed) partials.set(epoch, (await sign(op, APP, epoch)).body.partialSignature);
+  expect(partials.size).toBe(before.versionCount);
+  const owner = JSON.parse(readFileSync(join(op.dataDir, 'owner.json'), 'utf8')) as { redis: { pid: number } };
+  const mark = logMark(op);
+
+  const boundary = await mineToNextBoundary(net(), INTERVAL);
+  const started = await waitFor(`${name(op)} starts the reshare`, () => Promise.resolve(messages(op, 'round started', mark)[0]));
+  expect(started.type).toBe('reshare');
+  process.kill(owner.redis.pid, 'SIGKILL');
+  await settled(ops, boundary);
+  // The supervisor brings a new redis-server up on the same AOF.
+  const healed = await waitFor(`${name(op)} persistence healthy again`, async () => {
+    const h = await health(op);
+    return h.persistence?.healthy === true ? h : undefined;
+  });
+  expect(healed.persistence?.findings.find((f) => f.check === 'embedded-server')?.message).toMatch(/restarts: [1-9]/);
+  const newOwner = JSON.parse(readFileSync(join(op.dataDir, 'owner.json'), 'utf8')) as { redis: { pid: number } };
+  expect(newOwner.redis.pid).not.toBe(owner.redis.pid);
+
+  // Whether the interrupted round finished or not, the cluster agrees again at a boundary.
+  const now = await Promise.all(ops.map(health));
+  const together = new Set(now.map((h) => h.activeVersion)).size === 1 && now[0]!.activeVersion !== before.activeVersion;
+  if (!together) {
+    const next = await mineToNextBoundary(net(), INTERVAL);
+    await converged(ops, before.activeVersion);
+    await settled(ops, next);
+  }
+  const current = await health(op);
+  expect(current.activeVersion).toBeGreaterThan(before.activeVersion!);
+  // Every version acknowledged before the kill still signs, with the same share.
+  for (const [epoch, partial] of partials) expect((await sign(op, APP, epoch)).body.partialSignature).toBe(partial);
+  expect(current.versionCount).toBeGreaterThan(before.versionCount);
+
+  // And all of it is on disk: a restart restores exactly what /health reported.
+  const { mark: restartMark, after } = await restart(op);
+  expect(messages(op, 'state restored', restartMark)[0]).toMatchObject({ versions: current.versionCount, activeVersion: current.activeVersion });
+  expect(after.activeVersion).toBe(current.activeVersion);
+  for (const [epoch, partial] of partials) expect((await sign(op, APP, epoch)).body.partialSignature).toBe(partial);
+  expect(await appKey(ops, APP, masterPublicKey, 3)).toBe(firstAppKey);
+});
