@@ -137,7 +137,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 20_000)
     await first.stop();
     const { logger, lines } = capturingLogger();
     // key-load-delay slows loading so it spans many readiness probes and far exceeds the 1 s timeout.
-    const second = await start({ dataPath, logger, startTimeoutMs: 1_000, extraConfig: { 'key-load-delay': '-3' } });
+    const second = await start({ dataPath, logger, startTimeoutMs: 1_000, extraConfig: { 'key-load-delay': '-10' } });
     const loading = lines().filter((l) => l.includes('redis-server loading the AOF')).map((l) => (JSON.parse(l) as { loaded: number }).loaded);
     expect(loading.length).toBeGreaterThan(1);
     expect(new Set(loading).size).toBeGreaterThan(1);
