@@ -9,6 +9,7 @@
  *   kill    — SIGKILL redis-server → PersistenceHealthy False with a reason → healed
  *   spec    — bad specs refused by the API server (schema/CEL); an unreadable Secret → condition
  *   fsync   — appendfsync changed in the resource is applied to Redis
+ *   restart — a persistence change on a node without key data drains and restarts it
  *   move    — with a key share stored, a dataPath change is refused (condition), not applied
  *   delete  — deleting the resource stops the node and leaves the data path intact
  */
@@ -301,6 +302,24 @@ describe('KmsNode controller on a real API server, as the chart\'s ServiceAccoun
     console.log(`after appendfsync everysec:\n${await kubectl(['get', 'kmsnodes', '-n', NS, '-o', 'wide'])}`);
     await kubectl(['patch', 'kmsnode', NAME, '-n', NS, '--type', 'merge', '-p', JSON.stringify({ spec: { persistence: { redis: { appendfsync: 'always' } } } })]);
     await until('Redis appendfsync always', async () => ((await redis(['CONFIG', 'GET', 'appendfsync'])) === 'appendfsync always' ? true : undefined));
+  }, STEP_TIMEOUT_MS);
+
+  test('restart: a persistence change on a node without key data drains and restarts it on the new config', async () => {
+    const pidBefore = Number(parseInfo(await redis(['INFO', 'server'])).get('process_id'));
+    await kubectl(['patch', 'kmsnode', NAME, '-n', NS, '--type', 'merge', '-p', JSON.stringify({ spec: { persistence: { redis: { keyPrefix: 'kms2:' } } } })]);
+    await until('runtime on the new key prefix', () => Promise.resolve(runtime.currentConfig()?.persistence.redis?.keyPrefix === 'kms2:' ? true : undefined));
+    await eventsInclude(['NodeRestarted']);
+    const restarted = (await events()).find((e) => e.reason === 'NodeRestarted');
+    expect(restarted?.message).toContain('persistence.redis.keyPrefix');
+    await until('Ready=True on the new config', async () => {
+      const n = await getNode();
+      return findCondition(n?.status?.conditions, 'Ready')?.status === 'True' && n?.status?.observedGeneration === n?.metadata.generation ? true : undefined;
+    });
+    // Drained and restarted: a new redis-server process on the same data path.
+    expect(Number(parseInfo(await redis(['INFO', 'server'])).get('process_id'))).not.toBe(pidBefore);
+    await kubectl(['patch', 'kmsnode', NAME, '-n', NS, '--type', 'merge', '-p', JSON.stringify({ spec: { persistence: { redis: { keyPrefix: 'kms:' } } } })]);
+    await until('runtime back on kms:', () => Promise.resolve(runtime.currentConfig()?.persistence.redis?.keyPrefix === 'kms:' ? true : undefined));
+    await until('Ready=True again', async () => ((await condition('Ready'))?.status === 'True' ? true : undefined));
   }, STEP_TIMEOUT_MS);
 
   test('move: with a key share stored, a dataPath change is refused as a condition and not applied', async () => {
