@@ -166,7 +166,10 @@ export function lastRestoredState(logFile: string): RestoredState | null {
     if (!line.includes('"state restored"')) continue;
     try {
       const parsed = restoredSchema.safeParse(JSON.parse(line));
-      if (parsed.success) found = parsed.data;
+      if (parsed.success) {
+        const { lastProcessedBoundary, versions, activeVersion } = parsed.data;
+        found = { lastProcessedBoundary, versions, activeVersion };
+      }
     } catch {
       // a line cut by SIGKILL is not JSON: skip it
     }
