@@ -127,17 +127,20 @@ async function refusal(dataPath: string): Promise<RedisAofCorruptError> {
     }
     await client.quit();
     await server.stop();
-    const base = readdirSync(aofDir(dataPath)).find((f) => f.endsWith('.base.rdb'))!;
-    const bytes = readFileSync(join(aofDir(dataPath), base));
-    const middle = Math.floor(bytes.length / 2);
-    bytes[middle] = (bytes[middle]! ^ 0xff) & 0xff;
-    writeFileSync(join(aofDir(dataPath), base), bytes);
-    const before = fingerprint(dataPath);
-
-    const error = await EmbeddedRedisServer.start({ dataPath, logger: silentLogger() }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RedisAofCorruptError);
-    expect((error as RedisAofCorruptError).damage).toBe('corrupt');
-    expect(fingerprint(dataPath)).toEqual(before);
+    const base = join(aofDir(dataPath), readdirSync(aofDir(dataPath)).find((f) => f.endsWith('.base.rdb'))!);
+    const original = readFileSync(base);
+    // Damage at several places (header, length fields, values, checksum): every one is refused.
+    for (const fraction of [0.01, 0.25, 0.5, 0.75, 0.999]) {
+      const bytes = Buffer.from(original);
+      const at = Math.floor(bytes.length * fraction);
+      bytes[at] = (bytes[at]! ^ 0xff) & 0xff;
+      writeFileSync(base, bytes);
+      const before = fingerprint(dataPath);
+      const error = await EmbeddedRedisServer.start({ dataPath, logger: silentLogger() }).catch((e: unknown) => e);
+      expect({ at, type: (error as Error).constructor.name, message: (error as Error).message })
+        .toMatchObject({ at, type: 'RedisAofCorruptError', message: expect.stringContaining('is corrupt in the middle') as string });
+      expect(fingerprint(dataPath)).toEqual(before);
+    }
   });
 
   it('a damaged sealed value that Redis loads is refused on read, naming the key', async () => {

@@ -28,6 +28,8 @@ describe('classifyStartFailure', () => {
     'Wrong RDB checksum expected: (1234) but got (5678). Aborting now.',
     'Short read or OOM loading DB. Unrecoverable error, aborting now.',
     'Invalid AOF manifest file format',
+    'Internal error in RDB reading offset 0, function at rdb.c:2930 -> Unknown RDB encoding type 77',
+    'Terminating server after rdb file reading failure.',
   ])('reports "%s" as damage "corrupt"', (line) => {
     const error = classifyStartFailure('/data', startOutput(line), { code: 1, signal: null });
     expect(error).toBeInstanceOf(RedisAofCorruptError);

@@ -21,6 +21,10 @@ const AOF_PATTERNS: readonly { readonly damage: AofDamage; readonly pattern: Reg
   { damage: 'corrupt', pattern: /Found an empty AOF manifest[^\n]*/ },
   { damage: 'corrupt', pattern: /Unknown AOF file type[^\n]*/ },
   { damage: 'corrupt', pattern: /FATAL AOF MANIFEST FILE ERROR[^\n]*/ },
+  // Generic RDB (base file) reader failures, after the specific lines above.
+  { damage: 'corrupt', pattern: /Error reading the RDB base file[^\n]*/ },
+  { damage: 'corrupt', pattern: /Internal error in RDB reading offset[^\n]*/ },
+  { damage: 'corrupt', pattern: /Terminating server after rdb file reading failure[^\n]*/ },
 ];
 
 /** Strips redis' "pid:role date time level" prefix from a log line. */
