@@ -29,6 +29,8 @@ const mpk = G2.BASE.multiply(s);
 const appId = 'my-application';
 const appKey = hashToG1(appId).multiply(s);
 const enc = new TextEncoder();
+// Pairings are slow on a loaded 2-core machine; async tests would otherwise hit jest's 5 s default.
+const SLOW = 120_000;
 
 describe('IBE', () => {
   it('round-trips arbitrary plaintexts and app ids (property)', async () => {
@@ -41,7 +43,7 @@ describe('IBE', () => {
       }),
       { numRuns: 12 },
     );
-  });
+  }, SLOW);
 
   it('writes "IBE" ‖ 0x01 ‖ C1 ‖ nonce ‖ ct‖tag with C1 = r·G2 and the rng nonce', async () => {
     const seed = 'layout';
@@ -58,14 +60,14 @@ describe('IBE', () => {
     const parts = parseIbeCiphertext(ct);
     expect(parts.c1.equals(decodeG2(ct.slice(4, 100)))).toBe(true);
     expect(parts.sealed).toHaveLength(pt.length + 16);
-  });
+  }, SLOW);
 
   it('is randomized: same plaintext twice gives different ciphertexts', async () => {
     const pt = enc.encode('same');
     const a = await ibeEncrypt(appId, mpk, pt, rng);
     const b = await ibeEncrypt(appId, mpk, pt, rng);
     expect(a).not.toEqual(b);
-  });
+  }, SLOW);
 
   it('rejects any tampered byte (property over positions)', async () => {
     const pt = enc.encode('secret environment');
@@ -79,7 +81,7 @@ describe('IBE', () => {
       }),
       { numRuns: 25 },
     );
-  });
+  }, SLOW);
 
   it('names the malformed part: short, magic, version, identity C1', async () => {
     const ct = await ibeEncrypt(appId, mpk, enc.encode('x'), rng);
@@ -93,7 +95,7 @@ describe('IBE', () => {
     const identity = ct.slice();
     identity.set(encodeG2(G2.ZERO), 4);
     expect(await codeOfAsync(() => ibeDecrypt(appId, appKey, identity))).toBe('CRYPTO_INVALID_CIPHERTEXT');
-  });
+  }, SLOW);
 
   it('fails with the wrong app id or wrong key, and validates inputs', async () => {
     const ct = await ibeEncrypt(appId, mpk, enc.encode('x'), rng);
@@ -102,7 +104,7 @@ describe('IBE', () => {
     expect(await codeOfAsync(() => ibeDecrypt(appId, G1.ZERO, ct))).toBe('CRYPTO_INVALID_POINT');
     expect(await codeOfAsync(() => ibeEncrypt('abcd', mpk, enc.encode('x'), rng))).toBe('CRYPTO_INVALID_ARGUMENT');
     expect(await codeOfAsync(() => ibeEncrypt(appId, G2.ZERO, enc.encode('x'), rng))).toBe('CRYPTO_INVALID_POINT');
-  });
+  }, SLOW);
 
   it('orders GT bytes as gnark: noble chunks reversed', () => {
     const gt = bls12_381.pairing(G1.BASE, G2.BASE);

@@ -93,7 +93,7 @@ describe('operator ids', () => {
     const { keccak256 } = await import('viem');
     const a = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8';
     expect(operatorId(a)).toBe(BigInt(keccak256(a)) % CURVE_ORDER);
-  });
+  }, 60_000);
 
   it('rejects malformed addresses', () => {
     expect(codeOf(() => operatorId('0x1234'))).toBe('CRYPTO_INVALID_ARGUMENT');
