@@ -1,14 +1,15 @@
 import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { KmsError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/logging/logger.js';
 import { EmbeddedRedisServer } from '../../../src/persistence/redis/embedded/embeddedRedisServer.js';
 import {
-  DataPathLockedError, RedisAofCorruptError, RedisConfigRefusedError, RedisServerNotFoundError,
+  DataPathLockedError, RedisAofCorruptError, RedisConfigRefusedError, RedisServerNotFoundError, RedisStartFailedError,
+  RedisStartTimeoutError,
 } from '../../../src/persistence/redis/embedded/errors.js';
 import { identify } from '../../../src/persistence/redis/embedded/ownership.js';
 import { startChildNode, waitForExit } from '../../harness/childNode.js';
@@ -117,6 +118,24 @@ async function until(condition: () => boolean, what: string, timeoutMs = 20_000)
     );
     await expect(EmbeddedRedisServer.start({ dataPath, logger: silentLogger(), redisServerBinary: 'redis-server-not-on-path' }))
       .rejects.toThrow(RedisServerNotFoundError);
+  });
+
+  it('gives up with a timeout when the server never answers, and leaves no process behind', async () => {
+    const bin = join(makeTempDir('kms-fake-'), 'redis-server');
+    writeFileSync(bin, '#!/bin/sh\necho "$$" > "$(dirname "$0")/pid"\nexec sleep 600\n', { mode: 0o755 });
+    const error = await start({ redisServerBinary: bin, startTimeoutMs: 500 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisStartTimeoutError);
+    expect((error as Error).message).toContain('made no start-up progress for 500 ms (last state: not listening)');
+    const pid = Number(readFileSync(join(dirname(bin), 'pid'), 'utf8'));
+    await until(() => !processExists(pid), 'the hung server to be killed');
+  });
+
+  it('reports a server that exits at start with its own last words', async () => {
+    const bin = join(makeTempDir('kms-fake-'), 'redis-server');
+    writeFileSync(bin, '#!/bin/sh\necho "1:M 26 Nov 2026 12:00:00.000 # Fatal: cannot do the thing"\nexit 3\n', { mode: 0o755 });
+    const error = await start({ redisServerBinary: bin }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisStartFailedError);
+    expect((error as Error).message).toContain('failed to start: redis-server exited (exit code 3): Fatal: cannot do the thing');
   });
 
   it('refuses to override durability settings through extraConfig', async () => {
