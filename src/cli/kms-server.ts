@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { SERVER_OPTIONS, envName } from '../config/options.js';
-import { parseServerConfig } from '../config/parseServerConfig.js';
+import { isControllerMode, parseControllerModeConfig, parseServerConfig, type ConfigSources } from '../config/parseServerConfig.js';
 import { redactConfig, type ServerConfig } from '../config/serverConfig.js';
 import { isKmsError } from '../errors.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { createNode } from '../node/createNode.js';
 import type { KmsNode } from '../node/kmsNode.js';
+import { KmsNodeRuntime } from '../node/kmsNodeRuntime.js';
 
 /** Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration. */
 const EXIT_FAILURE = 1;
@@ -50,9 +51,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return code === 0 ? 0 : EXIT_BAD_CONFIG;
   }
 
+  const sources: ConfigSources = { flags: rawFlags(command), env: process.env, readFile: (path) => readFileSync(path, 'utf8') };
+  if (isControllerMode(sources)) return runControllerMode(sources);
   let config: ServerConfig;
   try {
-    config = parseServerConfig({ flags: rawFlags(command), env: process.env, readFile: (path) => readFileSync(path, 'utf8') });
+    config = parseServerConfig(sources);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`kms-server: ${error.message}\n`);
@@ -76,10 +79,41 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`kms-server: start-up failed: ${describe(error).message}\n`);
     return EXIT_FAILURE;
   }
-  return waitForSignal(node, logger);
+  return waitForSignal(() => node.stop(), logger);
 }
 
-function waitForSignal(node: KmsNode, logger: Logger): Promise<number> {
+/**
+ * The in-pod mode: the KmsNode resource configures the node. The controller starts,
+ * reconfigures and stops the node runtime; kms-server only supplies the process-level
+ * settings (listen host, log level, redis-server binary, chain timing overrides).
+ */
+async function runControllerMode(sources: ConfigSources): Promise<number> {
+  let config;
+  try {
+    config = parseControllerModeConfig(sources);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`kms-server: ${error.message}\n`);
+      return EXIT_BAD_CONFIG;
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  // Loaded lazily: the Kubernetes client is needed only in this mode.
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { startKmsNodeController } = await import('../controller/index.js');
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  const runtime = new KmsNodeRuntime(config, logger);
+  const controller = startKmsNodeController({ kubeConfig, namespace: config.namespace, name: config.kmsNodeName, runtime, logger });
+  logger.info({ kmsnode: `${config.namespace}/${config.kmsNodeName}` }, 'controller started; the KmsNode resource configures this node');
+  return waitForSignal(async () => {
+    await controller.stop();
+    await runtime.stop();
+  }, logger);
+}
+
+function waitForSignal(stop: () => Promise<void>, logger: Logger): Promise<number> {
   return new Promise((resolveExit) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -90,7 +124,7 @@ function waitForSignal(node: KmsNode, logger: Logger): Promise<number> {
       }
       stopping = true;
       logger.info({ signal }, 'stopping: no new work, ending the current round, closing persistence');
-      node.stop().then(
+      stop().then(
         () => { resolveExit(0); },
         (error: unknown) => {
           logger.error({ err: describe(error) }, 'stop failed');

@@ -113,3 +113,18 @@ describe('parseServerConfig', () => {
     for (const option of SERVER_OPTIONS) expect(envName(option)).toMatch(/^KMS_[A-Z_]+$/);
   });
 });
+
+describe('controller mode', () => {
+  it('is on by flag or env and needs only the resource name and namespace', async () => {
+    const { isControllerMode, parseControllerModeConfig } = await import('./parseServerConfig.js');
+    expect(isControllerMode(sources({ controller: 'true' }))).toBe(true);
+    expect(isControllerMode(sources({}, { KMS_CONTROLLER: 'true' }))).toBe(true);
+    expect(isControllerMode(sources({}))).toBe(false);
+    const config = parseControllerModeConfig(sources({ 'kmsnode-name': 'node-0', namespace: 'kms', host: '0.0.0.0' }));
+    expect(config).toMatchObject({ kmsNodeName: 'node-0', namespace: 'kms', host: '0.0.0.0', logLevel: 'info', redisServerBinary: 'redis-server' });
+    expect(problemsOf(() => parseControllerModeConfig(sources({})))).toEqual([
+      '--kmsnode-name|KMS_KMSNODE_NAME|is required: the KmsNode resource name, when --controller is on',
+      '--namespace|KMS_NAMESPACE|is required: the KmsNode namespace, when --controller is on',
+    ]);
+  });
+});

@@ -19,11 +19,8 @@ const PRIVATE_KEY = /^0x[0-9a-fA-F]{64}$/;
 
 const specs = new Map<ServerOptionName, OptionSpec>(SERVER_OPTIONS.map((o) => [o.name, o]));
 
-/**
- * Builds the one validated configuration from flags, env and defaults (in that order of
- * precedence). Reports every problem at once; never returns a half-valid config.
- */
-export function parseServerConfig(sources: ConfigSources): ServerConfig {
+/** Value readers over flags, env and defaults (in that order), collecting problems. */
+function readers(sources: ConfigSources): ParseHelpers & { readonly problems: ConfigProblem[]; readonly required: (name: ServerOptionName, what: string) => string | undefined } {
   const problems: ConfigProblem[] = [];
   const problem = (name: ServerOptionName, message: string): void => {
     problems.push({ flag: flagName({ name }), env: envName({ name }), message });
@@ -80,7 +77,15 @@ export function parseServerConfig(sources: ConfigSources): ServerConfig {
     }
     return envOption === undefined ? undefined : raw(envOption);
   };
+  return { problems, raw, problem, required, oneOf, integer, switchOn, secret };
+}
 
+/**
+ * Builds the one validated configuration from flags, env and defaults (in that order of
+ * precedence). Reports every problem at once; never returns a half-valid config.
+ */
+export function parseServerConfig(sources: ConfigSources): ServerConfig {
+  const { problems, raw, problem, required, oneOf, integer, switchOn, secret } = readers(sources);
   // identity
   const address = required('operator-address', 'the operator address, 0x followed by 40 hex digits');
   if (address !== undefined && !ADDRESS.test(address)) problem('operator-address', `must be 0x followed by 40 hex digits; got '${address}'`);
@@ -160,12 +165,12 @@ export function parseServerConfig(sources: ConfigSources): ServerConfig {
 }
 
 interface ParseHelpers {
-  raw(name: ServerOptionName): string | undefined;
-  problem(name: ServerOptionName, message: string): void;
-  oneOf<T extends string>(name: ServerOptionName, allowed: readonly T[]): T | undefined;
-  integer(name: ServerOptionName, min: number, max: number): number | undefined;
-  switchOn(name: ServerOptionName): boolean;
-  secret(fileOption: ServerOptionName, envOption?: ServerOptionName): string | undefined;
+  readonly raw: (name: ServerOptionName) => string | undefined;
+  readonly problem: (name: ServerOptionName, message: string) => void;
+  readonly oneOf: <T extends string>(name: ServerOptionName, allowed: readonly T[]) => T | undefined;
+  readonly integer: (name: ServerOptionName, min: number, max: number) => number | undefined;
+  readonly switchOn: (name: ServerOptionName) => boolean;
+  readonly secret: (fileOption: ServerOptionName, envOption?: ServerOptionName) => string | undefined;
 }
 
 function parsePersistence(h: ParseHelpers): PersistenceSettings | undefined {
@@ -206,4 +211,43 @@ function parsePersistence(h: ParseHelpers): PersistenceSettings | undefined {
   const connectTimeoutMs = h.integer('redis-connect-timeout-ms', 100, 600_000);
   if (db === undefined || connectTimeoutMs === undefined) return undefined;
   return { type: 'redis', mode: 'external', url: stripUrlCredentials(url), username, password, db, connectTimeoutMs, ...common };
+}
+
+/** kms-server --controller: the KmsNode resource supplies identity, chain and persistence. */
+export interface ControllerModeConfig {
+  readonly kmsNodeName: string;
+  readonly namespace: string;
+  readonly host: string;
+  readonly logLevel: LevelWithSilent;
+  readonly redisServerBinary: string;
+  readonly boundaryInterval: number | null;
+  readonly pollIntervalMs: number | null;
+  readonly protocolTimeoutMs: number | null;
+}
+
+/** True when the controller switch is on (flag or env): then parseControllerModeConfig applies. */
+export function isControllerMode(sources: ConfigSources): boolean {
+  const value = sources.flags.controller ?? sources.env[envName({ name: 'controller' })];
+  return value !== undefined && ['true', '1', 'yes'].includes(value.trim().toLowerCase());
+}
+
+export function parseControllerModeConfig(sources: ConfigSources): ControllerModeConfig {
+  const { problems, raw, required, oneOf, integer } = readers(sources);
+  const kmsNodeName = required('kmsnode-name', 'the KmsNode resource name, when --controller is on');
+  const namespace = required('namespace', 'the KmsNode namespace, when --controller is on');
+  const logLevel = oneOf('log-level', LOG_LEVELS);
+  const boundaryInterval = integer('boundary-interval', 1, 1_000_000) ?? null;
+  const pollIntervalMs = integer('poll-interval-ms', 50, 600_000) ?? null;
+  const protocolTimeoutMs = integer('protocol-timeout-ms', 1_000, 3_600_000) ?? null;
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    kmsNodeName: kmsNodeName as string,
+    namespace: namespace as string,
+    host: raw('host') ?? '127.0.0.1',
+    logLevel: logLevel as LevelWithSilent,
+    redisServerBinary: raw('redis-server-binary') ?? 'redis-server',
+    boundaryInterval,
+    pollIntervalMs,
+    protocolTimeoutMs,
+  };
 }

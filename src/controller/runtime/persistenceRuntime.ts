@@ -4,6 +4,7 @@ import type { NodePersistence } from '../../persistence/nodePersistence.js';
 import { openPersistence, type OpenPersistenceOptions, type PersistenceConfig } from '../../persistence/open.js';
 import { BACKEND_RESTARTED_CODE } from '../kmsnode/checks.js';
 import type { ControllerNodeConfig } from '../kmsnode/specMapping.js';
+import { enforceAofPolicy } from './aofPolicy.js';
 import { AofPolicyError, RuntimeStateError } from './errors.js';
 import { embeddedRedisAdmin, externalRedisAdmin, type RedisAdmin } from './redisAdmin.js';
 
@@ -153,37 +154,11 @@ export class PersistenceOnlyRuntime implements NodeRuntime<ControllerNodeConfig>
   async applyAppendFsync(policy: AppendFsyncPolicy): Promise<void> {
     const admin = this.admin;
     if (admin === null) throw new AofPolicyError('the memory backend has no AOF policy', { fix: 'use persistence.type redis' });
-    if ((await admin.configGet('appendonly')) !== 'yes') {
-      await admin.configSet('appendonly', 'yes');
-      // Switching the AOF on starts a rewrite; until it finishes, writes are not logged to
-      // a complete AOF. Verified means: that rewrite is done and succeeded.
-      await this.waitForAofRewrite(admin);
-    }
-    await admin.configSet('appendfsync', policy);
-    const [appendonly, fsync] = [await admin.configGet('appendonly'), await admin.configGet('appendfsync')];
-    if (appendonly !== 'yes' || fsync !== policy) {
-      throw new AofPolicyError(`Redis reports appendonly ${appendonly ?? 'unknown'}, appendfsync ${fsync ?? 'unknown'} after setting ${policy}`, {
-        fix: 'check that CONFIG is not renamed or forbidden for this client',
-      });
-    }
+    await enforceAofPolicy(admin, policy, this.options.aofRewriteTimeoutMs ?? 60_000);
     if (this.config?.persistence.redis) {
       this.config = { ...this.config, persistence: { ...this.config.persistence, redis: { ...this.config.persistence.redis, appendfsync: policy } } };
     }
     this.logger.info({ appendfsync: policy }, 'AOF policy applied and verified');
-  }
-
-  private async waitForAofRewrite(admin: RedisAdmin): Promise<void> {
-    const deadline = Date.now() + (this.options.aofRewriteTimeoutMs ?? 60_000);
-    for (;;) {
-      const info = await admin.info('persistence');
-      if (info.get('aof_rewrite_in_progress') === '0' && info.get('aof_rewrite_scheduled') === '0') {
-        const status = info.get('aof_last_bgrewrite_status');
-        if (status !== 'ok') throw new AofPolicyError(`the AOF rewrite after re-enabling appendonly ended with status ${status ?? 'unknown'}`, { fix: 'check free space and permissions in the data path, and the redis-server log' });
-        return;
-      }
-      if (Date.now() > deadline) throw new AofPolicyError('the AOF rewrite after re-enabling appendonly did not finish in time', { fix: 'check the redis-server log; the controller retries' });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
   }
 
   private async readRunId(): Promise<string | null> {
