@@ -44,11 +44,12 @@ bench: setup build
 ## The one-command demo: anvil, the registry, 4 kms-server processes with their own
 ## embedded Redis-AOF data; DKG, reshare, app key, encrypt/decrypt, SIGKILL and restore.
 ## `demo` stays up until Ctrl-C; `demo-once` exits 0 only if every step succeeded.
+## DEMO_ARGS passes more flags (e.g. DEMO_ARGS="--dir /tmp/kms-demo"; see --help).
 demo: setup
-	@node_modules/.bin/tsx src/cli/devnet.ts
+	@node_modules/.bin/tsx src/cli/devnet.ts $(DEMO_ARGS)
 
 demo-once: setup
-	@node_modules/.bin/tsx src/cli/devnet.ts --once
+	@node_modules/.bin/tsx src/cli/devnet.ts --once $(DEMO_ARGS)
 
 clean:
 	rm -rf dist dist-all .test-results coverage
