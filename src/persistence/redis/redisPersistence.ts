@@ -54,6 +54,9 @@ redis.call('DEL', KEYS[1]) redis.call('ZREM', KEYS[3], ARGV[1]) return 1`;
 const CANONICAL_INT = /^(0|[1-9]\d{0,15})$/;
 const QUIT_TIMEOUT_MS = 2000;
 
+
+/** Records fetched per MGET when listing. */
+const LIST_CHUNK = 512;
 /**
  * ioredis-mock, recognised by shape: not an ioredis Redis instance, a RedisMock
  * constructor, and no CONFIG answers. All three must hold, so a real server cannot
@@ -287,17 +290,27 @@ export class RedisPersistence implements NodePersistence {
     });
   }
 
+  /**
+   * MGET in chunks, the next chunk in flight while this one decodes: one MGET of a year of
+   * versions was a ~300 MB reply held at once.
+   */
   private async loadAll<T>(ids: readonly number[], keyOf: (id: number) => string, decode: (key: string, raw: string, id: number) => T): Promise<T[]> {
-    if (ids.length === 0) return [];
-    const keys = ids.map(keyOf);
-    const raws = await this.client.mget(...keys);
-    return ids.map((id, i) => {
-      const key = keys[i] as string;
-      const raw = raws[i];
-      // A dangling index entry means a record vanished: report it, never skip it.
-      if (raw === null || raw === undefined) throw new CorruptRecordError(key, 'is listed in the index but missing');
-      return decode(key, raw, id);
-    });
+    const out: T[] = [];
+    const fetchChunk = (start: number): Promise<(string | null)[]> =>
+      this.client.mget(...ids.slice(start, start + LIST_CHUNK).map(keyOf));
+    let pending = ids.length === 0 ? null : fetchChunk(0);
+    for (let start = 0; pending !== null; start += LIST_CHUNK) {
+      const raws = await pending;
+      pending = start + LIST_CHUNK < ids.length ? fetchChunk(start + LIST_CHUNK) : null;
+      raws.forEach((raw, i) => {
+        const id = ids[start + i] as number;
+        const key = keyOf(id);
+        // A dangling index entry means a record vanished: report it, never skip it.
+        if (raw === null) throw new CorruptRecordError(key, 'is listed in the index but missing');
+        out.push(decode(key, raw, id));
+      });
+    }
+    return out;
   }
 
   private async exec(tx: ReturnType<Redis['multi']>): Promise<void> {
