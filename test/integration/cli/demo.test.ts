@@ -20,7 +20,9 @@ function runDemoOnce(dir: string): Promise<{ code: number | null; stdout: string
     delete env.NODE_OPTIONS;
     delete env.MAKEFLAGS;
     delete env.MAKELEVEL;
-    const child = spawn('make', ['--no-print-directory', 'demo-once', `DEMO_ARGS=--dir ${dir}`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // -o setup: `make test` has just run setup; re-running it here could start an npm ci
+    // under the running test suite.
+    const child = spawn('make', ['--no-print-directory', '-o', 'setup', 'demo-once', `DEMO_ARGS=--dir ${dir}`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
