@@ -60,8 +60,11 @@ export class NodeProcess {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Spawns the process; resolves when /health answers (any status), rejects if it exits first. */
-  async start(readyTimeoutMs = 60_000): Promise<void> {
+  /**
+   * Spawns the process; resolves when /health answers (any status), rejects if it exits
+   * first. The generous default covers a tsx start (compiling the sources) on a loaded machine.
+   */
+  async start(readyTimeoutMs = 180_000): Promise<void> {
     if (this.isRunning()) throw new Error(`${this.options.name} is already running`);
     const entry = serverEntry();
     this.log = createWriteStream(this.options.logFile, { flags: 'a' });

@@ -18,7 +18,7 @@ export interface NodeHealth {
   readonly lastProcessedBoundary: number;
   readonly round: { readonly sessionTimestamp: number } | null;
   readonly persistence: { readonly healthy: boolean; readonly findings: readonly { check: string; ok: boolean; message: string }[] } | null;
-  readonly chain: { readonly lastHead: string | null } | null;
+  readonly chain: { readonly lastHead: string | null; readonly lastHeadAt: number | null } | null;
 }
 
 export interface PubkeyBody {
@@ -127,13 +127,17 @@ export function settled(operators: readonly DevnetOperator[], boundary: number, 
 }
 
 /** Waits until every operator reports the same active version, newer than `after`. */
-export function converged(operators: readonly DevnetOperator[], after: number | null, timeoutMs = 240_000): Promise<number> {
+export async function converged(operators: readonly DevnetOperator[], after: number | null, timeoutMs = 240_000): Promise<number> {
+  let seen = '';
   return waitFor(`one active version newer than ${after ?? 'none'} on ${operators.map((o) => o.process.options.name).join(', ')}`, async () => {
     const all = await Promise.all(operators.map(health));
+    seen = all.map((h) => `${h.activeVersion ?? 'none'}/${h.versionCount}${h.round === null ? '' : ' (in a round)'}`).join(', ');
     const versions = new Set(all.map((h) => h.activeVersion));
     const [only] = [...versions];
     return versions.size === 1 && only !== null && only !== undefined && (after === null || only > after) && all.every((h) => h.round === null) ? only : undefined;
-  }, timeoutMs);
+  }, timeoutMs).catch((error: unknown) => {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; last seen (active/count): ${seen}`);
+  });
 }
 
 /**
