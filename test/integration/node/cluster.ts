@@ -154,3 +154,20 @@ export async function appKey(operators: readonly DevnetOperator[], appId: string
   if (!verifyAppKey(key, appId, g2FromHex(masterPublicKeyHex))) throw new Error(`recovered app key for ${appId} does not verify against the master public key`);
   return g1ToHex(key);
 }
+
+/**
+ * Mines boundaries (at most `maxBoundaries`) until, after one settles, every operator
+ * holds the same active version newer than `after`; returns it. For scenarios whose
+ * contract is "converges at a later boundary" rather than "at the next one".
+ */
+export async function convergeWithinBoundaries(devnet: Devnet, operators: readonly DevnetOperator[], interval: number, after: number | null, maxBoundaries = 3): Promise<number> {
+  let seen = '';
+  for (let i = 0; i < maxBoundaries; i++) {
+    const boundary = await mineToNextBoundary(devnet, interval);
+    const all = await settled(operators, boundary);
+    const version = all[0]?.activeVersion ?? null;
+    if (version !== null && (after === null || version > after) && all.every((h) => h.activeVersion === version)) return version;
+    seen = all.map((h) => `${h.activeVersion ?? 'none'}/${h.versionCount}`).join(', ');
+  }
+  throw new Error(`no common active version newer than ${after ?? 'none'} after ${maxBoundaries} boundaries; last seen (active/count): ${seen}`);
+}

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Devnet, type DevnetOperator } from '../../../src/devnet/devnet.js';
 import { makeTempDir, removeTempDir } from '../../harness/tempDir.js';
 import {
-  appKey, converged, health, logMark, messages, mineToNextBoundary, pubkey, settled, sign, waitFor, type NodeHealth,
+  appKey, convergeWithinBoundaries, converged, health, logMark, messages, mineToNextBoundary, pubkey, settled, sign, waitFor, type NodeHealth,
 } from './cluster.js';
 
 jest.setTimeout(600_000);
@@ -126,9 +126,7 @@ it('CrashDuringDKG: a node SIGKILLed mid-DKG cleans its session up on restart an
   await settled(ops, boundary);
   expect(messages(victim, 'round started', mark)).toEqual([]);
 
-  const next = await mineToNextBoundary(net(), INTERVAL);
-  const version = await converged(ops, null);
-  await settled(ops, next);
+  const version = await convergeWithinBoundaries(net(), ops, INTERVAL, null);
   expect(version).toBeGreaterThan(ts);
   const keys = await Promise.all(ops.map(pubkey));
   expect(new Set(keys.map((k) => k.masterPublicKey)).size).toBe(1);
@@ -286,11 +284,7 @@ it('a node whose redis-server is SIGKILLed mid-reshare recovers without losing a
   // Whether the interrupted round finished or not, the cluster agrees again at a boundary.
   const now = await Promise.all(ops.map(health));
   const together = new Set(now.map((h) => h.activeVersion)).size === 1 && now[0]!.activeVersion !== before.activeVersion;
-  if (!together) {
-    const next = await mineToNextBoundary(net(), INTERVAL);
-    await converged(ops, before.activeVersion);
-    await settled(ops, next);
-  }
+  if (!together) await convergeWithinBoundaries(net(), ops, INTERVAL, before.activeVersion);
   const current = await health(op);
   expect(current.activeVersion).toBeGreaterThan(before.activeVersion!);
   // Every version acknowledged before the kill still signs, with the same share.
