@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { SERVER_OPTIONS, envName } from '../config/options.js';
 import { isControllerMode, parseControllerModeConfig, parseServerConfig, type ConfigSources } from '../config/parseServerConfig.js';
-import { redactConfig, type ServerConfig } from '../config/serverConfig.js';
+import { redactConfig } from '../config/serverConfig.js';
 import { isKmsError } from '../errors.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { createNode } from '../node/createNode.js';
@@ -53,16 +53,8 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const sources: ConfigSources = { flags: rawFlags(command), env: process.env, readFile: (path) => readFileSync(path, 'utf8') };
   if (isControllerMode(sources)) return runControllerMode(sources);
-  let config: ServerConfig;
-  try {
-    config = parseServerConfig(sources);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`kms-server: ${error.message}\n`);
-      return EXIT_BAD_CONFIG;
-    }
-    throw error;
-  }
+  const config = validated(() => parseServerConfig(sources));
+  if (config === null) return EXIT_BAD_CONFIG;
 
   const logger = createLogger({ level: config.logLevel });
   logger.info({ config: redactConfig(config) }, 'configuration');
@@ -88,16 +80,8 @@ async function main(argv: readonly string[]): Promise<number> {
  * settings (listen host, log level, redis-server binary, chain timing overrides).
  */
 async function runControllerMode(sources: ConfigSources): Promise<number> {
-  let config;
-  try {
-    config = parseControllerModeConfig(sources);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`kms-server: ${error.message}\n`);
-      return EXIT_BAD_CONFIG;
-    }
-    throw error;
-  }
+  const config = validated(() => parseControllerModeConfig(sources));
+  if (config === null) return EXIT_BAD_CONFIG;
   const logger = createLogger({ level: config.logLevel });
   // Loaded lazily: the Kubernetes client is needed only in this mode.
   const { KubeConfig } = await import('@kubernetes/client-node');
@@ -111,6 +95,17 @@ async function runControllerMode(sources: ConfigSources): Promise<number> {
     await controller.stop();
     await runtime.stop();
   }, logger);
+}
+
+/** The parsed configuration, or null after printing every problem of a bad one. */
+function validated<T>(parse: () => T): T | null {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`kms-server: ${error.message}\n`);
+    return null;
+  }
 }
 
 function waitForSignal(stop: () => Promise<void>, logger: Logger): Promise<number> {

@@ -3,6 +3,7 @@ import { createDeterministicRng } from '../crypto/deterministicRng.js';
 import { ibeDecrypt, ibeEncrypt, g2FromHex, hashToG1, interpolateAtZero, operatorId } from '../crypto/index.js';
 import { runDkg, startNodes, wrongPartial, type DkgKeys, type FakeNodes } from '../../test/harness/dkgCluster.js';
 import { createKmsClient, type KmsClient } from './index.js';
+import { codeOf } from '../../test/gen/errorCode.js';
 
 const APP = 'index-test-app';
 let keys: DkgKeys;
@@ -22,14 +23,6 @@ afterAll(async () => {
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
-function codeOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: unknown }).code;
-  }
-  return 'no error';
-}
 
 /** Real pairings on a shared 2-core machine: generous, never asserted on. */
 const SLOW = 60_000;

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startRawNode } from '../../test/harness/dkgCluster.js';
 import { ClientError } from './errors.js';
 import { MAX_NODE_RESPONSE_BYTES, fetchPubkey, nodeTarget, printable, requestPartialSignature, type NodeRequestOptions } from './nodeApi.js';
+import { codeOf } from '../../test/gen/errorCode.js';
 
 const request: NodeRequestOptions = { timeoutMs: 5_000, fetch: (input, init) => fetch(input, init) };
 const ADDR = '0x' + 'Ab'.repeat(20);
@@ -32,14 +33,6 @@ async function nodeFailure(promise: Promise<unknown>): Promise<ClientError> {
   return err;
 }
 
-function codeOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: unknown }).code;
-  }
-  return 'no error';
-}
 
 describe('nodeTarget', () => {
   it('normalizes a base URL and hides the query in the display form', () => {

@@ -1,19 +1,11 @@
 import fc from 'fast-check';
-import { CryptoError } from './errors.js';
 import { createDeterministicRng } from './deterministicRng.js';
 import { interpolateAtZero, lagrangeCoefficientsAtZero } from './lagrange.js';
 import { operatorId } from './operatorId.js';
 import { evaluatePolynomial, randomPolynomial } from './polynomial.js';
 import { CURVE_ORDER, Fr, randomScalar } from './scalar.js';
+import { codeOf } from '../../test/gen/errorCode.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof CryptoError ? err.code : 'NOT_A_CRYPTO_ERROR';
-  }
-  return undefined;
-}
 
 function subsets<T>(items: readonly T[], k: number): T[][] {
   if (k === 0) return [[]];

@@ -1,6 +1,5 @@
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import fc from 'fast-check';
-import { CryptoError } from './errors.js';
 import {
   G1,
   G2,
@@ -18,6 +17,7 @@ import {
   type G2Point,
 } from './points.js';
 import { CURVE_ORDER } from './scalar.js';
+import { codeOf } from '../../test/gen/errorCode.js';
 
 const { Fp, Fp2 } = bls12_381.fields;
 const P = Fp.ORDER;
@@ -48,14 +48,6 @@ function rawCompressG2(x: { c0: bigint; c1: bigint }, y: { c0: bigint; c1: bigin
   return out;
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof CryptoError ? err.code : 'NOT_A_CRYPTO_ERROR';
-  }
-  return undefined;
-}
 
 const scalarArb = fc.bigInt({ min: 1n, max: CURVE_ORDER - 1n });
 

@@ -1,4 +1,3 @@
-import { CryptoError } from './errors.js';
 import { createDeterministicRng } from './deterministicRng.js';
 import { batchVerifyShares, findInvalidDeals, findInvalidRelations, pointRelation } from './batchVerify.js';
 import { G2 } from './points.js';
@@ -10,15 +9,8 @@ import {
   verifyShare,
 } from './polynomial.js';
 import { Fr, randomScalar } from './scalar.js';
+import { codeOf } from '../../test/gen/errorCode.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof CryptoError ? err.code : 'NOT_A_CRYPTO_ERROR';
-  }
-  return undefined;
-}
 
 describe('polynomials and commitments', () => {
   const rng = createDeterministicRng('poly');

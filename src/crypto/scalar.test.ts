@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import { CryptoError } from './errors.js';
 import { createDeterministicRng } from './deterministicRng.js';
 import {
   CURVE_ORDER,
@@ -9,17 +8,10 @@ import {
   scalarFromHex,
   scalarToHex,
 } from './scalar.js';
+import { codeOf } from '../../test/gen/errorCode.js';
 
 const scalarArb = fc.bigInt({ min: 0n, max: CURVE_ORDER - 1n });
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof CryptoError ? err.code : 'NOT_A_CRYPTO_ERROR';
-  }
-  return undefined;
-}
 
 describe('scalar codec', () => {
   it('round-trips every canonical scalar through bytes and hex', () => {

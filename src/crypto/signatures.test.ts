@@ -1,6 +1,5 @@
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
-import { CryptoError } from './errors.js';
 import { createDeterministicRng } from './deterministicRng.js';
 import { HASH_TO_G1_DST, hashToG1 } from './hashToG1.js';
 import { operatorId } from './operatorId.js';
@@ -8,15 +7,8 @@ import { G1, G2 } from './points.js';
 import { commitPolynomial, evaluatePolynomial, randomPolynomial } from './polynomial.js';
 import { randomScalar } from './scalar.js';
 import { partialSign, publicShare, recoverAppKey, verifyAppKey, verifyPartial } from './signatures.js';
+import { codeOf } from '../../test/gen/errorCode.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof CryptoError ? err.code : 'NOT_A_CRYPTO_ERROR';
-  }
-  return undefined;
-}
 
 const address = (i: number): string => `0x${(1000 + i).toString(16).padStart(40, '0')}`;
 

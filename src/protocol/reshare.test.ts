@@ -7,13 +7,13 @@ import { encodeScalar, randomScalar } from '../crypto/scalar.js';
 import { partialSign, publicShare, recoverAppKey, verifyAppKey } from '../crypto/signatures.js';
 import { toHex } from './digests.js';
 import { createDkgSession } from './dkg.js';
-import type { ProtocolError } from './errors.js';
 import type { ProtocolMessage } from './messages.js';
 import { createReshareSession } from './reshare.js';
 import type { ProtocolSession } from './session.js';
 import { createSimulatedOperators, recoverSimulatedSigner, runSessions, type DeliveryOptions, type SimulatedSigner } from './simulation.js';
 import { thresholdFor } from './threshold.js';
 import type { FinalizedVersion, PreviousVersion } from './types.js';
+import { codeOf } from '../../test/gen/errorCode.js';
 
 const pool = createSimulatedOperators(8, 'reshare-pool');
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -106,14 +106,6 @@ function appKeyOf(versions: Versions, appId: string): string {
   return hex(key.toBytes(true));
 }
 
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (err) {
-    return (err as ProtocolError).code;
-  }
-  return undefined;
-};
 
 describe('reshare', () => {
   it('DKG then three reshares (join, leave, threshold changes) keep the MPK, the secret and every app key', () => {
