@@ -11,13 +11,13 @@
  * stdout (binary-safe), everything else to stderr. `app-key` prints the app key: that
  * is its purpose; `--json` adds how it was verified.
  */
-import { createWriteStream, realpathSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { g1ToHex } from '../crypto/index.js';
 import { isKmsError } from '../errors.js';
 import { assertAppId, assertAttestationTime, createKmsClient, DEFAULT_CLIENT_TIMEOUT_MS, type KmsClient } from '../client/index.js';
+import { isMainModule } from './isMainModule.js';
 
 /** Where the CLI reads and writes; process streams in production, buffers in tests. */
 export interface CliIo {
@@ -240,18 +240,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-function invokedDirectly(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    // npm installs bins as symlinks: compare real paths.
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
 
-if (invokedDirectly()) {
+if (isMainModule(import.meta.url)) {
   void main(process.argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }).then((code) => {
     process.exitCode = code;
   });

@@ -1,6 +1,5 @@
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { SERVER_OPTIONS, envName, type OptionSpec } from '../config/options.js';
+import { isMainModule } from '../cli/isMainModule.js';
 
 /**
  * The kms-server configuration table in Markdown, generated from the one option table
@@ -28,14 +27,5 @@ export function extractConfigTable(markdown: string): string | null {
   return markdown.slice(begin + CONFIG_TABLE_BEGIN.length, end).trim();
 }
 
-function invokedDirectly(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
 
-if (invokedDirectly()) process.stdout.write(`${renderConfigTable()}\n`);
+if (isMainModule(import.meta.url)) process.stdout.write(`${renderConfigTable()}\n`);
