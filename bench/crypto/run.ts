@@ -27,12 +27,12 @@ import {
   verifyShare,
 } from '../../src/crypto/index.js';
 import {
-  createDkgSession,
   createSimulatedOperators,
   createSimulatedSigner,
+  finalizedVersions,
   recoverSimulatedSigner,
-  runSessions,
-  type ProtocolSession,
+  runSimulatedDkg,
+  seededRandomSources,
 } from '../../src/protocol/index.js';
 import { isMain, measure, printTable, summarize, writeResults, type Measurement, type Row } from '../lib/index.js';
 
@@ -107,26 +107,17 @@ async function shareVerification(): Promise<Row[]> {
 }
 
 function runDkg(n: number, optimized: boolean, seed: string): number {
-  const signers = createSimulatedOperators(n, seed);
-  const operators = signers.map((s) => s.address);
-  const sessions = new Map<string, ProtocolSession>();
-  for (const signer of signers) {
-    sessions.set(
-      signer.address,
-      createDkgSession({
-        sessionTimestamp: 1_700_000_000,
-        operators,
-        signer,
-        recoverSigner: recoverSimulatedSigner,
-        rng: createDeterministicRng(`${seed}/${signer.address}`),
-        verification: { msm: optimized, batch: optimized },
-      }),
-    );
-  }
-  const report = runSessions(sessions, { batch: optimized });
-  const unfinished = [...sessions.values()].filter((s) => s.result() === null).length;
-  if (report.rejected.length > 0 || unfinished > 0) throw new Error(`DKG n=${n} did not finalize cleanly`);
-  return sessions.size;
+  const { sessions, report } = runSimulatedDkg(
+    {
+      signers: createSimulatedOperators(n, seed),
+      sessionTimestamp: 1_700_000_000,
+      rng: seededRandomSources(seed),
+      verification: { msm: optimized, batch: optimized },
+    },
+    { batch: optimized },
+  );
+  if (report.rejected.length > 0) throw new Error(`DKG n=${n}: ${report.rejected.length} messages rejected`);
+  return finalizedVersions(sessions).size;
 }
 
 async function dkg(): Promise<Row[]> {

@@ -21,7 +21,7 @@ import { KeyStore } from '../../src/node/keyStore.js';
 import { openPersistence } from '../../src/persistence/open.js';
 import type { NodePersistence } from '../../src/persistence/nodePersistence.js';
 import type { KeyShareVersion, OperatorAddress } from '../../src/persistence/types.js';
-import { createDkgSession, createSimulatedOperators, recoverSimulatedSigner, runSessions, type ProtocolSession } from '../../src/protocol/index.js';
+import { createSimulatedDkg, createSimulatedOperators, finalizedVersions, runSessions, seededRandomSources } from '../../src/protocol/index.js';
 import { makeTempDir, removeTempDir } from '../../test/harness/tempDir.js';
 import { isMain, measure, printTable, summarize, writeResults, type Row } from '../lib/index.js';
 
@@ -82,15 +82,13 @@ async function round(devnet: Devnet, after: number | null, n: number): Promise<{
 }
 
 function inMemoryDkgMs(n: number): number {
-  const signers = createSimulatedOperators(n, `bench-protocol-${n}`);
-  const operators = signers.map((s) => s.address);
-  const sessions = new Map<string, ProtocolSession>(signers.map((signer) => [signer.address, createDkgSession({
-    sessionTimestamp: 1_700_000_000, operators, signer, recoverSigner: recoverSimulatedSigner, rng: createDeterministicRng(`bench/${signer.address}`),
-  })]));
+  const { sessions } = createSimulatedDkg({
+    signers: createSimulatedOperators(n, `bench-protocol-${n}`), sessionTimestamp: 1_700_000_000, rng: seededRandomSources('bench'),
+  });
   const t0 = performance.now();
   runSessions(sessions, { batch: true });
   const ms = performance.now() - t0;
-  if ([...sessions.values()].some((s) => s.result() === null)) throw new Error(`in-memory DKG n=${n} did not finalize`);
+  finalizedVersions(sessions); // throws if any operator did not finalize
   return ms;
 }
 

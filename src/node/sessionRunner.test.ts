@@ -4,11 +4,12 @@ import { silentLogger } from '../logging/logger.js';
 import { MemoryPersistence } from '../persistence/memory/memoryPersistence.js';
 import type { ProtocolSessionState } from '../persistence/types.js';
 import {
-  createDkgSession,
   createReshareSession,
+  createSimulatedDkg,
   createSimulatedOperators,
   isProtocolError,
   recoverSimulatedSigner,
+  seededRandomSources,
   type FinalizedVersion,
   type ProtocolMessage,
   type ProtocolSession,
@@ -78,11 +79,7 @@ function network(
 }
 
 function dkgSessions(n: number, seed: string, ts = TS): Map<string, ProtocolSession> {
-  const signers = createSimulatedOperators(n, seed);
-  const operators = signers.map((s) => s.address);
-  return new Map(signers.map((signer) => [signer.address, createDkgSession({
-    sessionTimestamp: ts, operators, signer, recoverSigner: recoverSimulatedSigner, rng: createDeterministicRng(`${seed}/${signer.address}`),
-  })]));
+  return createSimulatedDkg({ signers: createSimulatedOperators(n, seed), sessionTimestamp: ts, rng: seededRandomSources(seed) }).sessions;
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

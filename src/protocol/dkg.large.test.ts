@@ -2,14 +2,11 @@
  * n = 10 (t = 7) DKG, in its own file so jest runs it beside the other suites. Delivered
  * in per-recipient batches (handleAll), i.e. the batched verification path.
  */
-import { createDeterministicRng } from '../crypto/deterministicRng.js';
 import { interpolateAtZero } from '../crypto/lagrange.js';
 import { operatorId } from '../crypto/operatorId.js';
 import { G2, decodeG2 } from '../crypto/points.js';
 import { partialSign, publicShare, recoverAppKey, verifyAppKey, verifyPartial } from '../crypto/signatures.js';
-import { createDkgSession } from './dkg.js';
-import type { ProtocolSession } from './session.js';
-import { createSimulatedOperators, recoverSimulatedSigner, runSessions } from './simulation.js';
+import { createSimulatedOperators, runSimulatedDkg, seededRandomSources } from './simulation.js';
 
 function subsets<T>(items: readonly T[], k: number): T[][] {
   if (k === 0) return [[]];
@@ -24,13 +21,11 @@ describe('DKG n=10', () => {
   it('all finalize with one MPK; all 120 7-subsets recover it, no 6-subset does; app keys recover from different subsets', () => {
     const n = 10;
     const t = 7;
-    const signers = createSimulatedOperators(n, 'dkg-10');
-    const operators = signers.map((s) => s.address);
-    const sessions = new Map<string, ProtocolSession>();
-    for (const signer of signers) {
-      sessions.set(signer.address, createDkgSession({ sessionTimestamp: 1_700_000_010, operators, signer, recoverSigner: recoverSimulatedSigner, rng: createDeterministicRng(`10/${signer.address}`) }));
-    }
-    expect(runSessions(sessions, { batch: true }).rejected).toEqual([]);
+    const { operators, sessions, report } = runSimulatedDkg(
+      { signers: createSimulatedOperators(n, 'dkg-10'), sessionTimestamp: 1_700_000_010, rng: seededRandomSources('10') },
+      { batch: true },
+    );
+    expect(report.rejected).toEqual([]);
     const rs = operators.map((a) => sessions.get(a)!.result()!);
     for (const r of rs) {
       expect(r.threshold).toBe(t);

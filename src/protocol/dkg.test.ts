@@ -1,4 +1,3 @@
-import { createDeterministicRng } from '../crypto/deterministicRng.js';
 import { interpolateAtZero } from '../crypto/lagrange.js';
 import { operatorId } from '../crypto/operatorId.js';
 import { G2, decodeG2 } from '../crypto/points.js';
@@ -8,24 +7,24 @@ import { createDkgSession } from './dkg.js';
 import type { ProtocolError } from './errors.js';
 import type { ProtocolMessage } from './messages.js';
 import type { ProtocolSession } from './session.js';
-import { createSimulatedOperators, recoverSimulatedSigner, runSessions, type DeliveryOptions } from './simulation.js';
+import {
+  createSimulatedDkg,
+  createSimulatedOperators,
+  finalizedVersions,
+  recoverSimulatedSigner,
+  runSessions,
+  runSimulatedDkg,
+  seededRandomSources,
+  type DeliveryOptions,
+} from './simulation.js';
 import { thresholdFor } from './threshold.js';
 import type { FinalizedVersion } from './types.js';
+import { codeOf } from '../../test/gen/errorCode.js';
 
 const SESSION = 1_700_000_000;
 
 function dkg(n: number, seed: string, options: DeliveryOptions = {}) {
-  const signers = createSimulatedOperators(n, seed);
-  const operators = signers.map((s) => s.address);
-  const sessions = new Map<string, ProtocolSession>();
-  for (const signer of signers) {
-    sessions.set(
-      signer.address,
-      createDkgSession({ sessionTimestamp: SESSION, operators, signer, recoverSigner: recoverSimulatedSigner, rng: createDeterministicRng(`${seed}/${signer.address}`) }),
-    );
-  }
-  const report = runSessions(sessions, options);
-  return { signers, operators, sessions, report };
+  return runSimulatedDkg({ signers: createSimulatedOperators(n, seed), sessionTimestamp: SESSION, rng: seededRandomSources(seed) }, options);
 }
 
 function subsets<T>(items: readonly T[], k: number): T[][] {
@@ -36,11 +35,7 @@ function subsets<T>(items: readonly T[], k: number): T[][] {
 }
 
 function results(sessions: ReadonlyMap<string, ProtocolSession>): FinalizedVersion[] {
-  return [...sessions.values()].map((s) => {
-    const r = s.result();
-    if (r === null) throw new Error(`session not finalized: ${JSON.stringify(s.status())}`);
-    return r;
-  });
+  return [...finalizedVersions(sessions).values()];
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -112,22 +107,11 @@ describe('DKG', () => {
 
 describe('DKG rejections', () => {
   function setup(n: number, seed: string) {
-    const signers = createSimulatedOperators(n, seed);
-    const operators = signers.map((s) => s.address);
-    const sessions = signers.map((signer) =>
-      createDkgSession({ sessionTimestamp: SESSION, operators, signer, recoverSigner: recoverSimulatedSigner, rng: createDeterministicRng(`${seed}${signer.address}`) }),
-    );
+    const { signers, operators, sessions: bySigner } = createSimulatedDkg({ signers: createSimulatedOperators(n, seed), sessionTimestamp: SESSION, rng: seededRandomSources(seed) });
+    const sessions = [...bySigner.values()];
     const outs = sessions.map((s) => s.start());
     return { signers, operators, sessions, outs };
   }
-  const codeOf = (fn: () => unknown): string | undefined => {
-    try {
-      fn();
-    } catch (err) {
-      return (err as ProtocolError).code;
-    }
-    return undefined;
-  };
   const pick = <T extends ProtocolMessage['type']>(msgs: ProtocolMessage[], type: T, to: string): Extract<ProtocolMessage, { type: T }> =>
     msgs.find((m) => m.type === type && m.to === to) as Extract<ProtocolMessage, { type: T }>;
 
@@ -149,17 +133,9 @@ describe('DKG rejections', () => {
     const signers = createSimulatedOperators(4, 'tamper');
     const bad = signers[2]!.address;
     const victim = signers[0]!.address;
-    const { sessions, report } = (() => {
-      const operators = signers.map((s) => s.address);
-      const map = new Map<string, ProtocolSession>();
-      for (const signer of signers) {
-        map.set(signer.address, createDkgSession({ sessionTimestamp: SESSION, operators, signer, recoverSigner: recoverSimulatedSigner, rng: createDeterministicRng(`t${signer.address}`) }));
-      }
-      const rep = runSessions(map, {
-        intercept: (m) => (m.type === 'deal' && m.from === bad && m.to === victim ? { ...m, share: `0x${'00'.repeat(31)}05` } : m),
-      });
-      return { sessions: map, report: rep };
-    })();
+    const { sessions, report } = runSimulatedDkg({ signers, sessionTimestamp: SESSION, rng: seededRandomSources('t') }, {
+      intercept: (m) => (m.type === 'deal' && m.from === bad && m.to === victim ? { ...m, share: `0x${'00'.repeat(31)}05` } : m),
+    });
     expect(report.rejected.map((r) => [r.to, r.error.code])).toEqual([[victim, 'INVALID_SHARE']]);
     const rs = results(sessions);
     for (const r of rs) {
@@ -215,9 +191,8 @@ describe('DKG rejections', () => {
     expect(rs).toHaveLength(4);
     const signers = createSimulatedOperators(4, 'complete-forge2');
     const operators = signers.map((s) => s.address);
-    const ss = signers.map((signer) => createDkgSession({ sessionTimestamp: SESSION, operators, signer, recoverSigner: recoverSimulatedSigner }));
     const captured: ProtocolMessage[] = [];
-    runSessions(new Map(ss.map((s, i) => [operators[i]!, s])), {
+    runSimulatedDkg({ signers, sessionTimestamp: SESSION }, {
       intercept: (m) => {
         if (m.type === 'complete') captured.push(m);
         return m.type === 'complete' && m.to === operators[3] ? null : m;
@@ -234,10 +209,8 @@ describe('DKG rejections', () => {
     const signers = createSimulatedOperators(4, 'slow');
     const operators = signers.map((s) => s.address);
     const slowDealer = operators[3]!;
-    const map = new Map<string, ProtocolSession>();
-    for (const signer of signers) map.set(signer.address, createDkgSession({ sessionTimestamp: SESSION, operators, signer, recoverSigner: recoverSimulatedSigner }));
     // Operator 0's ack for dealer 3 is lost on the way to everyone else.
-    runSessions(map, { intercept: (m) => (m.type === 'ack' && m.player === operators[0] && m.dealer === slowDealer ? null : m) });
+    const { sessions: map } = runSimulatedDkg({ signers, sessionTimestamp: SESSION }, { intercept: (m) => (m.type === 'ack' && m.player === operators[0] && m.dealer === slowDealer ? null : m) });
     // Operator 0 holds all acks for dealer 3 (its own included), so it already completed over all four.
     expect(map.get(operators[0]!)!.phase).toBe('completing');
     const s1 = map.get(operators[1]!)!;
@@ -262,11 +235,10 @@ describe('DKG rejections', () => {
     expect(sessions[0]!.phase).toBe('failed');
     expect(codeOf(() => sessions[0]!.handle({}))).toBe('INVALID_STATE');
 
-    const signers = createSimulatedOperators(3, 'noquorum');
-    const operators = signers.map((s) => s.address);
-    const map = new Map<string, ProtocolSession>();
-    for (const signer of signers) map.set(signer.address, createDkgSession({ sessionTimestamp: SESSION, operators, signer, recoverSigner: recoverSimulatedSigner }));
-    runSessions(map, { intercept: (m) => (m.type === 'complete' ? null : m) });
+    const { operators, sessions: map } = runSimulatedDkg(
+      { signers: createSimulatedOperators(3, 'noquorum'), sessionTimestamp: SESSION },
+      { intercept: (m) => (m.type === 'complete' ? null : m) },
+    );
     const s = map.get(operators[0]!)!;
     expect(s.phase).toBe('completing');
     expect(s.status().completions).toEqual({ matching: 1, received: 1, needed: 2 });

@@ -6,11 +6,19 @@ import { commitPolynomial, evaluatePolynomial, randomPolynomial } from '../crypt
 import { encodeScalar, randomScalar } from '../crypto/scalar.js';
 import { partialSign, publicShare, recoverAppKey, verifyAppKey } from '../crypto/signatures.js';
 import { toHex } from './digests.js';
-import { createDkgSession } from './dkg.js';
 import type { ProtocolMessage } from './messages.js';
 import { createReshareSession } from './reshare.js';
 import type { ProtocolSession } from './session.js';
-import { createSimulatedOperators, recoverSimulatedSigner, runSessions, type DeliveryOptions, type SimulatedSigner } from './simulation.js';
+import {
+  createSimulatedOperators,
+  finalizedVersions,
+  recoverSimulatedSigner,
+  runSessions,
+  runSimulatedDkg,
+  seededRandomSources,
+  type DeliveryOptions,
+  type SimulatedSigner,
+} from './simulation.js';
 import { thresholdFor } from './threshold.js';
 import type { FinalizedVersion, PreviousVersion } from './types.js';
 import { codeOf } from '../../test/gen/errorCode.js';
@@ -19,24 +27,10 @@ const pool = createSimulatedOperators(8, 'reshare-pool');
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 type Versions = Map<string, FinalizedVersion>;
 
-function finalized(sessions: ReadonlyMap<string, ProtocolSession>): Versions {
-  const out: Versions = new Map();
-  for (const [a, s] of sessions) {
-    const r = s.result();
-    if (r === null) throw new Error(`${a} did not finalize: ${JSON.stringify(s.status())}`);
-    out.set(a, r);
-  }
-  return out;
-}
-
 function runDkg(signers: readonly SimulatedSigner[], session: number): Versions {
-  const operators = signers.map((s) => s.address);
-  const sessions = new Map<string, ProtocolSession>();
-  for (const signer of signers) {
-    sessions.set(signer.address, createDkgSession({ sessionTimestamp: session, operators, signer, recoverSigner: recoverSimulatedSigner, rng: createDeterministicRng(`dkg${signer.address}`) }));
-  }
-  expect(runSessions(sessions).rejected).toEqual([]);
-  return finalized(sessions);
+  const { sessions, report } = runSimulatedDkg({ signers, sessionTimestamp: session, rng: seededRandomSources('dkg') });
+  expect(report.rejected).toEqual([]);
+  return finalizedVersions(sessions);
 }
 
 function publicOf(v: FinalizedVersion): PreviousVersion {
@@ -68,7 +62,7 @@ function reshareSessions(previous: Versions, signers: readonly SimulatedSigner[]
 function runReshare(previous: Versions, signers: readonly SimulatedSigner[], session: number, options: DeliveryOptions = {}): Versions {
   const sessions = reshareSessions(previous, signers, session);
   expect(runSessions(sessions, options).rejected).toEqual([]);
-  return finalized(sessions);
+  return finalizedVersions(sessions);
 }
 
 function subsets<T>(items: readonly T[], k: number): T[][] {
@@ -156,7 +150,7 @@ describe('reshare', () => {
           : m,
     });
     expect(report.rejected.map((r) => r.error.code).sort()).toEqual(['INVALID_COMMITMENT', 'INVALID_COMMITMENT', 'INVALID_COMMITMENT']);
-    const v1 = finalized(sessions);
+    const v1 = finalizedVersions(sessions);
     for (const v of v1.values()) {
       expect(v.dealers).not.toContain(cheater);
       expect(hex(v.masterPublicKey)).toBe(mpk);
@@ -216,7 +210,7 @@ describe('reshare', () => {
     expect(first.filter((m) => m.type === 'complaint' && m.dealer === lost && m.player === lost)).toHaveLength(3);
     // Nobody waits for it: no timeout (proceed) is needed.
     expect(runSessions(sessions, {}, first).rejected).toEqual([]);
-    const v1 = finalized(sessions);
+    const v1 = finalizedVersions(sessions);
     expect(v1.get(lost)!.dealers).not.toContain(lost);
     expect(sessions.get(signers[1]!.address)!.status().excludedDealers[lost]).toBe('COMPLAINT:NO_PREVIOUS_SHARE');
     expect(secretOf(v1)).toBe(secret);

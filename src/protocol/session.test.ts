@@ -1,9 +1,7 @@
 import { dealerSetHash, completionDigest, toHex } from './digests.js';
-import { createDkgSession } from './dkg.js';
 import type { ProtocolError } from './errors.js';
 import type { ProtocolMessage } from './messages.js';
-import type { ProtocolSession } from './session.js';
-import { createSimulatedOperators, recoverSimulatedSigner, runSessions } from './simulation.js';
+import { createSimulatedOperators, runSimulatedDkg } from './simulation.js';
 
 const SESSION = 1_700_000_500;
 
@@ -11,10 +9,8 @@ describe('completion quorum', () => {
   it('fails with CONFLICTING_COMPLETION when t operators sign a different outcome', () => {
     const signers = createSimulatedOperators(4, 'conflict');
     const operators = signers.map((s) => s.address);
-    const map = new Map<string, ProtocolSession>();
-    for (const signer of signers) map.set(signer.address, createDkgSession({ sessionTimestamp: SESSION, operators, signer, recoverSigner: recoverSimulatedSigner }));
     // Hold back every completion so each node sits in the completing phase.
-    runSessions(map, { intercept: (m) => (m.type === 'complete' ? null : m) });
+    const { sessions: map } = runSimulatedDkg({ signers, sessionTimestamp: SESSION }, { intercept: (m) => (m.type === 'complete' ? null : m) });
     const victim = map.get(operators[0]!)!;
     expect(victim.phase).toBe('completing');
     const forged = `0x${'77'.repeat(32)}` as const;
@@ -48,11 +44,12 @@ describe('completion quorum', () => {
   it('a node still acknowledging adopts a dealer set that t others completed, if it holds those deals', () => {
     const signers = createSimulatedOperators(4, 'adopt');
     const operators = signers.map((s) => s.address);
-    const map = new Map<string, ProtocolSession>();
-    for (const signer of signers) map.set(signer.address, createDkgSession({ sessionTimestamp: SESSION, operators, signer, recoverSigner: recoverSimulatedSigner }));
     const late = operators[3]!;
     // Operator 3 never hears operator 2's ack for dealer 1; it waits while the rest finalize.
-    runSessions(map, { intercept: (m) => (m.type === 'ack' && m.to === late && m.player === operators[2] && m.dealer === operators[1] ? null : m) });
+    const { sessions: map } = runSimulatedDkg(
+      { signers, sessionTimestamp: SESSION },
+      { intercept: (m) => (m.type === 'ack' && m.to === late && m.player === operators[2] && m.dealer === operators[1] ? null : m) },
+    );
     const s3 = map.get(late)!;
     expect(s3.phase).toBe('finalized');
     const others = operators.slice(0, 3).map((a) => map.get(a)!.result()!);

@@ -1,15 +1,19 @@
 /**
  * In-memory operators and network for tests, benchmarks and local simulations: a
- * secp256k1 signer seeded from a string (NOT for production keys) and a delivery
- * loop that runs sessions to quiescence, optionally tampering with messages.
+ * secp256k1 signer seeded from a string (NOT for production keys), a delivery loop
+ * that runs sessions to quiescence (optionally tampering with messages), and a whole
+ * DKG among such operators built and run in one call.
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { createDeterministicRng } from '../crypto/deterministicRng.js';
+import type { RandomSource } from '../crypto/scalar.js';
+import { createDkgSession } from './dkg.js';
 import { isProtocolError, type ProtocolError } from './errors.js';
 import type { ProtocolMessage } from './messages.js';
 import type { ProtocolSession } from './session.js';
-import type { OperatorAddress, ProtocolSigner } from './types.js';
+import type { FinalizedVersion, OperatorAddress, ProtocolSigner, RecoverSigner, VerificationOptions } from './types.js';
 
 function addressOf(publicKeyUncompressed: Uint8Array): OperatorAddress {
   return `0x${bytesToHex(keccak_256(publicKeyUncompressed.subarray(1)).subarray(12))}`;
@@ -21,7 +25,11 @@ export interface SimulatedSigner extends ProtocolSigner {
 
 /** An Ethereum-style signer (r ‖ s ‖ v, v = 27/28) whose key is keccak256(seed). */
 export function createSimulatedSigner(seed: string): SimulatedSigner {
-  const secretKey = keccak_256(utf8ToBytes(`kms-node/simulated-operator/${seed}`));
+  return createSimulatedSignerFromKey(keccak_256(utf8ToBytes(`kms-node/simulated-operator/${seed}`)));
+}
+
+/** The same signer for a given 32-byte secp256k1 secret key (e.g. a local dev-chain account's). */
+export function createSimulatedSignerFromKey(secretKey: Uint8Array): SimulatedSigner {
   const address = addressOf(secp256k1.getPublicKey(secretKey, false));
   return {
     address,
@@ -129,4 +137,73 @@ export function runSessions(
     }
   }
   return { rejected, undelivered };
+}
+
+/** Each operator's randomness, by its lowercase address. */
+export type RandomSourceFor = (operator: string) => RandomSource;
+
+/** Reproducible randomness per operator: createDeterministicRng(`${seed}/${operator}`). */
+export function seededRandomSources(seed: string): RandomSourceFor {
+  return (operator) => createDeterministicRng(`${seed}/${operator}`);
+}
+
+export interface SimulatedDkgOptions<S extends ProtocolSigner> {
+  /** The operators, e.g. createSimulatedOperators(n, seed). */
+  readonly signers: readonly S[];
+  readonly sessionTimestamp: number;
+  /** Absent: each session's default randomness (WebCrypto), i.e. not reproducible. */
+  readonly rng?: RandomSourceFor;
+  /** Default: recoverSimulatedSigner. */
+  readonly recoverSigner?: RecoverSigner;
+  readonly verification?: VerificationOptions;
+}
+
+export interface SimulatedDkg<S extends ProtocolSigner> {
+  readonly signers: readonly S[];
+  /** The signers' addresses, lowercase, in the signers' order. */
+  readonly operators: readonly string[];
+  /** One DKG session per operator, keyed by lowercase address (messages are routed by it), in the signers' order. */
+  readonly sessions: Map<string, ProtocolSession>;
+}
+
+export interface SimulatedDkgRun<S extends ProtocolSigner> extends SimulatedDkg<S> {
+  readonly report: DeliveryReport;
+}
+
+/** One not yet started DKG session per signer, all over the same operator set and session. */
+export function createSimulatedDkg<S extends ProtocolSigner>(options: SimulatedDkgOptions<S>): SimulatedDkg<S> {
+  const operators = options.signers.map((s) => s.address.toLowerCase());
+  const sessions = new Map<string, ProtocolSession>();
+  for (const [i, signer] of options.signers.entries()) {
+    const address = operators[i] ?? signer.address;
+    sessions.set(
+      address,
+      createDkgSession({
+        sessionTimestamp: options.sessionTimestamp,
+        operators,
+        signer,
+        recoverSigner: options.recoverSigner ?? recoverSimulatedSigner,
+        rng: options.rng?.(address),
+        verification: options.verification,
+      }),
+    );
+  }
+  return { signers: options.signers, operators, sessions };
+}
+
+/** createSimulatedDkg, then runSessions until no message is left. The report is the caller's to check. */
+export function runSimulatedDkg<S extends ProtocolSigner>(options: SimulatedDkgOptions<S>, delivery: DeliveryOptions = {}): SimulatedDkgRun<S> {
+  const dkg = createSimulatedDkg(options);
+  return { ...dkg, report: runSessions(dkg.sessions, delivery) };
+}
+
+/** Every session's result, in the map's order; throws naming the first session that did not finalize. */
+export function finalizedVersions(sessions: ReadonlyMap<string, ProtocolSession>): Map<string, FinalizedVersion> {
+  const out = new Map<string, FinalizedVersion>();
+  for (const [address, session] of sessions) {
+    const result = session.result();
+    if (result === null) throw new Error(`${address} did not finalize: ${JSON.stringify(session.status())}`);
+    out.set(address, result);
+  }
+  return out;
 }

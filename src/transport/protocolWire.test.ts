@@ -1,9 +1,7 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import { createDkgSession } from '../protocol/dkg.js';
 import { parseProtocolMessage, type ProtocolMessage } from '../protocol/messages.js';
-import type { ProtocolSession } from '../protocol/session.js';
-import { runSessions } from '../protocol/simulation.js';
+import { finalizedVersions, runSimulatedDkg } from '../protocol/simulation.js';
 import { openEnvelope, sealEnvelope } from './envelope.js';
 import { TransportError } from './errors.js';
 import { openPayloadSecret, sealPayloadSecret } from './payloadSecrets.js';
@@ -66,16 +64,12 @@ function overTheWire(nodes: readonly Node[], message: ProtocolMessage): Protocol
 describe('protocol messages over the transport', () => {
   it('a 4-operator DKG finalizes with encrypted deals and sealed envelopes', () => {
     const nodes = makeNodes(4);
-    const operators = nodes.map((x) => x.peer.address);
-    const recoverSigner = operatorSignerRecovery(nodes.map((x) => x.peer));
-    const sessions = new Map<string, ProtocolSession>();
-    for (const node of nodes) {
-      sessions.set(node.peer.address, createDkgSession({
-        sessionTimestamp: SESSION, operators, signer: protocolSignerFor(node.signer, node.peer.address), recoverSigner,
-      }));
-    }
     let deals = 0;
-    const report = runSessions(sessions, {
+    const { sessions, report } = runSimulatedDkg({
+      signers: nodes.map((node) => protocolSignerFor(node.signer, node.peer.address)),
+      sessionTimestamp: SESSION,
+      recoverSigner: operatorSignerRecovery(nodes.map((x) => x.peer)),
+    }, {
       intercept: (message) => {
         if (message.type === 'deal') deals++;
         return overTheWire(nodes, message);
@@ -83,11 +77,7 @@ describe('protocol messages over the transport', () => {
     });
     expect(report.rejected).toEqual([]);
     expect(deals).toBe(4 * 3); // each dealer keeps its own share
-    const mpks = [...sessions.values()].map((s) => {
-      const result = s.result();
-      if (result === null) throw new Error(`not finalized: ${JSON.stringify(s.status())}`);
-      return bytesToHex(result.masterPublicKey);
-    });
+    const mpks = [...finalizedVersions(sessions).values()].map((v) => bytesToHex(v.masterPublicKey));
     expect(new Set(mpks).size).toBe(1);
   });
 

@@ -8,13 +8,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { createDeterministicRng } from '../../src/crypto/deterministicRng.js';
 import { g1ToHex, partialSign } from '../../src/crypto/index.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { buildHttpServer, type HttpServer, type NodeApi, type PartialSignatureView, type PubkeyView } from '../../src/node/http/server.js';
-import { createDkgSession } from '../../src/protocol/dkg.js';
-import type { ProtocolSession } from '../../src/protocol/session.js';
-import { createSimulatedOperators, recoverSimulatedSigner, runSessions } from '../../src/protocol/simulation.js';
+import { createSimulatedOperators, finalizedVersions, runSimulatedDkg, seededRandomSources } from '../../src/protocol/simulation.js';
 import type { FinalizedVersion, ProtocolSigner } from '../../src/protocol/types.js';
 
 export const DKG_EPOCH = 1_700_000_000;
@@ -39,28 +36,13 @@ export interface FixtureSigner extends ProtocolSigner {
  * `signers` when given (e.g. anvil dev accounts, so a registry can list them).
  */
 export function runDkg(n: number, seed: string, epoch = DKG_EPOCH, given?: readonly FixtureSigner[]): DkgKeys {
-  const signers = given ?? createSimulatedOperators(n, seed);
-  const operators = signers.map((s) => s.address.toLowerCase());
-  const sessions = new Map<string, ProtocolSession>();
-  for (const signer of signers) {
-    sessions.set(
-      signer.address.toLowerCase(),
-      createDkgSession({
-        sessionTimestamp: epoch,
-        operators,
-        signer,
-        recoverSigner: recoverSimulatedSigner,
-        rng: createDeterministicRng(`${seed}/${signer.address}`),
-      }),
-    );
-  }
-  const report = runSessions(sessions);
-  if (report.rejected.length > 0) throw new Error(`DKG fixture: ${report.rejected.length} messages rejected`);
-  const versions = signers.map((s) => {
-    const result = sessions.get(s.address.toLowerCase())?.result() ?? null;
-    if (result === null) throw new Error(`DKG fixture: ${s.address} did not finalize`);
-    return result;
+  const { operators, sessions, report } = runSimulatedDkg({
+    signers: given ?? createSimulatedOperators(n, seed),
+    sessionTimestamp: epoch,
+    rng: seededRandomSources(seed),
   });
+  if (report.rejected.length > 0) throw new Error(`DKG fixture: ${report.rejected.length} messages rejected`);
+  const versions = [...finalizedVersions(sessions).values()];
   const first = versions[0]!;
   return { operators, versions, threshold: first.threshold, masterPublicKeyHex: hex(first.masterPublicKey) };
 }

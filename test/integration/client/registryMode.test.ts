@@ -13,6 +13,7 @@ import { deployRegistry, registerOperator } from '../../../src/chain/deploy.js';
 import { RegistryOperatorSetSource } from '../../../src/chain/operatorSet.js';
 import { createKmsClient } from '../../../src/client/index.js';
 import { g1ToHex, hashToG1, interpolateAtZero, operatorId } from '../../../src/crypto/index.js';
+import { createSimulatedSignerFromKey } from '../../../src/protocol/simulation.js';
 import { devAccounts, startAnvil, type AnvilHandle } from '../../harness/anvil.js';
 import { runDkg, startNodes, type DkgKeys, type FakeNodes, type FixtureSigner } from '../../harness/dkgCluster.js';
 
@@ -24,18 +25,7 @@ const INDEXES = [1, 2, 3, 4];
 
 /** An Ethereum-style signer (r ‖ s ‖ v, v = 27/28) for a dev account. */
 function devSigner(index: number): FixtureSigner {
-  const account = devAccounts[index]!;
-  const secretKey = hexToBytes(account.privateKey);
-  return {
-    address: account.address,
-    sign(digest32: Uint8Array): Uint8Array {
-      const rec = secp256k1.sign(digest32, secretKey, { prehash: false, format: 'recovered' });
-      const out = new Uint8Array(65);
-      out.set(rec.subarray(1), 0);
-      out[64] = 27 + (rec[0] ?? 0);
-      return out;
-    },
-  };
+  return createSimulatedSignerFromKey(hexToBytes(devAccounts[index]!.privateKey));
 }
 
 let anvil: AnvilHandle;
