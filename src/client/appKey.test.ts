@@ -1,5 +1,6 @@
 import { g1ToHex, hashToG1, interpolateAtZero, operatorId } from '../crypto/index.js';
 import { runDkg, startNodes, startRawNode, wrongPartial, type DkgKeys, type FakeNodes, type NodeBehaviour } from '../../test/harness/dkgCluster.js';
+import { rejectionOf } from '../../test/gen/rejection.js';
 import { deriveAppKey } from './appKey.js';
 import { ClientError } from './errors.js';
 import { agreeOnMasterPublicKey } from './masterPublicKey.js';
@@ -34,15 +35,6 @@ async function derive(targets: NodeTarget[], options: { attestationTime?: number
   return deriveAppKey(targets, agreed, options.appId ?? APP, { ...request, ...options });
 }
 
-async function failure(promise: Promise<unknown>): Promise<ClientError> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ClientError)) throw new Error(`expected a ClientError, got ${String(err)}`);
-  return err;
-}
-
 /** Real pairings on a shared 2-core machine: generous, never asserted on. */
 const SLOW = 60_000;
 
@@ -70,7 +62,7 @@ describe('deriveAppKey', () => {
   it('with two liars among four, fails with CLIENT_TOO_FEW_PARTIALS naming both', async () => {
     const liar: NodeBehaviour = { sign: (honest, appId) => ({ ...honest, partialSignature: wrongPartial(keys, appId, 0) }) };
     const { targets } = await cluster({ 0: liar, 3: liar });
-    const err = await failure(derive(targets));
+    const err = await rejectionOf(derive(targets), ClientError);
     expect(err.code).toBe('CLIENT_TOO_FEW_PARTIALS');
     expect(err.details).toMatchObject({ valid: 2, threshold: 3 });
     const rejectedUrls = err.nodes.filter((n) => /does not verify/.test(n.outcome)).map((n) => n.url);
@@ -85,7 +77,7 @@ describe('deriveAppKey', () => {
     try {
       const agreed = await agreeOnMasterPublicKey(targets, request);
       const mixed = [targets[0]!, targets[1]!, nodeTarget(raw.url), nodeTarget('http://127.0.0.1:9')];
-      const err = await failure(deriveAppKey(mixed, agreed, APP, request));
+      const err = await rejectionOf(deriveAppKey(mixed, agreed, APP, request), ClientError);
       expect(err.code).toBe('CLIENT_TOO_FEW_PARTIALS');
       expect(err.nodes.find((n) => n.url === raw.url)?.outcome).toMatch(/HTTP 503 \(NODE_NOT_READY: starting\)/);
       expect(err.nodes.find((n) => n.url === 'http://127.0.0.1:9')?.outcome).toMatch(/cannot reach/);
@@ -133,7 +125,7 @@ describe('deriveAppKey', () => {
       0: { sign: (honest) => ({ ...honest, version: honest.version - 1 }) },
       1: { sign: (honest) => ({ ...honest, version: honest.version - 1 }) },
     });
-    const err = await failure(derive(targets, { attestationTime: 1 }));
+    const err = await rejectionOf(derive(targets, { attestationTime: 1 }), ClientError);
     expect(err.code).toBe('CLIENT_TOO_FEW_PARTIALS');
     expect(err.message).toMatch(/signed with key version \d+, but the agreed version is \d+/);
     expect(err.message).toMatch(/attestation time within the active version/);

@@ -3,6 +3,7 @@ import { createLogger } from '../logging/logger.js';
 import { PeerRequestError } from './errors.js';
 import { PeerClient, type PeerClientOptions, type PeerTarget } from './httpClient.js';
 import type { SignedEnvelope } from './types.js';
+import { rejectionOf } from '../../test/gen/rejection.js';
 
 const peer: PeerTarget = { address: `0x${'b2'.repeat(20)}`, socketUrl: 'http://127.0.0.1:7002' };
 const envelope: SignedEnvelope = {
@@ -55,16 +56,6 @@ function client(fetchImpl: typeof fetch, sleeps: number[], extra: PeerClientOpti
   });
 }
 
-async function failure(promise: Promise<unknown>): Promise<PeerRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof PeerRequestError) return error;
-    throw error;
-  }
-  throw new Error('request succeeded');
-}
-
 describe('PeerClient', () => {
   it('posts the envelope as JSON to socketUrl + route and parses the answer', async () => {
     const { fetch, calls } = scripted([json(200, { ok: true })]);
@@ -105,7 +96,7 @@ describe('PeerClient', () => {
 
   it('gives up after maxAttempts on persistent 5xx', async () => {
     const { fetch, calls } = scripted([json(500, { code: 'INTERNAL' })]);
-    const err = await failure(client(fetch, []).post(peer, '/dkg/share', envelope));
+    const err = await rejectionOf(client(fetch, []).post(peer, '/dkg/share', envelope), PeerRequestError);
     expect(calls).toHaveLength(3);
     expect(err.code).toBe('PEER_HTTP_ERROR');
     expect(err.retryable).toBe(true);
@@ -115,7 +106,7 @@ describe('PeerClient', () => {
   it.each([400, 401, 403, 404, 413])('never retries HTTP %i', async (status) => {
     const { fetch, calls } = scripted([json(status, { code: 'WRONG_SESSION', message: 'no' })]);
     const sleeps: number[] = [];
-    const err = await failure(client(fetch, sleeps).post(peer, '/dkg/share', envelope));
+    const err = await rejectionOf(client(fetch, sleeps).post(peer, '/dkg/share', envelope), PeerRequestError);
     expect(calls).toHaveLength(1);
     expect(sleeps).toEqual([]);
     expect(err.code).toBe('PEER_HTTP_ERROR');
@@ -126,19 +117,19 @@ describe('PeerClient', () => {
 
   it('reads the peer code from the node\'s {error: {code}} body too', async () => {
     const { fetch } = scripted([json(403, { error: { code: 'UNKNOWN_SENDER', message: 'who?' } })]);
-    const err = await failure(client(fetch, []).post(peer, '/dkg/share', envelope));
+    const err = await rejectionOf(client(fetch, []).post(peer, '/dkg/share', envelope), PeerRequestError);
     expect(err.details).toMatchObject({ status: 403, peerCode: 'UNKNOWN_SENDER' });
   });
 
   it('reports a 4xx whose body is not JSON with its status', async () => {
     const { fetch } = scripted([new Response('<html>bad</html>', { status: 400 })]);
-    const err = await failure(client(fetch, []).get(peer, '/pubkey'));
+    const err = await rejectionOf(client(fetch, []).get(peer, '/pubkey'), PeerRequestError);
     expect(err.details).toMatchObject({ status: 400, peerCode: null });
   });
 
   it('retries network errors and names the cause when giving up', async () => {
     const { fetch, calls } = scripted([refused()]);
-    const err = await failure(client(fetch, []).post(peer, '/dkg/share', envelope));
+    const err = await rejectionOf(client(fetch, []).post(peer, '/dkg/share', envelope), PeerRequestError);
     expect(calls).toHaveLength(3);
     expect(err.code).toBe('PEER_UNREACHABLE');
     expect(err.details).toMatchObject({ reason: 'ECONNREFUSED', attempts: 3 });
@@ -151,7 +142,7 @@ describe('PeerClient', () => {
 
   it('times out each attempt and retries', async () => {
     const { fetch, calls } = scripted(['hang']);
-    const err = await failure(client(fetch, [], { timeoutMs: 20 }).post(peer, '/dkg/share', envelope));
+    const err = await rejectionOf(client(fetch, [], { timeoutMs: 20 }).post(peer, '/dkg/share', envelope), PeerRequestError);
     expect(calls).toHaveLength(3);
     expect(err.code).toBe('PEER_TIMEOUT');
     expect(err.details).toMatchObject({ timeoutMs: 20, attempts: 3 });
@@ -162,10 +153,10 @@ describe('PeerClient', () => {
     const controller = new AbortController();
     const pending = client(fetch, [], { timeoutMs: 60_000 }).post(peer, '/dkg/share', envelope, { signal: controller.signal });
     controller.abort();
-    const err = await failure(pending);
+    const err = await rejectionOf(pending, PeerRequestError);
     expect(err.code).toBe('PEER_REQUEST_ABORTED');
     expect(calls).toHaveLength(1);
-    const again = await failure(client(fetch, []).get(peer, '/pubkey', { signal: controller.signal }));
+    const again = await rejectionOf(client(fetch, []).get(peer, '/pubkey', { signal: controller.signal }), PeerRequestError);
     expect(again.code).toBe('PEER_REQUEST_ABORTED');
     expect(calls).toHaveLength(1);
   });
@@ -174,7 +165,7 @@ describe('PeerClient', () => {
     const { fetch, calls } = scripted([json(503, {})]);
     const controller = new AbortController();
     const c = new PeerClient({ fetch, maxAttempts: 5, sleep: () => { controller.abort(); return Promise.reject(new Error('aborted')); } });
-    const err = await failure(c.post(peer, '/dkg/share', envelope, { signal: controller.signal }));
+    const err = await rejectionOf(c.post(peer, '/dkg/share', envelope, { signal: controller.signal }), PeerRequestError);
     expect(err.code).toBe('PEER_REQUEST_ABORTED');
     expect(calls).toHaveLength(1);
   });
@@ -187,14 +178,14 @@ describe('PeerClient', () => {
 
   it('treats 409 REPLAYED_MESSAGE on the first attempt as a refusal', async () => {
     const { fetch } = scripted([json(409, { code: 'REPLAYED_MESSAGE' })]);
-    const err = await failure(client(fetch, []).post(peer, '/dkg/share', envelope));
+    const err = await rejectionOf(client(fetch, []).post(peer, '/dkg/share', envelope), PeerRequestError);
     expect(err.details).toMatchObject({ status: 409, peerCode: 'REPLAYED_MESSAGE' });
   });
 
   it('refuses a response whose declared length is over the limit', async () => {
     const big = new Response('x'.repeat(100), { status: 200, headers: { 'content-length': '100' } });
     const { fetch, calls } = scripted([big]);
-    const err = await failure(client(fetch, [], { maxResponseBytes: 50 }).get(peer, '/pubkey'));
+    const err = await rejectionOf(client(fetch, [], { maxResponseBytes: 50 }).get(peer, '/pubkey'), PeerRequestError);
     expect(err.code).toBe('PEER_RESPONSE_TOO_LARGE');
     expect(calls).toHaveLength(1);
   });
@@ -210,14 +201,14 @@ describe('PeerClient', () => {
     });
     const { fetch } = scripted([new Response(stream, { status: 200 })]);
     const c = new PeerClient({ fetch, maxResponseBytes: 100 });
-    const err = await failure(c.get(peer, '/pubkey'));
+    const err = await rejectionOf(c.get(peer, '/pubkey'), PeerRequestError);
     expect(err.code).toBe('PEER_RESPONSE_TOO_LARGE');
     expect(pulled).toBeLessThan(10);
   });
 
   it('refuses a success body that is not JSON, without retrying', async () => {
     const { fetch, calls } = scripted([new Response('{not json', { status: 200 })]);
-    const err = await failure(client(fetch, []).get(peer, '/pubkey'));
+    const err = await rejectionOf(client(fetch, []).get(peer, '/pubkey'), PeerRequestError);
     expect(err.code).toBe('PEER_INVALID_RESPONSE');
     expect(calls).toHaveLength(1);
   });
@@ -228,7 +219,7 @@ describe('PeerClient', () => {
     ['credentials', 'http://user:pw@127.0.0.1:7002'],
   ])('refuses a socket URL with %s before any request', async (_name, socketUrl) => {
     const { fetch, calls } = scripted([json(200, {})]);
-    const err = await failure(client(fetch, []).get({ ...peer, socketUrl }, '/pubkey'));
+    const err = await rejectionOf(client(fetch, []).get({ ...peer, socketUrl }, '/pubkey'), PeerRequestError);
     expect(err.code).toBe('PEER_INVALID_URL');
     expect(err.message).not.toContain('pw');
     expect(calls).toHaveLength(0);
@@ -236,8 +227,8 @@ describe('PeerClient', () => {
 
   it('refuses a route without a leading slash and an oversized request', async () => {
     const { fetch, calls } = scripted([json(200, {})]);
-    expect((await failure(client(fetch, []).get(peer, 'pubkey'))).code).toBe('PEER_INVALID_URL');
-    expect((await failure(client(fetch, [], { maxRequestBytes: 10 }).post(peer, '/dkg/share', envelope))).code).toBe('PEER_REQUEST_TOO_LARGE');
+    expect((await rejectionOf(client(fetch, []).get(peer, 'pubkey'), PeerRequestError)).code).toBe('PEER_INVALID_URL');
+    expect((await rejectionOf(client(fetch, [], { maxRequestBytes: 10 }).post(peer, '/dkg/share', envelope), PeerRequestError)).code).toBe('PEER_REQUEST_TOO_LARGE');
     expect(calls).toHaveLength(0);
   });
 
@@ -258,7 +249,7 @@ describe('PeerClient', () => {
     const destination = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } });
     const logger = createLogger({ level: 'debug', destination });
     const { fetch } = scripted([json(503, { echo: 'CIPHERTEXT-MARKER' })]);
-    await failure(client(fetch, [], { logger }).post(peer, '/dkg/share', envelope));
+    await rejectionOf(client(fetch, [], { logger }).post(peer, '/dkg/share', envelope), PeerRequestError);
     const output = lines.join('');
     expect(output).toContain('retrying');
     expect(output).toContain('giving up');

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { freePort } from '../../harness/ports.js';
+import { rejectionOf } from '../../gen/rejection.js';
 import { openEnvelope, sealEnvelope } from '../../../src/transport/envelope.js';
 import { PeerRequestError, TransportError, transportErrorStatus } from '../../../src/transport/errors.js';
 import { PeerClient, type PeerClientOptions } from '../../../src/transport/httpClient.js';
@@ -163,16 +164,6 @@ function client(options: PeerClientOptions = {}): PeerClient {
   return new PeerClient({ timeoutMs: 2_000, maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 20, ...options });
 }
 
-async function failure(promise: Promise<unknown>): Promise<PeerRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof PeerRequestError) return error;
-    throw error;
-  }
-  throw new Error('request succeeded');
-}
-
 function shareMessage(share: Uint8Array): TransportPayload {
   const context = { sender: alice.peer.address, recipient: bob.peer.address, sessionTimestamp: SESSION, dealer: alice.peer.address };
   return { type: 'dkg/share', sessionTimestamp: SESSION, from: alice.peer.address, to: bob.peer.address, share: { ...sealShare(share, bob.signer.publicKey, context) } };
@@ -186,33 +177,33 @@ describe('PeerClient against a real HTTP server', () => {
   });
 
   it('stops after maxAttempts on a peer that keeps answering 503', async () => {
-    const err = await failure(client({ maxAttempts: 3 }).get(bobTarget(), '/always-503'));
+    const err = await rejectionOf(client({ maxAttempts: 3 }).get(bobTarget(), '/always-503'), PeerRequestError);
     expect(attempts.get('/always-503')).toBe(3);
     expect(err).toMatchObject({ code: 'PEER_HTTP_ERROR', retryable: true });
     expect(err.details).toMatchObject({ status: 503, attempts: 3 });
   });
 
   it('times out on a peer that never answers, once per attempt', async () => {
-    const err = await failure(client({ timeoutMs: 150, maxAttempts: 2 }).get(bobTarget(), '/hang'));
+    const err = await rejectionOf(client({ timeoutMs: 150, maxAttempts: 2 }).get(bobTarget(), '/hang'), PeerRequestError);
     expect(err.code).toBe('PEER_TIMEOUT');
     expect(attempts.get('/hang')).toBe(2);
   });
 
   it('does not retry a 400', async () => {
-    const err = await failure(client().get(bobTarget(), '/bad'));
+    const err = await rejectionOf(client().get(bobTarget(), '/bad'), PeerRequestError);
     expect(attempts.get('/bad')).toBe(1);
     expect(err.details).toMatchObject({ status: 400, peerCode: 'MALFORMED_ENVELOPE', attempts: 1 });
   });
 
   it('refuses an oversized response without retrying', async () => {
-    const err = await failure(client({ maxResponseBytes: 10_000 }).get(bobTarget(), '/big'));
+    const err = await rejectionOf(client({ maxResponseBytes: 10_000 }).get(bobTarget(), '/big'), PeerRequestError);
     expect(err.code).toBe('PEER_RESPONSE_TOO_LARGE');
     expect(attempts.get('/big')).toBe(1);
   });
 
   it('reports a closed port as unreachable after its attempts', async () => {
     const port = await freePort();
-    const err = await failure(client({ maxAttempts: 2 }).get({ address: bob.peer.address, socketUrl: `http://127.0.0.1:${port}` }, '/pubkey'));
+    const err = await rejectionOf(client({ maxAttempts: 2 }).get({ address: bob.peer.address, socketUrl: `http://127.0.0.1:${port}` }, '/pubkey'), PeerRequestError);
     expect(err.code).toBe('PEER_UNREACHABLE');
     expect(err.details).toMatchObject({ attempts: 2, reason: 'ECONNREFUSED' });
   });
@@ -226,14 +217,14 @@ describe('PeerClient against a real HTTP server', () => {
     expect(response).toMatchObject({ status: 200, attempts: 1, alreadyDelivered: false, body: { accepted: true } });
     expect(delivered.slice(before)).toEqual([{ from: alice.peer.address, share: '2a'.repeat(32) }]);
 
-    const replay = await failure(client().post(bobTarget(), '/dkg/share', envelope));
+    const replay = await rejectionOf(client().post(bobTarget(), '/dkg/share', envelope), PeerRequestError);
     expect(replay.details).toMatchObject({ status: 409, peerCode: 'REPLAYED_MESSAGE', attempts: 1 });
     expect(delivered).toHaveLength(before + 1);
   });
 
   it('rejects an envelope posted to another route than it was sealed for', async () => {
     const envelope = sealEnvelope(shareMessage(new Uint8Array(32)), alice.signer, { route: '/dkg/ack', now: Date.now() });
-    const err = await failure(client().post(bobTarget(), '/dkg/share', envelope));
+    const err = await rejectionOf(client().post(bobTarget(), '/dkg/share', envelope), PeerRequestError);
     expect(err.details).toMatchObject({ status: 401, peerCode: 'BAD_SIGNATURE', attempts: 1 });
   });
 
@@ -258,7 +249,7 @@ describe('PeerClient against a real HTTP server', () => {
     const response = await aliceTransport.send(deal, '/protocol/dkg/deal');
     expect(response).toMatchObject({ status: 200, attempts: 1 });
     expect(bobInbox).toEqual([deal]);
-    const wrongSession = await failure(aliceTransport.send({ ...deal, sessionTimestamp: SESSION + 1 }, '/protocol/dkg/deal'));
+    const wrongSession = await rejectionOf(aliceTransport.send({ ...deal, sessionTimestamp: SESSION + 1 }, '/protocol/dkg/deal'), PeerRequestError);
     expect(wrongSession.details).toMatchObject({ status: 400, peerCode: 'WRONG_SESSION' });
     expect(bobInbox).toHaveLength(1);
   });
