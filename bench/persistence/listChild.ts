@@ -9,6 +9,9 @@ import { silentLogger } from '../../src/logging/logger.js';
 import { RedisPersistence } from '../../src/persistence/redis/redisPersistence.js';
 import { createRecordSealer } from '../../src/persistence/sealing.js';
 
+/** The chunk size RedisPersistence uses for listing. */
+const LIST_CHUNK = 512;
+
 const [socketPath, secretHex] = process.argv.slice(2);
 if (socketPath === undefined || secretHex === undefined) throw new Error('usage: listChild <socketPath> <secretHex>');
 
@@ -21,5 +24,18 @@ const start = performance.now();
 const versions = await persistence.listKeyShareVersions();
 const ms = performance.now() - start;
 const peakRssKiB = process.resourceUsage().maxRSS;
+const epochs = versions.map((v) => v.epoch);
 await persistence.close();
-process.stdout.write(`${JSON.stringify({ count: versions.length, ms, rssBeforeKiB, peakRssKiB })}\n`);
+
+// Baseline in the same process and run: the same chunked MGETs with no decoding, i.e.
+// what moving the bytes out of Redis costs; the listing's excess over it is decoding.
+const raw = new Redis({ path: socketPath });
+const rawStart = performance.now();
+let rawBytes = 0;
+for (let at = 0; at < epochs.length; at += LIST_CHUNK) {
+  const values = await raw.mgetBuffer(...epochs.slice(at, at + LIST_CHUNK).map((e) => `kms:keyshare:${e}`));
+  for (const value of values) rawBytes += value?.length ?? 0;
+}
+const rawMgetMs = performance.now() - rawStart;
+await raw.quit();
+process.stdout.write(`${JSON.stringify({ count: versions.length, ms, rssBeforeKiB, peakRssKiB, rawMgetMs, rawBytes })}\n`);

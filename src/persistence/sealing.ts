@@ -5,7 +5,7 @@ import { PersistenceConfigError } from './errors.js';
  * Authenticated encryption of records at rest: AES-256-GCM under a key derived once by
  * HKDF-SHA256 from the configured secret (the operator key by default). The record's
  * full Redis key is the AAD, so a record copied under another key, or any flipped bit,
- * fails to open instead of yielding someone else's share.
+ * fails to open instead of yielding someone else's share (see records/envelope.ts).
  */
 
 export const SEALING_SALT = 'kms-node/at-rest/v1';
@@ -24,12 +24,21 @@ export class SealOpenFailure extends Error {
   }
 }
 
+/**
+ * Associated data: what the blob is bound to without being encrypted (the record's key,
+ * and in layout 2 its header). A string stands for its UTF-8 bytes.
+ */
+export type AssociatedData = string | Uint8Array;
+
 export interface RecordSealer {
-  /** Seals plaintext for the record stored at `recordKey`. */
-  seal(recordKey: string, plaintext: Uint8Array): Uint8Array;
-  /** Opens a blob sealed for `recordKey`; throws SealOpenFailure on any mismatch. */
-  open(recordKey: string, sealed: Uint8Array): Uint8Array;
+  /** Seals plaintext bound to `associatedData`. */
+  seal(associatedData: AssociatedData, plaintext: Uint8Array): Uint8Array;
+  /** Opens a blob sealed with the same associated data; throws SealOpenFailure on any mismatch. */
+  open(associatedData: AssociatedData, sealed: Uint8Array): Uint8Array;
 }
+
+const aadBytes = (data: AssociatedData): Buffer =>
+  typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
 /**
  * Derives the record key once. `secret` must be at least 32 bytes of key material
@@ -44,21 +53,21 @@ export function createRecordSealer(secret: Uint8Array, randomNonce: (n: number) 
   const key = Buffer.from(hkdfSync('sha256', secret, SEALING_SALT, SEALING_INFO, 32));
 
   return {
-    seal(recordKey, plaintext) {
+    seal(associatedData, plaintext) {
       const nonce = randomNonce(NONCE_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-      cipher.setAAD(Buffer.from(recordKey, 'utf8'));
+      cipher.setAAD(aadBytes(associatedData));
       const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
       return Buffer.concat([Buffer.of(FORMAT_V1), nonce, body, cipher.getAuthTag()]);
     },
-    open(recordKey, sealed) {
+    open(associatedData, sealed) {
       if (sealed.length < 1 + NONCE_BYTES + TAG_BYTES) throw new SealOpenFailure('sealed blob is too short');
       if (sealed[0] !== FORMAT_V1) throw new SealOpenFailure(`unknown sealed format ${sealed[0] ?? -1}`);
       const nonce = sealed.subarray(1, 1 + NONCE_BYTES);
       const tag = sealed.subarray(sealed.length - TAG_BYTES);
       const body = sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES);
       const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-      decipher.setAAD(Buffer.from(recordKey, 'utf8'));
+      decipher.setAAD(aadBytes(associatedData));
       decipher.setAuthTag(tag);
       try {
         return Buffer.concat([decipher.update(body), decipher.final()]);

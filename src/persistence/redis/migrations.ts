@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../logging/logger.js';
 import { MigrationError, PersistenceValidationError } from '../errors.js';
 import { SCHEMA_VERSION, type KeySchema } from '../keySchema.js';
-import type { RecordCodec } from '../recordCodec.js';
+import type { RecordCodec } from '../records/codec.js';
 import type { KeyShareVersion, NodeState, OperatorAddress } from '../types.js';
 import { assertKeyShareVersion, assertNodeState } from '../validation.js';
 

@@ -11,7 +11,7 @@ import {
 } from '../errors.js';
 import { DEFAULT_KEY_PREFIX, keySchema, type KeySchema } from '../keySchema.js';
 import type { NodePersistence, SaveKeyShareOptions } from '../nodePersistence.js';
-import { createRecordCodec, type RecordCodec } from '../recordCodec.js';
+import { createRecordCodec, type RecordCodec } from '../records/codec.js';
 import type { RecordSealer } from '../sealing.js';
 import type { HealthFinding, KeyShareVersion, NodeState, PersistenceHealth, ProtocolSessionState } from '../types.js';
 import { assertEpoch, assertKeyShareVersion, assertNodeState, assertProtocolSession } from '../validation.js';
@@ -137,7 +137,7 @@ export class RedisPersistence implements NodePersistence {
     return this.run('loadKeyShareVersion', async () => {
       assertEpoch(epoch);
       const key = this.keys.keyShare(epoch);
-      const raw = await this.client.get(key);
+      const raw = await this.client.getBuffer(key);
       return raw === null ? null : this.codec.decodeKeyShare(key, raw, epoch);
     });
   }
@@ -192,7 +192,7 @@ export class RedisPersistence implements NodePersistence {
 
   loadNodeState(): Promise<NodeState | null> {
     return this.run('loadNodeState', async () => {
-      const raw = await this.client.get(this.keys.nodeState);
+      const raw = await this.client.getBuffer(this.keys.nodeState);
       return raw === null ? null : this.codec.decodeNodeState(this.keys.nodeState, raw);
     });
   }
@@ -211,7 +211,7 @@ export class RedisPersistence implements NodePersistence {
     return this.run('loadProtocolSession', async () => {
       assertEpoch(sessionTimestamp, 'sessionTimestamp');
       const key = this.keys.session(sessionTimestamp);
-      const raw = await this.client.get(key);
+      const raw = await this.client.getBuffer(key);
       return raw === null ? null : this.codec.decodeSession(key, raw, sessionTimestamp);
     });
   }
@@ -294,10 +294,10 @@ export class RedisPersistence implements NodePersistence {
    * MGET in chunks, the next chunk in flight while this one decodes: one MGET of a year of
    * versions was a ~300 MB reply held at once.
    */
-  private async loadAll<T>(ids: readonly number[], keyOf: (id: number) => string, decode: (key: string, raw: string, id: number) => T): Promise<T[]> {
+  private async loadAll<T>(ids: readonly number[], keyOf: (id: number) => string, decode: (key: string, raw: Buffer, id: number) => T): Promise<T[]> {
     const out: T[] = [];
-    const fetchChunk = (start: number): Promise<(string | null)[]> =>
-      this.client.mget(...ids.slice(start, start + LIST_CHUNK).map(keyOf));
+    const fetchChunk = (start: number): Promise<(Buffer | null)[]> =>
+      this.client.mgetBuffer(...ids.slice(start, start + LIST_CHUNK).map(keyOf));
     let pending = ids.length === 0 ? null : fetchChunk(0);
     for (let start = 0; pending !== null; start += LIST_CHUNK) {
       const raws = await pending;

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../logging/logger.js';
 import { SchemaVersionError, SealingKeyMismatchError } from '../errors.js';
 import { SCHEMA_VERSION, type KeySchema } from '../keySchema.js';
-import type { RecordCodec } from '../recordCodec.js';
+import type { RecordCodec } from '../records/codec.js';
 import { MIGRATIONS, legacyKeys, type Migration } from './migrations.js';
 
 /**
@@ -71,7 +71,7 @@ export async function ensureSchema(options: EnsureSchemaOptions): Promise<void> 
     }
   }
 
-  const check = await client.get(keys.sealingCheck);
+  const check = await client.getBuffer(keys.sealingCheck);
   if (check === null) {
     // Written by a build before the sealing check existed; add it now.
     await client.set(keys.sealingCheck, codec.encodeSealingCheck(keys.sealingCheck), 'NX');

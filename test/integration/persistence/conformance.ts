@@ -316,18 +316,20 @@ function describeRaw(getStore: () => ConformanceStore, getP: () => NodePersisten
     const session = protocolSession(EPOCH);
     await p.saveKeyShareVersion(v, { activate: true });
     await p.saveProtocolSession(session);
-    const stored = (await client.mget(`${prefix}keyshare:${EPOCH}`, `${prefix}session:${EPOCH}`)).join('\n');
-    expect(stored).toContain('"sealed"');
+    const values = await client.mgetBuffer(`${prefix}keyshare:${EPOCH}`, `${prefix}session:${EPOCH}`);
+    // Layout 2 headers: "KR", layout 2, kind (1 key share, 3 session); the rest is sealed.
+    expect(values.map((value) => [...(value ?? Buffer.alloc(0)).subarray(0, 4)])).toEqual([[0x4b, 0x52, 2, 1], [0x4b, 0x52, 2, 3]]);
+    const stored = values.map((value) => value?.toString('latin1')).join('\n');
     const needles = [v.privateShare, ...Object.values(session.shares)].flatMap(shareEncodings);
     for (const needle of needles) expect(stored).not.toContain(needle);
   });
 
-  withRaw('Corrupt: bad JSON, swapped and bit-flipped records fail naming the key', async ({ client, prefix }, p) => {
+  withRaw('Corrupt: garbage, swapped and bit-flipped records fail naming the key', async ({ client, prefix }, p) => {
     await p.saveKeyShareVersion(keyShareVersion(EPOCH));
     await p.saveKeyShareVersion(keyShareVersion(EPOCH + 1));
     const key0 = `${prefix}keyshare:${EPOCH}`;
     const key1 = `${prefix}keyshare:${EPOCH + 1}`;
-    const original = (await client.get(key0))!;
+    const original = (await client.getBuffer(key0))!;
 
     await client.set(key1, original);
     const swapped = await p.loadKeyShareVersion(EPOCH + 1).catch((e: unknown) => e);
@@ -335,16 +337,19 @@ function describeRaw(getStore: () => ConformanceStore, getP: () => NodePersisten
     expect((swapped as CorruptRecordError).key).toBe(key1);
     await expect(p.listKeyShareVersions()).rejects.toThrow(key1);
 
-    const envelope = JSON.parse(original) as { sealed: string };
-    const bytes = Buffer.from(envelope.sealed, 'base64');
-    bytes[bytes.length - 20]! ^= 0x01;
-    await client.set(key0, JSON.stringify({ ...envelope, sealed: bytes.toString('base64') }));
+    const flipped = Buffer.from(original);
+    flipped[flipped.length - 20]! ^= 0x01;
+    await client.set(key0, flipped);
     await expect(p.loadKeyShareVersion(EPOCH)).rejects.toThrow(new RegExp(`${key0}.*cannot be decrypted`));
 
     await client.set(key0, '{not json');
     await expect(p.loadKeyShareVersion(EPOCH)).rejects.toThrow(`${key0} is corrupt: is not valid JSON`);
-    await client.set(key0, JSON.stringify({ ...envelope, kind: 'session' }));
-    await expect(p.loadKeyShareVersion(EPOCH)).rejects.toBeInstanceOf(CorruptRecordError);
+    await client.set(key0, 'garbage');
+    await expect(p.loadKeyShareVersion(EPOCH)).rejects.toThrow(`${key0} is corrupt: is neither a kms-node record nor JSON`);
+    const relabelled = Buffer.from(original);
+    relabelled[3] = 3; // the session kind
+    await client.set(key0, relabelled);
+    await expect(p.loadKeyShareVersion(EPOCH)).rejects.toThrow(`${key0} is corrupt: expected a keyshare record, found session`);
   });
 
   withRaw('Corrupt: an index entry whose record is missing is reported, not skipped', async ({ client, prefix }, p) => {

@@ -34,6 +34,9 @@ async function open(server: RedisServerHandle): Promise<NodePersistence> {
   return RedisPersistence.open(client, { logger: silentLogger(), sealer: createRecordSealer(secret) });
 }
 
+/** Saves left after the kill point at the latest. */
+const KILL_TAIL = 300;
+
 /** Runs `total` saves with IN_FLIGHT concurrency; SIGKILLs the server after `killAfter` acks. */
 async function streamUntilKilled(
   persistence: NodePersistence, server: RedisServerHandle, firstEpoch: number, killAfter: number,
@@ -71,7 +74,9 @@ async function streamUntilKilled(
       for (let round = 1; round <= ROUNDS; round++) {
         const persistence = await open(server);
         const firstEpoch = round * 100_000;
-        const killAfter = 1 + Math.floor(Math.random() * (WRITES_PER_ROUND - 1));
+        // Leave a tail: the server needs a moment to die, and saves acknowledged meanwhile
+        // must not finish the stream before the kill lands (failed > 0 proves it landed mid-stream).
+        const killAfter = 1 + Math.floor(Math.random() * (WRITES_PER_ROUND - KILL_TAIL));
         const { acknowledged, failed } = await streamUntilKilled(persistence, server, firstEpoch, killAfter);
         await server.kill('SIGKILL');
         expect(server.process.signalCode).toBe('SIGKILL');

@@ -62,7 +62,9 @@ export function protocolSession(sessionTimestamp: number, overrides: Partial<Pro
 }
 
 /** Every way a share could appear in plaintext: decimal, hex, 0x-hex. */
+/** Text forms a leaked share could take; the raw 32 bytes appear as a latin1 string. */
 export function shareEncodings(share: bigint): string[] {
   const hex = share.toString(16);
-  return [share.toString(10), hex, `0x${hex}`, hex.padStart(64, '0')];
+  const bytes = Buffer.from(hex.padStart(64, '0'), 'hex');
+  return [share.toString(10), hex, `0x${hex}`, hex.padStart(64, '0'), bytes.toString('base64'), bytes.toString('latin1')];
 }

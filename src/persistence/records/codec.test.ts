@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { keyShareVersion, nodeState, protocolSession } from '../../../test/integration/persistence/fixtures.js';
+import { CorruptRecordError } from '../errors.js';
+import { createRecordSealer } from '../sealing.js';
+import type { KeyShareVersion, OperatorAddress } from '../types.js';
+import { FR_ORDER } from '../validation.js';
+import { ByteWriter } from './byteLayout.js';
+import { createRecordCodec } from './codec.js';
+import { associatedData, frameRecord, recordHeader, type RecordKind } from './envelope.js';
+import { encodeKeyShareBody } from './keyShareLayout.js';
+import { LEGACY_RECORD_FORMAT } from './legacyJsonRecord.js';
+
+describe('record codec', () => {
+  const sealer = createRecordSealer(randomBytes(32));
+  const codec = createRecordCodec(sealer);
+  const EPOCH = 1_764_000_000;
+  const key = `kms:keyshare:${EPOCH}`;
+
+  /** A correctly sealed layout-2 record around an arbitrary body, to test strict decoding behind the seal. */
+  const forge = (recordKey: string, kind: RecordKind, body: Uint8Array): Buffer => {
+    const header = recordHeader(kind);
+    return frameRecord(header, sealer.seal(associatedData(header, recordKey), body));
+  };
+  /** A layout-1 record as earlier builds wrote it: JSON envelope, blob sealed with the key alone. */
+  const legacy = (recordKey: string, kind: string, body: unknown): Buffer => Buffer.from(JSON.stringify({
+    format: LEGACY_RECORD_FORMAT, v: 1, kind,
+    sealed: Buffer.from(sealer.seal(recordKey, Buffer.from(JSON.stringify(body)))).toString('base64'),
+  }));
+  const failureOf = (decode: () => unknown): CorruptRecordError => {
+    try {
+      decode();
+    } catch (error) {
+      expect(error).toBeInstanceOf(CorruptRecordError);
+      return error as CorruptRecordError;
+    }
+    throw new Error('expected the record to be refused');
+  };
+
+  it('round-trips all record kinds', () => {
+    const v = keyShareVersion(EPOCH);
+    expect(codec.decodeKeyShare(key, codec.encodeKeyShare(key, v), v.epoch)).toEqual(v);
+    const s = nodeState();
+    expect(codec.decodeNodeState('kms:nodestate:main', codec.encodeNodeState('kms:nodestate:main', s))).toEqual(s);
+    const session = protocolSession(55);
+    expect(codec.decodeSession('kms:session:55', codec.encodeSession('kms:session:55', session), 55)).toEqual(session);
+  });
+
+  it('round-trips any valid version (property)', () => {
+    const bytes96 = fc.uint8Array({ minLength: 96, maxLength: 96 });
+    const addr = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b): OperatorAddress => `0x${Buffer.from(b).toString('hex')}`);
+    const version = fc.record({
+      epoch: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+      privateShare: fc.bigInt({ min: 0n, max: FR_ORDER - 1n }),
+      commitments: fc.array(bytes96, { minLength: 1, maxLength: 5 }),
+      masterPublicKey: bytes96,
+      participants: fc.uniqueArray(addr, { minLength: 1, maxLength: 7, selector: (a) => a }).map((a) => a.sort()),
+      createdAt: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+    }).chain((v) => fc.integer({ min: 1, max: v.participants.length }).map((threshold): KeyShareVersion => ({ ...v, threshold })));
+    fc.assert(fc.property(version, (v) => {
+      const k = `kms:keyshare:${v.epoch}`;
+      expect(codec.decodeKeyShare(k, codec.encodeKeyShare(k, v), v.epoch)).toEqual(v);
+    }), { numRuns: 200 });
+  });
+
+  it('stores a key share in a fixed binary layout: header, nonce, body, tag and nothing else', () => {
+    const v = keyShareVersion(EPOCH);
+    const stored = codec.encodeKeyShare(key, v);
+    const body = 8 + 8 + 2 + 32 + 96 + 2 + v.commitments.length * 96 + 2 + v.participants.length * 20;
+    expect(stored.length).toBe(4 + 1 + 12 + body + 16);
+    expect([...stored.subarray(0, 4)]).toEqual([0x4b, 0x52, 2, 1]);
+  });
+
+  it('decoded values share no memory with the stored bytes', () => {
+    const v = keyShareVersion(EPOCH);
+    const stored = codec.encodeKeyShare(key, v);
+    const decoded = codec.decodeKeyShare(key, stored, EPOCH);
+    stored.fill(0);
+    expect(decoded).toEqual(v);
+  });
+
+  it('decodes the binary body strictly: every malformed field names the key and the field', () => {
+    const v = keyShareVersion(EPOCH);
+    const good = encodeKeyShareBody(v);
+    const withShare = (share: bigint) => encodeKeyShareBody({ ...v, privateShare: share % (1n << 256n) });
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['truncated', good.subarray(0, good.length - 5), /body\.participants\b.*ends first|body\.participants/],
+      ['trailing bytes', Buffer.concat([good, Uint8Array.of(0)]), /body\.key-share body: 1 unexpected trailing bytes/],
+      ['empty', new Uint8Array(0), /body\.epoch: the record ends before this field/],
+      ['share not below r', withShare(FR_ORDER + 5n), /record\.privateShare is out of range/],
+      ['threshold above n', encodeKeyShareBody({ ...v, threshold: v.participants.length + 1 }), /record\.threshold is out of range/],
+      ['participants unsorted', encodeKeyShareBody({ ...v, participants: [...v.participants].reverse() }), /record\.participants is out of range/],
+      ['no commitments', encodeKeyShareBody({ ...v, commitments: [] }), /record\.commitments is out of range/],
+      ['another epoch', encodeKeyShareBody({ ...v, epoch: 5 }), /holds epoch 5/],
+      ['epoch beyond safe integers', new ByteWriter().raw(Uint8Array.of(0xff, 0, 0, 0, 0, 0, 0, 0)).raw(good.subarray(8)).finish(), /body\.epoch: exceeds the largest safe integer/],
+    ];
+    for (const [name, body, message] of cases) {
+      const error = failureOf(() => codec.decodeKeyShare(key, forge(key, 'keyshare', body), v.epoch));
+      expect({ name, key: error.key }).toEqual({ name, key });
+      expect({ name, message: error.message }).toEqual({ name, message: expect.stringMatching(message) as string });
+      expect(error.message).not.toContain(v.privateShare.toString(16));
+    }
+  });
+
+  it('refuses a header of another kind, layout or format, a record moved to another key, and any flipped bit', () => {
+    const v = keyShareVersion(EPOCH);
+    const stored = codec.encodeKeyShare(key, v);
+    const withByte = (index: number, value: number): Buffer => { const copy = Buffer.from(stored); copy[index] = value; return copy; };
+    expect(failureOf(() => codec.decodeKeyShare(key, withByte(0, 0x00), EPOCH)).message).toMatch(/unrecognised header/);
+    expect(failureOf(() => codec.decodeKeyShare(key, withByte(2, 9), EPOCH)).message).toMatch(/record layout 9/);
+    expect(failureOf(() => codec.decodeKeyShare(key, withByte(3, 77), EPOCH)).message).toMatch(/unknown record kind 77/);
+    expect(failureOf(() => codec.decodeKeyShare(key, withByte(3, 2), EPOCH)).message).toMatch(/expected a keyshare record, found nodestate/);
+    expect(failureOf(() => codec.decodeKeyShare(key, Buffer.alloc(0), EPOCH)).message).toMatch(/unrecognised header/);
+    expect(failureOf(() => codec.decodeKeyShare(`kms:keyshare:${EPOCH + 1}`, stored, EPOCH + 1)).message).toMatch(/cannot be decrypted/);
+    // A session relabelled as a node state (header and AAD change together) still fails: the header is authenticated.
+    const session = codec.encodeSession('kms:nodestate:main', protocolSession(1));
+    session[3] = 2;
+    expect(failureOf(() => codec.decodeNodeState('kms:nodestate:main', session)).message).toMatch(/cannot be decrypted/);
+    for (let i = 4; i < stored.length; i += 97) {
+      expect(failureOf(() => codec.decodeKeyShare(key, withByte(i, (stored[i] ?? 0) ^ 0x20), EPOCH)).message).toMatch(/cannot be decrypted/);
+    }
+  });
+
+  it('reads layout-1 records written by earlier builds, strictly', () => {
+    const v = keyShareVersion(EPOCH);
+    const body = {
+      epoch: v.epoch, privateShare: `0x${v.privateShare.toString(16)}`, commitments: v.commitments.map((c) => Buffer.from(c).toString('hex')),
+      masterPublicKey: Buffer.from(v.masterPublicKey).toString('hex'), threshold: v.threshold, participants: v.participants, createdAt: v.createdAt,
+    };
+    expect(codec.decodeKeyShare(key, legacy(key, 'keyshare', body), EPOCH)).toEqual(v);
+    const s = nodeState();
+    expect(codec.decodeNodeState('kms:nodestate:main', legacy('kms:nodestate:main', 'nodestate', s))).toEqual(s);
+    expect(codec.openSealingCheck('kms:metadata:sealing_check', legacy('kms:metadata:sealing_check', 'sealing-check', 'kms-node sealing check v1'))).toBe(true);
+
+    const cases: [unknown, RegExp][] = [
+      [{ ...body, extra: 1 }, /body: Unrecognized key/],
+      [{ ...body, threshold: '3' }, /body\.threshold/],
+      [{ ...body, privateShare: '12' }, /body\.privateShare/],
+      [{ ...body, privateShare: `0x${'f'.repeat(64)}` }, /record\.privateShare is out of range/],
+      [{ ...body, commitments: ['abcd'] }, /record\.commitments\[0\] is out of range/],
+      [{ ...body, epoch: 5 }, /holds epoch 5/],
+    ];
+    for (const [forged, message] of cases) {
+      const error = failureOf(() => codec.decodeKeyShare(key, legacy(key, 'keyshare', forged), EPOCH));
+      expect(error.key).toBe(key);
+      expect(error.message).toMatch(message);
+      expect(error.message).not.toContain(v.privateShare.toString(16));
+    }
+    const good = JSON.parse(legacy(key, 'keyshare', body).toString()) as Record<string, unknown>;
+    for (const envelope of [{ ...good, format: 'x' }, { ...good, v: 2 }, { ...good, kind: 'nodestate' }, { ...good, sealed: '!!' }, []]) {
+      failureOf(() => codec.decodeKeyShare(key, Buffer.from(JSON.stringify(envelope)), EPOCH));
+    }
+    expect(failureOf(() => codec.decodeKeyShare(key, Buffer.from('{not json'), EPOCH)).message).toMatch(/is not valid JSON/);
+  });
+
+  it('tells a matching sealing check from a foreign one', () => {
+    const check = codec.encodeSealingCheck('kms:metadata:sealing_check');
+    expect(codec.openSealingCheck('kms:metadata:sealing_check', check)).toBe(true);
+    expect(createRecordCodec(createRecordSealer(randomBytes(32))).openSealingCheck('kms:metadata:sealing_check', check)).toBe(false);
+    expect(() => codec.openSealingCheck('kms:metadata:sealing_check', Buffer.from('garbage'))).toThrow(CorruptRecordError);
+  });
+});

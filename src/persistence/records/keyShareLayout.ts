@@ -1,0 +1,66 @@
+import type { KeyShareVersion, NodeState, OperatorAddress } from '../types.js';
+import { G2_COMPRESSED_BYTES } from '../validation.js';
+import { ByteReader, ByteWriter } from './byteLayout.js';
+
+/**
+ * Binary bodies of the two fixed-shape records. Key-share versions are the records a
+ * node accumulates (six an hour), so their body is a fixed layout that decodes with
+ * slices instead of JSON, hex and a schema walk:
+ *
+ *   epoch u64 ‖ createdAt u64 ‖ threshold u16 ‖ privateShare 32
+ *   ‖ masterPublicKey 96 ‖ commitments (u16 count, 96 each) ‖ participants (u16 count, 20 each)
+ *
+ * Node state: lastProcessedBoundary u64 ‖ nodeStartTime u64 ‖ operatorAddress 20.
+ * Range rules (scalar < r, sorted participants, threshold ≤ n) are the validators' job,
+ * run by the codec on every decoded record.
+ */
+
+const ADDRESS_BYTES = 20;
+const toAddressBytes = (address: string): Uint8Array => Buffer.from(address.slice(2), 'hex');
+const fromAddressBytes = (bytes: Uint8Array): OperatorAddress =>
+  `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+
+export function encodeKeyShareBody(v: KeyShareVersion): Uint8Array {
+  const size = 8 + 8 + 2 + 32 + G2_COMPRESSED_BYTES + 2 + v.commitments.length * G2_COMPRESSED_BYTES + 2 + v.participants.length * ADDRESS_BYTES;
+  return new ByteWriter(size)
+    .u64(v.epoch)
+    .u64(v.createdAt)
+    .u16(v.threshold)
+    .u256(v.privateShare)
+    .raw(v.masterPublicKey)
+    .list(v.commitments, G2_COMPRESSED_BYTES)
+    .list(v.participants.map(toAddressBytes), ADDRESS_BYTES)
+    .finish();
+}
+
+export function decodeKeyShareBody(body: Uint8Array): KeyShareVersion {
+  const r = new ByteReader(body);
+  const epoch = r.u64('epoch');
+  const createdAt = r.u64('createdAt');
+  const threshold = r.u16('threshold');
+  const privateShare = r.u256('privateShare');
+  const masterPublicKey = r.raw('masterPublicKey', G2_COMPRESSED_BYTES);
+  const commitments = r.list('commitments', G2_COMPRESSED_BYTES);
+  const participants = r.list('participants', ADDRESS_BYTES).map(fromAddressBytes);
+  r.end('key-share body');
+  return { epoch, privateShare, commitments, masterPublicKey, threshold, participants, createdAt };
+}
+
+export function encodeNodeStateBody(s: NodeState): Uint8Array {
+  return new ByteWriter(8 + 8 + ADDRESS_BYTES)
+    .u64(s.lastProcessedBoundary)
+    .u64(s.nodeStartTime)
+    .raw(toAddressBytes(s.operatorAddress))
+    .finish();
+}
+
+export function decodeNodeStateBody(body: Uint8Array): NodeState {
+  const r = new ByteReader(body);
+  const state: NodeState = {
+    lastProcessedBoundary: r.u64('lastProcessedBoundary'),
+    nodeStartTime: r.u64('nodeStartTime'),
+    operatorAddress: fromAddressBytes(r.raw('operatorAddress', ADDRESS_BYTES)),
+  };
+  r.end('node-state body');
+  return state;
+}
