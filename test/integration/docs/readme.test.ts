@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SERVER_OPTIONS, envName } from '../../../src/config/options.js';
-import { extractConfigTable, renderConfigTable } from '../../../src/devnet/configTable.js';
+import { extractConfigTable, renderConfigTable } from '../../../src/config/configTable.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
