@@ -17,8 +17,7 @@ import { ByteReader, ByteWriter } from './byteLayout.js';
 
 const ADDRESS_BYTES = 20;
 const toAddressBytes = (address: string): Uint8Array => Buffer.from(address.slice(2), 'hex');
-const fromAddressBytes = (bytes: Uint8Array): OperatorAddress =>
-  `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+const toAddress = (hex: string): OperatorAddress => `0x${hex}`;
 
 export function encodeKeyShareBody(v: KeyShareVersion): Uint8Array {
   const size = 8 + 8 + 2 + 32 + G2_COMPRESSED_BYTES + 2 + v.commitments.length * G2_COMPRESSED_BYTES + 2 + v.participants.length * ADDRESS_BYTES;
@@ -41,7 +40,7 @@ export function decodeKeyShareBody(body: Uint8Array): KeyShareVersion {
   const privateShare = r.u256('privateShare');
   const masterPublicKey = r.raw('masterPublicKey', G2_COMPRESSED_BYTES);
   const commitments = r.list('commitments', G2_COMPRESSED_BYTES);
-  const participants = r.list('participants', ADDRESS_BYTES).map(fromAddressBytes);
+  const participants = r.hexList('participants', ADDRESS_BYTES).map(toAddress);
   r.end('key-share body');
   return { epoch, privateShare, commitments, masterPublicKey, threshold, participants, createdAt };
 }
@@ -59,7 +58,7 @@ export function decodeNodeStateBody(body: Uint8Array): NodeState {
   const state: NodeState = {
     lastProcessedBoundary: r.u64('lastProcessedBoundary'),
     nodeStartTime: r.u64('nodeStartTime'),
-    operatorAddress: fromAddressBytes(r.raw('operatorAddress', ADDRESS_BYTES)),
+    operatorAddress: toAddress(r.hex('operatorAddress', ADDRESS_BYTES)),
   };
   r.end('node-state body');
   return state;
