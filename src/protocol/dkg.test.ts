@@ -7,16 +7,7 @@ import { createDkgSession } from './dkg.js';
 import type { ProtocolError } from './errors.js';
 import type { ProtocolMessage } from './messages.js';
 import type { ProtocolSession } from './session.js';
-import {
-  createSimulatedDkg,
-  createSimulatedOperators,
-  finalizedVersions,
-  recoverSimulatedSigner,
-  runSessions,
-  runSimulatedDkg,
-  seededRandomSources,
-  type DeliveryOptions,
-} from './simulation.js';
+import { createSimulatedDkg, createSimulatedOperators, finalizedVersions, recoverSimulatedSigner, runSessions, runSimulatedDkg, seededRandomSources, type DeliveryOptions } from './simulation.js';
 import { thresholdFor } from './threshold.js';
 import type { FinalizedVersion } from './types.js';
 import { codeOf } from '../../test/gen/errorCode.js';

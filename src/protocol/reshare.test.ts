@@ -9,16 +9,7 @@ import { toHex } from './digests.js';
 import type { ProtocolMessage } from './messages.js';
 import { createReshareSession } from './reshare.js';
 import type { ProtocolSession } from './session.js';
-import {
-  createSimulatedOperators,
-  finalizedVersions,
-  recoverSimulatedSigner,
-  runSessions,
-  runSimulatedDkg,
-  seededRandomSources,
-  type DeliveryOptions,
-  type SimulatedSigner,
-} from './simulation.js';
+import { createSimulatedOperators, finalizedVersions, recoverSimulatedSigner, runSessions, runSimulatedDkg, seededRandomSources, type DeliveryOptions, type SimulatedSigner } from './simulation.js';
 import { thresholdFor } from './threshold.js';
 import type { FinalizedVersion, PreviousVersion } from './types.js';
 import { codeOf } from '../../test/gen/errorCode.js';
