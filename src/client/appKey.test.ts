@@ -1,5 +1,5 @@
 import { g1ToHex, hashToG1, interpolateAtZero, operatorId } from '../crypto/index.js';
-import { runDkg, startNodes, startRawNode, wrongPartial, type DkgKeys, type FakeNodes, type NodeBehaviour } from '../../test/harness/dkgCluster.js';
+import { DKG_EPOCH, runDkg, startNodes, startRawNode, wrongPartial, type DkgKeys, type FakeNodes, type NodeBehaviour } from '../../test/harness/dkgCluster.js';
 import { rejectionOf } from '../../test/gen/rejection.js';
 import { deriveAppKey } from './appKey.js';
 import { ClientError } from './errors.js';
@@ -120,15 +120,24 @@ describe('deriveAppKey', () => {
     expect(derived.rejected).toEqual([{ url: targets[3]!.display, outcome: expect.stringMatching(/does not verify/) as unknown }]);
   }, SLOW);
 
-  it('refuses partials of another key version than the agreed one and says why', async () => {
+  it('refuses partials of a key version the nodes do not hold (no agreement on its /pubkey?version=) and says why', async () => {
     const { targets } = await cluster({
       0: { sign: (honest) => ({ ...honest, version: honest.version - 1 }) },
       1: { sign: (honest) => ({ ...honest, version: honest.version - 1 }) },
     });
+    const err = await rejectionOf(derive(targets), ClientError);
+    expect(err.code).toBe('CLIENT_TOO_FEW_PARTIALS');
+    expect(err.nodes.filter((n) => n.outcome.startsWith(`signed with key version ${DKG_EPOCH - 1}, whose public data the nodes do not agree on`)).map((n) => n.url))
+      .toEqual([targets[0]!.display, targets[1]!.display]);
+    expect(err.message).toMatch(/nodes signed with 2 different key versions: retry once the current round has finished, or pick an attestation time within one version/);
+  }, SLOW);
+
+  it('a node asked for a time before every version answers 404 NODE_NO_KEY_VERSION, named per node', async () => {
+    const { targets } = await cluster();
     const err = await rejectionOf(derive(targets, { attestationTime: 1 }), ClientError);
     expect(err.code).toBe('CLIENT_TOO_FEW_PARTIALS');
-    expect(err.message).toMatch(/signed with key version \d+, but the agreed version is \d+/);
-    expect(err.message).toMatch(/attestation time within the active version/);
+    expect(err.nodes).toHaveLength(4);
+    for (const n of err.nodes) expect(n.outcome).toMatch(/\/app\/sign answered HTTP 404 \(NODE_NO_KEY_VERSION/);
   }, SLOW);
 
   it('passes the attestation time to the nodes', async () => {

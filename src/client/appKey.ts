@@ -1,10 +1,10 @@
 /**
  * App key derivation: collect partial signatures σ_i = x_i·H1(appId) from every node,
  * check EACH against the signer's public share X_i = Σ C_k·id_i^k under the agreed
- * commitments (e(σ_i, G2) = e(H1(appId), X_i), batched, per node only when the batch
- * fails), keep t valid ones from distinct
- * participants of the agreed version, interpolate, and check the result against the
- * MPK. A node that sends a wrong partial is named and dropped; the Go client instead
+ * commitments of the version it was signed with (e(σ_i, G2) = e(H1(appId), X_i),
+ * batched, per node only when the batch fails), keep t valid ones from distinct
+ * participants of one version, interpolate, and check the result against that
+ * version's MPK. A node that sends a wrong partial is named and dropped; the Go client instead
  * tried threshold subsets blindly until one verified (up to 1000 combinations).
  */
 import {
@@ -25,8 +25,8 @@ import {
   type G2Point,
   type PartialSignature,
 } from '../crypto/index.js';
-import { ClientError, ClientErrorCode, badInput, type NodeOutcome } from './errors.js';
-import type { AgreedMasterPublicKey } from './masterPublicKey.js';
+import { ClientError, ClientErrorCode, badInput, isClientError, type NodeOutcome } from './errors.js';
+import { agreeOnMasterPublicKey, type AgreedMasterPublicKey } from './masterPublicKey.js';
 import { describeNodeFailure, requestPartialSignature, type NodeRequestOptions, type NodeTarget, type PartialSignatureResponse } from './nodeApi.js';
 
 /** The node's app id rule (POST /app/sign). */
@@ -79,22 +79,16 @@ interface Candidate {
   readonly operatorAddress: string;
   readonly id: bigint;
   readonly signature: G1Point;
+  /** The key version the node says it signed with. */
+  readonly version: number;
 }
 
-/** Why this node's partial cannot be used, or its decoded signature. */
-function judge(
-  node: NodeTarget,
-  answer: PartialSignatureResponse,
-  agreed: AgreedMasterPublicKey,
-): { ok: Candidate } | { reason: string } {
+/** Why this node's answer cannot be used whatever its version, or its decoded signature. */
+function judge(node: NodeTarget, answer: PartialSignatureResponse, agreed: AgreedMasterPublicKey): { ok: Candidate } | { reason: string } {
   const addr = answer.operatorAddress;
   const knownAddress = node.expectedAddress ?? agreed.addressByUrl.get(node.display);
   if (knownAddress !== undefined && knownAddress !== addr) {
     return { reason: `signed as operator ${addr}, but this URL is operator ${knownAddress}` };
-  }
-  if (!agreed.participants.includes(addr)) return { reason: `operator ${addr} is not a participant of version ${agreed.version}` };
-  if (answer.version !== agreed.version) {
-    return { reason: `signed with key version ${answer.version}, but the agreed version is ${agreed.version}` };
   }
   let signature: G1Point;
   try {
@@ -102,7 +96,31 @@ function judge(
   } catch (error) {
     return { reason: `partial signature is not a valid G1 point (${describeNodeFailure(error)})` };
   }
-  return { ok: { url: node.display, operatorAddress: addr, id: operatorId(addr), signature } };
+  return { ok: { url: node.display, operatorAddress: addr, id: operatorId(addr), signature, version: answer.version } };
+}
+
+/**
+ * The agreed public data of every version some partial claims: the agreed view itself
+ * for its version, and for any other a fresh agreement on /pubkey?version=<epoch>
+ * (same rule, same nodes), or why there is none.
+ */
+async function viewsOf(
+  versions: ReadonlySet<number>,
+  nodes: readonly NodeTarget[],
+  agreed: AgreedMasterPublicKey,
+  options: NodeRequestOptions,
+): Promise<Map<number, AgreedMasterPublicKey | string>> {
+  const others = [...versions].filter((v) => v !== agreed.version);
+  const answers = await Promise.allSettled(others.map((v) => agreeOnMasterPublicKey(nodes, options, v)));
+  const views = new Map<number, AgreedMasterPublicKey | string>([[agreed.version, agreed]]);
+  answers.forEach((answer, i) => {
+    const version = others[i];
+    if (version === undefined) return;
+    // The summary sentence only: the fix and per-node lines would repeat for every partial.
+    const why = answer.status === 'fulfilled' ? null : isClientError(answer.reason) ? (answer.reason.message.split(/\. Fix: |\n/)[0] ?? answer.reason.code) : describeNodeFailure(answer.reason);
+    views.set(version, answer.status === 'fulfilled' ? answer.value : `signed with key version ${version}, whose public data the nodes do not agree on (${why ?? 'no answer'})`);
+  });
+  return views;
 }
 
 function randomWeight(): bigint {
@@ -144,10 +162,42 @@ function allValid(candidates: readonly Candidate[], appId: string, commitments: 
 }
 
 /**
- * Collects, checks and interpolates partial signatures for appId under the agreed
- * view. Throws CLIENT_TOO_FEW_PARTIALS (listing every node's outcome) with fewer than
- * t valid partials, and CLIENT_APP_KEY_INVALID if the interpolated key fails the MPK
- * pairing check.
+ * The partials of one key version that verify against its agreed commitments, one per
+ * operator, ascending by address; every other one goes to `rejected` with its reason.
+ */
+function validPartials(candidates: readonly Candidate[], view: AgreedMasterPublicKey, appId: string, rejected: NodeOutcome[]): Candidate[] {
+  let checked = candidates.filter((c) => {
+    if (view.participants.includes(c.operatorAddress)) return true;
+    rejected.push({ url: c.url, outcome: `operator ${c.operatorAddress} is not a participant of version ${view.version}` });
+    return false;
+  });
+  if (checked.length > 0 && !allValid(checked, appId, view.commitments)) {
+    // Some partial is wrong: check each against its own public share to name the culprits.
+    checked = checked.filter((c) => {
+      if (verifyPartial(c.signature, appId, publicShare(view.commitments, c.id))) return true;
+      rejected.push({ url: c.url, outcome: `partial signature of ${c.operatorAddress} does not verify against its public share (wrong share or wrong app id)` });
+      return false;
+    });
+  }
+  // Deduplicate after verification, so a node claiming an honest operator's address cannot shadow it with a bad partial.
+  const valid = new Map<string, Candidate>();
+  for (const c of checked) {
+    const earlier = valid.get(c.operatorAddress);
+    if (earlier === undefined) valid.set(c.operatorAddress, c);
+    else rejected.push({ url: c.url, outcome: `duplicate partial of operator ${c.operatorAddress} (already have it from ${earlier.url})` });
+  }
+  return [...valid.values()].sort((a, b) => (a.operatorAddress < b.operatorAddress ? -1 : 1));
+}
+
+/**
+ * Collects, checks and interpolates partial signatures for appId. Each partial is
+ * checked under the public data of the version it was signed with: the agreed view for
+ * its version, and for another version (an attestation time, or a node mid-rotation)
+ * that version's /pubkey?version= view, agreed on by the same rule. The key is
+ * interpolated from one version: the agreed one when it has t valid partials, else the
+ * newest that has its t. Throws CLIENT_TOO_FEW_PARTIALS (listing every node's outcome)
+ * when no version has enough, and CLIENT_APP_KEY_INVALID if the interpolated key fails
+ * the MPK pairing check.
  */
 export async function deriveAppKey(
   nodes: readonly NodeTarget[],
@@ -159,7 +209,7 @@ export async function deriveAppKey(
   const request = options.attestationTime === undefined ? { appId } : { appId, attestationTime: assertAttestationTime(options.attestationTime) };
   const answers = await Promise.allSettled(nodes.map((node) => requestPartialSignature(node, request, options)));
   const rejected: NodeOutcome[] = [];
-  let candidates: Candidate[] = [];
+  const candidates: Candidate[] = [];
   answers.forEach((answer, i) => {
     const node = nodes[i];
     if (node === undefined) return;
@@ -171,55 +221,73 @@ export async function deriveAppKey(
     if ('reason' in verdict) rejected.push({ url: node.display, outcome: verdict.reason });
     else candidates.push(verdict.ok);
   });
-  if (candidates.length > 0 && !allValid(candidates, appId, agreed.commitments)) {
-    // Some partial is wrong: check each against its own public share to name the culprits.
-    candidates = candidates.filter((c) => {
-      if (verifyPartial(c.signature, appId, publicShare(agreed.commitments, c.id))) return true;
-      rejected.push({ url: c.url, outcome: `partial signature of ${c.operatorAddress} does not verify against its public share (wrong share or wrong app id)` });
-      return false;
-    });
+  const signedVersions = new Set(candidates.map((c) => c.version));
+  const views = await viewsOf(signedVersions, nodes, agreed, options);
+  // The agreed version first, then the others newest first: the order versions are tried in.
+  const order = [...views.keys()].sort((a, b) => (a === agreed.version ? -1 : b === agreed.version ? 1 : b - a));
+  const groups: { view: AgreedMasterPublicKey; valid: Candidate[] }[] = [];
+  for (const version of order) {
+    const view = views.get(version);
+    const claimed = candidates.filter((c) => c.version === version);
+    if (typeof view === 'string') for (const c of claimed) rejected.push({ url: c.url, outcome: view });
+    else if (view !== undefined) groups.push({ view, valid: validPartials(claimed, view, appId, rejected) });
   }
-  // Deduplicate after verification, so a node claiming an honest operator's address cannot shadow it with a bad partial.
-  const valid = new Map<string, Candidate>();
-  for (const c of candidates) {
-    const earlier = valid.get(c.operatorAddress);
-    if (earlier === undefined) valid.set(c.operatorAddress, c);
-    else rejected.push({ url: c.url, outcome: `duplicate partial of operator ${c.operatorAddress} (already have it from ${earlier.url})` });
+  const chosen = groups.find((g) => g.valid.length >= g.view.threshold);
+  if (chosen === undefined) throw tooFewPartials(appId, groups, rejected, agreed, signedVersions.size);
+  for (const other of groups) {
+    if (other === chosen) continue;
+    for (const c of other.valid) {
+      rejected.push({ url: c.url, outcome: `valid partial of ${c.operatorAddress} under key version ${other.view.version}, not used: key version ${chosen.view.version} was` });
+    }
   }
-  const sorted = [...valid.values()].sort((a, b) => (a.operatorAddress < b.operatorAddress ? -1 : 1));
-  if (sorted.length < agreed.threshold) {
-    const versionHint = rejected.some((r) => r.outcome.startsWith('signed with key version'))
-      ? '; nodes signed with another key version than /pubkey reports: retry once the current round has finished, or pick an attestation time within the active version'
-      : '';
-    throw new ClientError(
-      ClientErrorCode.TOO_FEW_PARTIALS,
-      `only ${sorted.length} valid partial signature(s) for "${appId}", ${agreed.threshold} needed (key version ${agreed.version})`,
-      {
-        fix: `bring more of the ${agreed.participants.length} operators of version ${agreed.version} online or into the node list${versionHint}`,
-        details: { valid: sorted.length, threshold: agreed.threshold, version: agreed.version },
-        nodes: [...sorted.map((c) => ({ url: c.url, outcome: `valid partial from ${c.operatorAddress}` })), ...rejected],
-      },
-    );
-  }
-  const used = sorted.slice(0, agreed.threshold);
+  const { view, valid } = chosen;
+  const used = valid.slice(0, view.threshold);
   const partials: PartialSignature[] = used.map((c) => ({ id: c.id, signature: c.signature }));
-  const appKey = recoverAppKey(partials, agreed.threshold);
-  if (!verifyAppKey(appKey, appId, agreed.masterPublicKey)) {
+  const appKey = recoverAppKey(partials, view.threshold);
+  if (!verifyAppKey(appKey, appId, view.masterPublicKey)) {
     // Unreachable with verified partials and C_0 = MPK; kept so a bug can never hand out a wrong key.
     throw new ClientError(ClientErrorCode.APP_KEY_INVALID, `the app key recovered for "${appId}" does not verify against the master public key`, {
       fix: 'report this: individually valid partials should always interpolate to a key that verifies',
-      details: { version: agreed.version, contributors: used.length },
+      details: { version: view.version, contributors: used.length },
     });
   }
   const strip = (c: Candidate) => ({ url: c.url, operatorAddress: c.operatorAddress });
   return {
     appId,
     appKey,
-    version: agreed.version,
-    threshold: agreed.threshold,
-    masterPublicKeyHex: agreed.masterPublicKeyHex,
+    version: view.version,
+    threshold: view.threshold,
+    masterPublicKeyHex: view.masterPublicKeyHex,
     contributors: used.map(strip),
-    spare: sorted.slice(agreed.threshold).map(strip),
+    spare: valid.slice(view.threshold).map(strip),
     rejected,
   };
+}
+
+/** CLIENT_TOO_FEW_PARTIALS for the version that came closest (the agreed one on a tie). */
+function tooFewPartials(
+  appId: string,
+  groups: readonly { view: AgreedMasterPublicKey; valid: readonly Candidate[] }[],
+  rejected: readonly NodeOutcome[],
+  agreed: AgreedMasterPublicKey,
+  signedVersions: number,
+): ClientError {
+  const closest = groups.reduce<{ view: AgreedMasterPublicKey; valid: readonly Candidate[] } | null>(
+    (best, g) => (best === null || g.valid.length > best.valid.length ? g : best),
+    null,
+  ) ?? { view: agreed, valid: [] };
+  const { view, valid } = closest;
+  const versionHint = signedVersions > 1
+    ? `; nodes signed with ${signedVersions} different key versions: retry once the current round has finished, or pick an attestation time within one version`
+    : '';
+  const validOutcomes = groups.flatMap((g) => g.valid.map((c) => ({ url: c.url, outcome: `valid partial from ${c.operatorAddress} (key version ${g.view.version})` })));
+  return new ClientError(
+    ClientErrorCode.TOO_FEW_PARTIALS,
+    `only ${valid.length} valid partial signature(s) for "${appId}", ${view.threshold} needed (key version ${view.version})`,
+    {
+      fix: `bring more of the ${view.participants.length} operators of version ${view.version} online or into the node list${versionHint}`,
+      details: { valid: valid.length, threshold: view.threshold, version: view.version },
+      nodes: [...validOutcomes, ...rejected],
+    },
+  );
 }

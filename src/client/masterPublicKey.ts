@@ -27,7 +27,7 @@ import { thresholdFor } from '../protocol/threshold.js';
 import { ClientError, ClientErrorCode, type NodeOutcome } from './errors.js';
 import { describeNodeFailure, fetchPubkey, type NodeRequestOptions, type NodeTarget, type PubkeyResponse } from './nodeApi.js';
 
-/** The view of the active key version that enough nodes agree on. */
+/** The view of a key version (the active one unless asked for another) that enough nodes agree on. */
 export interface AgreedMasterPublicKey {
   readonly version: number;
   readonly threshold: number;
@@ -91,14 +91,16 @@ function describeView(view: PubkeyResponse): string {
 
 /**
  * Asks every node for /pubkey and returns the view at least max(t, ⌈2n/3⌉) distinct
- * operators report. Throws CLIENT_NO_NODES without nodes and CLIENT_NO_AGREEMENT
+ * operators report. With `version` (an epoch), asks for /pubkey?version=<epoch> instead
+ * and agrees on that stored version under the same rule; a node answering another
+ * version is a dissenter. Throws CLIENT_NO_NODES without nodes and CLIENT_NO_AGREEMENT
  * (listing every node's answer) when no view qualifies.
  */
-export async function agreeOnMasterPublicKey(nodes: readonly NodeTarget[], options: NodeRequestOptions): Promise<AgreedMasterPublicKey> {
+export async function agreeOnMasterPublicKey(nodes: readonly NodeTarget[], options: NodeRequestOptions, version?: number): Promise<AgreedMasterPublicKey> {
   if (nodes.length === 0) {
     throw new ClientError(ClientErrorCode.NO_NODES, 'no node URLs to ask', { fix: 'pass node URLs (--nodes) or an operator registry' });
   }
-  const answers = await Promise.allSettled(nodes.map((node) => fetchPubkey(node, options)));
+  const answers = await Promise.allSettled(nodes.map((node) => fetchPubkey(node, options, version)));
   const outcomes = new Map<string, string>();
   const addressByUrl = new Map<string, string>();
   const groups = new Map<string, Group>();
@@ -112,7 +114,9 @@ export async function agreeOnMasterPublicKey(nodes: readonly NodeTarget[], optio
     }
     const view = answer.value;
     addressByUrl.set(node.display, view.operatorAddress);
-    const problem = inconsistency(view, node.expectedAddress);
+    const problem = version !== undefined && view.version !== version
+      ? `answered key version ${view.version} when asked for version ${version}`
+      : inconsistency(view, node.expectedAddress);
     if (problem !== null) {
       outcomes.set(node.display, problem);
       return;
@@ -148,10 +152,13 @@ export async function agreeOnMasterPublicKey(nodes: readonly NodeTarget[], optio
     outcomes.set(url, typeof group.points === 'string' ? `${group.points} (${summary})` : summary);
   }
   if (winner === null || winner.points === null || typeof winner.points === 'string') {
-    throw new ClientError(ClientErrorCode.NO_AGREEMENT, `no master public key view is reported by enough of the ${nodes.length} nodes asked`, {
+    const what = version === undefined ? 'master public key view' : `view of key version ${version}`;
+    throw new ClientError(ClientErrorCode.NO_AGREEMENT, `no ${what} is reported by enough of the ${nodes.length} nodes asked`, {
       fix:
-        'check that the node list is the current operator set and that the listed nodes are up; if a DKG or reshare round is under way, retry once it has finished',
-      details: { nodesAsked: nodes.length, views: groups.size },
+        version === undefined
+          ? 'check that the node list is the current operator set and that the listed nodes are up; if a DKG or reshare round is under way, retry once it has finished'
+          : `check that enough of the listed nodes still hold key version ${version} (nodes that joined later do not) and are up`,
+      details: { nodesAsked: nodes.length, views: groups.size, ...(version === undefined ? {} : { version }) },
       nodes: nodes.map((n) => ({ url: n.display, outcome: outcomes.get(n.display) ?? 'no answer' })),
     });
   }

@@ -53,6 +53,12 @@ const partialSchema = z.object({
   partialSignature: hexBytes(48),
 });
 
+/** Node error codes that get a reason of their own (the rest are 'status'). */
+const REASON_OF_CODE: Readonly<Record<string, string>> = {
+  NO_ACTIVE_KEY: 'no-active-key',
+  KEY_VERSION_NOT_FOUND: 'version-not-held',
+};
+
 const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 /** GET /pubkey, with addresses and hex lowercased. */
@@ -163,7 +169,7 @@ async function call(node: NodeTarget, route: string, init: RequestInit, options:
   if (!response.ok) {
     const err = errorBodySchema.safeParse(body);
     const said = err.success ? `${printable(err.data.error.code, 64)}: ${printable(err.data.error.message)}` : 'no error body';
-    const reason = err.success && err.data.error.code === 'NO_ACTIVE_KEY' ? 'no-active-key' : 'status';
+    const reason = !err.success ? 'status' : (REASON_OF_CODE[err.data.error.code] ?? 'status');
     throw nodeError(node, reason, `${route} answered HTTP ${response.status} (${said})`, {
         status: response.status,
         ...(err.success ? { nodeCode: printable(err.data.error.code, 64) } : {}),
@@ -183,10 +189,18 @@ function parse<T>(node: NodeTarget, route: string, schema: z.ZodType<T>, body: u
   return parsed.data;
 }
 
-/** GET /pubkey: the node's view of the active key version. */
-export async function fetchPubkey(node: NodeTarget, options: NodeRequestOptions): Promise<PubkeyResponse> {
-  const body = await call(node, '/pubkey', { method: 'GET', headers: { accept: 'application/json' } }, options);
-  return parse(node, '/pubkey', pubkeySchema, body);
+/**
+ * GET /pubkey: the node's view of the active key version, or with `version` (an epoch,
+ * as /app/sign names it) GET /pubkey?version=<epoch>: its view of that stored version.
+ * A node that does not hold it fails with reason 'version-not-held'.
+ */
+export async function fetchPubkey(node: NodeTarget, options: NodeRequestOptions, version?: number): Promise<PubkeyResponse> {
+  if (version !== undefined && (!Number.isSafeInteger(version) || version < 0)) {
+    throw badInput(`key version must be a non-negative integer epoch, got ${String(version)}`, 'pass the version an /app/sign answer names', 'version');
+  }
+  const route = version === undefined ? '/pubkey' : `/pubkey?version=${version}`;
+  const body = await call(node, route, { method: 'GET', headers: { accept: 'application/json' } }, options);
+  return parse(node, route, pubkeySchema, body);
 }
 
 /** POST /app/sign: the node's partial signature on appId. */

@@ -66,6 +66,22 @@ describe('KeyStore', () => {
     expect(loads).toEqual([100, 200]);
   });
 
+  it('version(epoch) answers only an exact stored epoch, reading one record lazily and never listing', async () => {
+    const { persistence, loads, lists } = counting(await stored([100, 200, 300], 300));
+    const store = await KeyStore.restore(persistence);
+    loads.length = 0;
+    expect(await store.version(150)).toBeNull();
+    expect(await store.version(99)).toBeNull();
+    expect(await store.version(301)).toBeNull();
+    expect(loads).toEqual([]);
+    expect((await store.version(200))?.privateShare).toBe(1_400n);
+    expect((await store.version(200))?.epoch).toBe(200);
+    expect((await store.version(300))?.epoch).toBe(300);
+    // 200 read once (then cached); 300 is the active version already in memory.
+    expect(loads).toEqual([200]);
+    expect(lists()).toBe(0);
+  });
+
   it('evicts the oldest cached version beyond the cache limit', async () => {
     const { persistence, loads } = counting(await stored([1, 2, 3, 4], 4));
     const store = await KeyStore.restore(persistence, { cacheLimit: 2 });

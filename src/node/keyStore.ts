@@ -58,7 +58,18 @@ export class KeyStore {
    */
   async versionAt(unixSeconds: number): Promise<KeyShareVersion | null> {
     const epoch = highestAtOrBelow(this.epochList, unixSeconds);
-    if (epoch === null) return null;
+    return epoch === null ? null : this.load(epoch);
+  }
+
+  /**
+   * The version with exactly this epoch, or null when this node holds none. Answered
+   * from the in-memory index and one record read (cached), never by listing versions.
+   */
+  async version(epoch: number): Promise<KeyShareVersion | null> {
+    return highestAtOrBelow(this.epochList, epoch) === epoch ? this.load(epoch) : null;
+  }
+
+  private async load(epoch: number): Promise<KeyShareVersion> {
     if (this.active?.epoch === epoch) return this.active;
     const cached = this.cache.get(epoch);
     if (cached !== undefined) return cached;

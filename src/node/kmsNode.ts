@@ -17,9 +17,10 @@ import { buildHttpServer, type HealthView, type HttpServer, type NodeApi, type P
 import { KeyStore } from './keyStore.js';
 import type { NodeMetrics } from './metrics.js';
 import { PeerMessenger, PROTOCOL_ROUTES } from './peerMessenger.js';
+import { pubkeyViewOf, storedPubkeyView } from './publicKeyView.js';
 import type { NodeRuntimePhase, NodeRuntimeStatus } from './runtime.js';
 import { SessionInbox } from './sessionInbox.js';
-import { peerKeyViewSchema, planSession, viewOf, type PeerKeyView } from './sessionPlan.js';
+import { peerKeyViewSchema, planSession, type PeerKeyView } from './sessionPlan.js';
 import { SessionRunner } from './sessionRunner.js';
 
 export interface KmsNodeOptions {
@@ -291,9 +292,11 @@ export class KmsNode implements NodeApi {
 
   publicKey(): PubkeyView | null {
     const active = this.keyStore?.activeVersion ?? null;
-    if (active === null) return null;
-    const view = viewOf(active, this.options.self);
-    return { ...view, commitments: [...view.commitments], participants: [...view.participants] };
+    return active === null ? null : pubkeyViewOf(active, this.options.self);
+  }
+
+  publicKeyAt(epoch: number): Promise<PubkeyView | null> {
+    return storedPubkeyView(this.requireKeyStore(), epoch, this.options.self);
   }
 
   async signApp(appId: string, attestationTime: number | null): Promise<PartialSignatureView> {

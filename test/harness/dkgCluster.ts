@@ -11,16 +11,21 @@ import { Registry } from 'prom-client';
 import { g1ToHex, partialSign } from '../../src/crypto/index.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { buildHttpServer, type HttpServer, type NodeApi, type PartialSignatureView, type PubkeyView } from '../../src/node/http/server.js';
-import { createSimulatedOperators, finalizedVersions, runSimulatedDkg, seededRandomSources } from '../../src/protocol/simulation.js';
+import { NoKeyVersionError } from '../../src/node/errors.js';
+import { createReshareSession } from '../../src/protocol/reshare.js';
+import type { ProtocolSession } from '../../src/protocol/session.js';
+import { createSimulatedOperators, finalizedVersions, recoverSimulatedSigner, runSessions, runSimulatedDkg, seededRandomSources } from '../../src/protocol/simulation.js';
 import type { FinalizedVersion, ProtocolSigner } from '../../src/protocol/types.js';
 
 export const DKG_EPOCH = 1_700_000_000;
 
 const hex = (b: Uint8Array): `0x${string}` => `0x${Buffer.from(b).toString('hex')}`;
 
-/** The outcome of one in-memory DKG: each operator's finalized version. */
+/** The outcome of one in-memory DKG (or reshare): each operator's finalized version. */
 export interface DkgKeys {
   readonly operators: readonly string[];
+  /** The operators' signers, in `operators` order (a later reshare signs with them). */
+  readonly signers: readonly FixtureSigner[];
   readonly versions: readonly FinalizedVersion[];
   readonly threshold: number;
   readonly masterPublicKeyHex: `0x${string}`;
@@ -36,7 +41,7 @@ export interface FixtureSigner extends ProtocolSigner {
  * `signers` when given (e.g. anvil dev accounts, so a registry can list them).
  */
 export function runDkg(n: number, seed: string, epoch = DKG_EPOCH, given?: readonly FixtureSigner[]): DkgKeys {
-  const { operators, sessions, report } = runSimulatedDkg({
+  const { operators, signers, sessions, report } = runSimulatedDkg({
     signers: given ?? createSimulatedOperators(n, seed),
     sessionTimestamp: epoch,
     rng: seededRandomSources(seed),
@@ -44,7 +49,34 @@ export function runDkg(n: number, seed: string, epoch = DKG_EPOCH, given?: reado
   if (report.rejected.length > 0) throw new Error(`DKG fixture: ${report.rejected.length} messages rejected`);
   const versions = [...finalizedVersions(sessions).values()];
   const first = versions[0]!;
-  return { operators, versions, threshold: first.threshold, masterPublicKeyHex: hex(first.masterPublicKey) };
+  return { operators, signers, versions, threshold: first.threshold, masterPublicKeyHex: hex(first.masterPublicKey) };
+}
+
+/**
+ * Runs a real reshare of `keys` among the same operators at a later `epoch`: the same
+ * master secret under new shares and new commitments.
+ */
+export function runReshare(keys: DkgKeys, seed: string, epoch: number): DkgKeys {
+  const first = keys.versions[0]!;
+  const previous = { epoch: first.epoch, commitments: first.commitments, masterPublicKey: first.masterPublicKey, threshold: first.threshold, participants: first.participants };
+  const rng = seededRandomSources(seed);
+  const sessions = new Map<string, ProtocolSession>();
+  keys.signers.forEach((signer, i) => {
+    const address = keys.operators[i]!;
+    sessions.set(address, createReshareSession({
+      sessionTimestamp: epoch,
+      operators: keys.operators,
+      signer,
+      recoverSigner: recoverSimulatedSigner,
+      rng: rng(address),
+      previous,
+      previousShare: keys.versions[i]!.privateShare,
+    }));
+  });
+  const report = runSessions(sessions);
+  if (report.rejected.length > 0) throw new Error(`reshare fixture: ${report.rejected.length} messages rejected`);
+  const versions = [...finalizedVersions(sessions).values()];
+  return { ...keys, versions, threshold: versions[0]!.threshold, masterPublicKeyHex: hex(versions[0]!.masterPublicKey) };
 }
 
 /** What an honest node with this version reports on /pubkey. */
@@ -63,6 +95,8 @@ export function honestPubkey(version: FinalizedVersion, operatorAddress: string)
 export interface NodeBehaviour {
   /** null answers 503 NO_ACTIVE_KEY. */
   readonly pubkey?: (honest: PubkeyView) => PubkeyView | null;
+  /** GET /pubkey?version=: honest is null when the node does not hold that version; null answers 404. */
+  readonly pubkeyAt?: (honest: PubkeyView | null, epoch: number) => PubkeyView | null;
   readonly sign?: (honest: PartialSignatureView, appId: string, attestationTime: number | null) => PartialSignatureView;
 }
 
@@ -73,22 +107,39 @@ export interface FakeNodes {
   close(): Promise<void>;
 }
 
-/** Starts one real node HTTP API per operator of `keys` on 127.0.0.1, random ports. */
-export async function startNodes(keys: DkgKeys, behaviours: Readonly<Record<number, NodeBehaviour>> = {}): Promise<FakeNodes> {
+/**
+ * Starts one real node HTTP API per operator of `keys` on 127.0.0.1, random ports.
+ * `keys` is the active version; `history` holds older versions of the same operators,
+ * served by GET /pubkey?version= and signed with when an attestation time picks them
+ * (the highest epoch at or below it, as a node does; a time before all: 404).
+ */
+export async function startNodes(
+  keys: DkgKeys,
+  behaviours: Readonly<Record<number, NodeBehaviour>> = {},
+  history: readonly DkgKeys[] = [],
+): Promise<FakeNodes> {
   const servers: HttpServer[] = [];
   const signCalls = keys.operators.map(() => 0);
   const urls: string[] = [];
   for (const [i, address] of keys.operators.entries()) {
     const version = keys.versions[i]!;
+    const held = [version, ...history.map((h) => h.versions[i]!)].sort((a, b) => a.epoch - b.epoch);
     const behaviour = behaviours[i] ?? {};
     const api: NodeApi = {
       publicKey: () => {
         const honest = honestPubkey(version, address);
         return behaviour.pubkey === undefined ? honest : behaviour.pubkey(honest);
       },
+      publicKeyAt: (epoch) => {
+        const stored = held.find((v) => v.epoch === epoch);
+        const honest = stored === undefined ? null : honestPubkey(stored, address);
+        return Promise.resolve(behaviour.pubkeyAt === undefined ? honest : behaviour.pubkeyAt(honest, epoch));
+      },
       signApp: (appId, attestationTime) => {
         signCalls[i] = (signCalls[i] ?? 0) + 1;
-        const honest = { operatorAddress: address, version: version.epoch, partialSignature: g1ToHex(partialSign(version.privateShare, appId)) };
+        const signing = attestationTime === null ? version : held.filter((v) => v.epoch <= attestationTime).at(-1);
+        if (signing === undefined) return Promise.reject(new NoKeyVersionError(`no key version was valid at ${attestationTime}`));
+        const honest = { operatorAddress: address, version: signing.epoch, partialSignature: g1ToHex(partialSign(signing.privateShare, appId)) };
         return Promise.resolve(behaviour.sign === undefined ? honest : behaviour.sign(honest, appId, attestationTime));
       },
       health: () => Promise.resolve({ status: 'ok', body: {} }),

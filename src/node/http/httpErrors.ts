@@ -8,6 +8,8 @@ export class HttpRequestError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Non-secret context for the caller, e.g. which parameter was wrong. */
+    readonly details?: Readonly<Record<string, string | number>>,
   ) {
     super(message);
     this.name = 'HttpRequestError';
@@ -15,7 +17,7 @@ export class HttpRequestError extends Error {
 }
 
 export interface ErrorBody {
-  readonly error: { readonly code: string; readonly message: string };
+  readonly error: { readonly code: string; readonly message: string; readonly details?: Readonly<Record<string, string | number>> };
 }
 
 /** Codes of typed errors that are the caller's fault, and the status that says so. */
@@ -31,7 +33,8 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
  */
 export function toHttpError(error: unknown): { status: number; body: ErrorBody; internal: boolean } {
   if (error instanceof HttpRequestError) {
-    return { status: error.status, body: { error: { code: error.code, message: error.message } }, internal: false };
+    const body = { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) };
+    return { status: error.status, body: { error: body }, internal: false };
   }
   if (error instanceof TransportError) {
     return { status: transportErrorStatus(error.code), body: { error: { code: error.code, message: error.message } }, internal: false };

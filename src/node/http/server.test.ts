@@ -8,6 +8,7 @@ function api(overrides: Partial<NodeApi> = {}): NodeApi {
   const registry = new Registry();
   return {
     publicKey: () => null,
+    publicKeyAt: () => Promise.resolve(null),
     signApp: (appId, attestationTime) =>
       Promise.resolve({ operatorAddress: '0xabc', version: attestationTime ?? 7, partialSignature: `sig:${appId}` }),
     health: (): Promise<HealthView> => Promise.resolve({ status: 'ok', body: { phase: 'running' } }),

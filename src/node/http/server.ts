@@ -5,9 +5,10 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../../logging/logger.js';
 import { HttpRequestError, toHttpError } from './httpErrors.js';
 
-/** What GET /pubkey reports: public data of the active version. */
+/** What GET /pubkey reports: public data of the active version (or of ?version=<epoch>). */
 export interface PubkeyView {
   readonly operatorAddress: string;
+  /** The version's epoch: the boundary block timestamp (Unix seconds) of the round that made it. */
   readonly version: number;
   readonly threshold: number;
   readonly masterPublicKey: string;
@@ -22,6 +23,7 @@ export interface HealthView {
 
 export interface PartialSignatureView {
   readonly operatorAddress: string;
+  /** The epoch of the key version that signed; GET /pubkey?version=<it> gives its public data. */
   readonly version: number;
   readonly partialSignature: string;
 }
@@ -29,6 +31,8 @@ export interface PartialSignatureView {
 /** The node as the HTTP API sees it. */
 export interface NodeApi {
   publicKey(): PubkeyView | null;
+  /** Public data of the stored version with exactly this epoch, or null when this node does not hold it. */
+  publicKeyAt(epoch: number): Promise<PubkeyView | null>;
   signApp(appId: string, attestationTime: number | null): Promise<PartialSignatureView>;
   health(): Promise<HealthView>;
   readonly metrics: Registry;
@@ -48,6 +52,16 @@ const APP_ID = z.string().min(5, 'appId must be at least 5 characters').max(256,
 const appSignBody = z.strictObject({
   appId: APP_ID,
   attestationTime: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+/** Accepts the decimal digits of a safe integer; anything else (sign, dot, exponent, repeats) is refused. */
+const pubkeyQuery = z.object({
+  version: z
+    .string()
+    .regex(/^\d{1,16}$/)
+    .transform(Number)
+    .refine((n) => Number.isSafeInteger(n))
+    .optional(),
 });
 
 export type HttpServer = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger>;
@@ -74,7 +88,31 @@ export function buildHttpServer(api: NodeApi, options: HttpServerOptions): HttpS
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } });
   });
 
-  server.get('/pubkey', async (_request, reply) => {
+  server.get('/pubkey', async (request, reply) => {
+    const query = pubkeyQuery.safeParse(request.query);
+    if (!query.success) {
+      throw new HttpRequestError(
+        400,
+        'INVALID_VERSION_PARAMETER',
+        'query parameter "version" must be a key version epoch, a non-negative integer of Unix seconds given once. ' +
+          'Fix: send e.g. GET /pubkey?version=1700000000 (the "version" of an /app/sign answer), or omit it for the active version',
+        { parameter: 'version' },
+      );
+    }
+    const epoch = query.data.version;
+    if (epoch !== undefined) {
+      const stored = await api.publicKeyAt(epoch);
+      if (stored === null) {
+        throw new HttpRequestError(
+          404,
+          'KEY_VERSION_NOT_FOUND',
+          `this node holds no key version with epoch ${epoch}. ` +
+            'Fix: ask for an epoch this node took part in (an /app/sign answer names its version), or ask another operator',
+          { version: epoch },
+        );
+      }
+      return stored;
+    }
     const view = api.publicKey();
     if (view === null) {
       return reply.status(503).send({ error: { code: 'NO_ACTIVE_KEY', message: 'this node has no active key version yet' } });
