@@ -8,10 +8,12 @@
 import { jest } from '@jest/globals';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createKmsClient } from '../../../src/client/index.js';
+import { g1FromHex, g1ToHex, g2FromHex, operatorId, publicShare, verifyPartial } from '../../../src/crypto/index.js';
 import { Devnet, type DevnetOperator } from '../../../src/devnet/devnet.js';
 import { makeTempDir, removeTempDir } from '../../harness/tempDir.js';
 import {
-  appKey, convergeWithinBoundaries, converged, health, logMark, messages, mineToNextBoundary, pubkey, settled, sign, waitFor, type NodeHealth,
+  appKey, convergeWithinBoundaries, converged, getJson, health, logMark, messages, mineToNextBoundary, pubkey, settled, sign, waitFor, type NodeHealth, type PubkeyBody,
 } from './cluster.js';
 
 jest.setTimeout(600_000);
@@ -177,6 +179,39 @@ it('MultipleKeyVersions: DKG → reshare → reshare leaves three versions, rest
   const before = await sign(first!, APP, epochs[0]! - 1);
   expect(before.status).toBe(404);
   expect(before.body.error?.code).toBe('NODE_NO_KEY_VERSION');
+
+  // GET /pubkey?version= of the versions the reshares replaced (first served from disk after the restart).
+  type VersionView = PubkeyBody & { readonly commitments: readonly string[] };
+  const active = (await pubkey(first!)) as VersionView;
+  for (const epoch of epochs.slice(0, 2)) {
+    const views = await Promise.all(ops.map(async (o) => {
+      const { status, body } = await getJson(`${o.process.url}/pubkey?version=${epoch}`);
+      expect(status).toBe(200);
+      return body as VersionView;
+    }));
+    expect(Object.keys(views[0]!).sort()).toEqual(Object.keys(active).sort());
+    for (const [i, view] of views.entries()) {
+      expect(view).toMatchObject({ operatorAddress: ops[i]!.account.address, version: epoch, masterPublicKey, threshold: 3 });
+      expect(view.commitments[0]).toBe(masterPublicKey);
+      expect(view.commitments).toEqual(views[0]!.commitments);
+      // Each node's partial under that version verifies against that version's commitments, not the active ones.
+      const partial = g1FromHex((await sign(ops[i]!, APP, epoch)).body.partialSignature);
+      const id = operatorId(ops[i]!.account.address);
+      expect(verifyPartial(partial, APP, publicShare(view.commitments.map((c) => g2FromHex(c)), id))).toBe(true);
+      expect(verifyPartial(partial, APP, publicShare(active.commitments.map((c) => g2FromHex(c)), id))).toBe(false);
+    }
+  }
+  const missing = await getJson(`${first!.process.url}/pubkey?version=${epochs[0]! - 1}`);
+  expect(missing.status).toBe(404);
+  expect((missing.body as { error: { code: string } }).error.code).toBe('KEY_VERSION_NOT_FOUND');
+  const bad = await getJson(`${first!.process.url}/pubkey?version=-1`);
+  expect(bad.status).toBe(400);
+  expect((bad.body as { error: { code: string } }).error.code).toBe('INVALID_VERSION_PARAMETER');
+  // The client library does the same on its own: the DKG version's partials, verified against that version, give the first app key.
+  const derived = await createKmsClient({ nodes: ops.map((o) => o.process.url) }).deriveAppKey(APP, { attestationTime: epochs[0]! });
+  expect(derived.version).toBe(epochs[0]);
+  expect(derived.rejected).toEqual([]);
+  expect(g1ToHex(derived.appKey)).toBe(firstAppKey);
 });
 
 it('CleanShutdown: after SIGTERM and a restart the node holds exactly the state it had', async () => {
