@@ -71,7 +71,9 @@ export function createRecordSealer(secret: Uint8Array, randomNonce: (n: number) 
       decipher.setAAD(aadBytes(associatedData));
       decipher.setAuthTag(tag);
       try {
-        return Buffer.concat([decipher.update(body), decipher.final()]);
+        const plaintext = decipher.update(body);
+        const rest = decipher.final(); // empty for GCM; concat only if a build ever returns bytes here
+        return rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest]);
       } catch {
         throw new SealOpenFailure('authentication failed (wrong key, moved record, or modified bytes)');
       }

@@ -94,11 +94,32 @@ export function assertKeyShareVersion(value: unknown, field = 'version'): assert
   assertG2List(value.commitments, `${field}.commitments`);
   assertG2(value.masterPublicKey, `${field}.masterPublicKey`);
   assertAddressList(value.participants, `${field}.participants`, true);
-  const { threshold, participants } = value as { threshold: unknown; participants: readonly string[] };
-  if (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 1 || threshold > participants.length) {
+  if (typeof value.threshold !== 'number') fail(`${field}.threshold`, 'expected an integer in [1, participants.length]');
+  assertCount(value.createdAt, `${field}.createdAt`);
+  assertKeyShareInvariants(value as unknown as KeyShareVersion, field);
+}
+
+/**
+ * The rules a well-typed version must still obey: share below r, at least one commitment,
+ * participants non-empty, ascending and unique, threshold in [1, n]. Alone, this is the
+ * check for a version decoded from the binary layout, whose reader already guarantees
+ * every shape (integer widths, 96-byte points, 20-byte lowercase-hex addresses); running
+ * the address patterns again cost a third of listing a year of versions.
+ */
+export function assertKeyShareInvariants(version: KeyShareVersion, field = 'version'): void {
+  assertScalar(version.privateShare, `${field}.privateShare`);
+  if (version.commitments.length === 0) fail(`${field}.commitments`, 'expected a non-empty array of G2 points');
+  const { participants, threshold } = version;
+  if (participants.length === 0) fail(`${field}.participants`, 'expected a non-empty array of addresses');
+  for (let i = 1; i < participants.length; i++) {
+    const previous = participants[i - 1] as string;
+    const address = participants[i] as string;
+    if (previous === address) fail(`${field}.participants`, `duplicate address at index ${i}`);
+    if (previous > address) fail(`${field}.participants`, 'expected ascending address order');
+  }
+  if (!Number.isSafeInteger(threshold) || threshold < 1 || threshold > participants.length) {
     fail(`${field}.threshold`, 'expected an integer in [1, participants.length]');
   }
-  assertCount(value.createdAt, `${field}.createdAt`);
 }
 
 export function assertNodeState(value: unknown, field = 'state'): asserts value is NodeState {

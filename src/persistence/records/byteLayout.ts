@@ -126,12 +126,10 @@ export class ByteReader {
     return Array.from({ length: count }, (_, i) => copy.subarray(i * itemBytes, (i + 1) * itemBytes));
   }
 
-  /** A counted list of fixed-size items as lowercase hex strings, from one hex conversion. */
-  hexList(field: string, itemBytes: number): string[] {
+  /** A counted list of fixed-size items as one lowercase hex string (count × itemBytes × 2 characters). */
+  countedHex(field: string, itemBytes: number): string {
     const { at, count } = this.counted(field, itemBytes);
-    const hex = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + at, count * itemBytes).toString('hex');
-    const width = itemBytes * 2;
-    return Array.from({ length: count }, (_, i) => hex.slice(i * width, (i + 1) * width));
+    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + at, count * itemBytes).toString('hex');
   }
 
   /** Fails when bytes are left over: a layout is exact. */

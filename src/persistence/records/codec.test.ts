@@ -79,6 +79,18 @@ describe('record codec', () => {
     expect(decoded).toEqual(v);
   });
 
+  it('versions with the same operator set share one frozen participants array; another set gets its own', () => {
+    const first = keyShareVersion(EPOCH);
+    const same = { ...keyShareVersion(EPOCH + 1), participants: [...first.participants] };
+    const other = keyShareVersion(EPOCH + 2);
+    const [a, b, c] = [first, same, other].map((v) => codec.decodeKeyShare(`kms:keyshare:${v.epoch}`, codec.encodeKeyShare(`kms:keyshare:${v.epoch}`, v), v.epoch));
+    expect(a?.participants).toBe(b?.participants);
+    expect(Object.isFrozen(a?.participants)).toBe(true);
+    expect(c?.participants).not.toBe(a?.participants);
+    expect(c?.participants).toEqual(other.participants);
+    expect(() => { (a?.participants as string[]).push('0x00'); }).toThrow(TypeError);
+  });
+
   it('decodes the binary body strictly: every malformed field names the key and the field', () => {
     const v = keyShareVersion(EPOCH);
     const good = encodeKeyShareBody(v);

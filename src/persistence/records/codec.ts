@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { CorruptRecordError, PersistenceValidationError } from '../errors.js';
 import { SealOpenFailure, type RecordSealer } from '../sealing.js';
 import type { KeyShareVersion, NodeState, ProtocolSessionState } from '../types.js';
-import { assertKeyShareVersion, assertNodeState, assertProtocolSession } from '../validation.js';
+import { assertKeyShareInvariants, assertKeyShareVersion, assertNodeState, assertProtocolSession } from '../validation.js';
 import { LayoutError } from './byteLayout.js';
 import { associatedData, frameRecord, readLayout, recordHeader, type RecordKind } from './envelope.js';
 import {
@@ -14,7 +14,7 @@ import {
   sessionJson,
   sessionToJson,
 } from './jsonBodies.js';
-import { decodeKeyShareBody, decodeNodeStateBody, encodeKeyShareBody, encodeNodeStateBody } from './keyShareLayout.js';
+import { createKeyShareBodyDecoder, decodeNodeStateBody, encodeKeyShareBody, encodeNodeStateBody } from './keyShareLayout.js';
 import { openLegacyJsonRecord } from './legacyJsonRecord.js';
 
 /**
@@ -46,28 +46,35 @@ interface BodyReader<T> {
   readonly layout1: (json: unknown) => T;
 }
 
+/** A decoded record and the layout it was stored in. */
+interface Opened<T> {
+  readonly value: T;
+  readonly layout: 1 | 2;
+}
+
 export function createRecordCodec(sealer: RecordSealer): RecordCodec {
+  const decodeKeyShareBody = createKeyShareBodyDecoder();
   const seal = (key: string, kind: RecordKind, body: Uint8Array): Buffer => {
     const header = recordHeader(kind);
     return frameRecord(header, sealer.seal(associatedData(header, key), body));
   };
 
   /** Opens a stored value of `kind`; lets SealOpenFailure through for the caller to judge. */
-  const unseal = <T>(key: string, kind: RecordKind, raw: Uint8Array, reader: BodyReader<T>): T => {
+  const unseal = <T>(key: string, kind: RecordKind, raw: Uint8Array, reader: BodyReader<T>): Opened<T> => {
     const layout = readLayout(raw);
-    if (layout.layout === 1) return reader.layout1(openLegacyJsonRecord(sealer, key, kind, raw));
+    if (layout.layout === 1) return { value: reader.layout1(openLegacyJsonRecord(sealer, key, kind, raw)), layout: 1 };
     if (layout.layout === 'unknown') throw new CorruptRecordError(key, layout.problem);
     if (layout.kind !== kind) throw new CorruptRecordError(key, `expected a ${kind} record, found ${layout.kind}`);
     const body = sealer.open(associatedData(layout.header, key), layout.sealed);
     try {
-      return reader.layout2(body);
+      return { value: reader.layout2(body), layout: 2 };
     } catch (error) {
       if (error instanceof LayoutError) throw new CorruptRecordError(key, `body.${error.field}: ${error.reason}`);
       throw error;
     }
   };
 
-  const open = <T>(key: string, kind: RecordKind, raw: Uint8Array, reader: BodyReader<T>): T => {
+  const open = <T>(key: string, kind: RecordKind, raw: Uint8Array, reader: BodyReader<T>): Opened<T> => {
     try {
       return unseal(key, kind, raw, reader);
     } catch (error) {
@@ -84,20 +91,23 @@ export function createRecordCodec(sealer: RecordSealer): RecordCodec {
   return {
     encodeKeyShare: (key, v) => seal(key, 'keyshare', encodeKeyShareBody(v)),
     decodeKeyShare(key, raw, epoch) {
-      const version = open(key, 'keyshare', raw, { layout2: decodeKeyShareBody, layout1: json(key, keyShareJson, keyShareFromJson) });
-      check(key, () => { assertKeyShareVersion(version, 'record'); });
+      const { value: version, layout } = open(key, 'keyshare', raw, { layout2: decodeKeyShareBody, layout1: json(key, keyShareJson, keyShareFromJson) });
+      check(key, () => {
+        if (layout === 2) assertKeyShareInvariants(version, 'record');
+        else assertKeyShareVersion(version, 'record');
+      });
       if (version.epoch !== epoch) throw new CorruptRecordError(key, `holds epoch ${version.epoch}, not ${epoch}`);
       return version;
     },
     encodeNodeState: (key, s) => seal(key, 'nodestate', encodeNodeStateBody(s)),
     decodeNodeState(key, raw) {
-      const state = open(key, 'nodestate', raw, { layout2: decodeNodeStateBody, layout1: json(key, nodeStateJson, nodeStateFromJson) });
+      const { value: state } = open(key, 'nodestate', raw, { layout2: decodeNodeStateBody, layout1: json(key, nodeStateJson, nodeStateFromJson) });
       check(key, () => { assertNodeState(state, 'record'); });
       return state;
     },
     encodeSession: (key, s) => seal(key, 'session', Buffer.from(JSON.stringify(sessionToJson(s)), 'utf8')),
     decodeSession(key, raw, sessionTimestamp) {
-      const session = open(key, 'session', raw, { layout2: jsonBytes(key, sessionJson, sessionFromJson), layout1: json(key, sessionJson, sessionFromJson) });
+      const { value: session } = open(key, 'session', raw, { layout2: jsonBytes(key, sessionJson, sessionFromJson), layout1: json(key, sessionJson, sessionFromJson) });
       check(key, () => { assertProtocolSession(session, 'record'); });
       if (session.sessionTimestamp !== sessionTimestamp) {
         throw new CorruptRecordError(key, `holds session ${session.sessionTimestamp}, not ${sessionTimestamp}`);
@@ -110,7 +120,7 @@ export function createRecordCodec(sealer: RecordSealer): RecordCodec {
         return unseal(key, 'sealing-check', raw, {
           layout2: (body) => Buffer.from(body).toString('utf8') === SEALING_CHECK_PLAINTEXT,
           layout1: (value) => value === SEALING_CHECK_PLAINTEXT,
-        });
+        }).value;
       } catch (error) {
         if (error instanceof SealOpenFailure) return false;
         throw error;

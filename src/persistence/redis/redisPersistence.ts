@@ -55,8 +55,9 @@ const CANONICAL_INT = /^(0|[1-9]\d{0,15})$/;
 const QUIT_TIMEOUT_MS = 2000;
 
 
-/** Records fetched per MGET when listing. */
+/** Records fetched per MGET when listing, and how many MGETs are in flight at once. */
 const LIST_CHUNK = 512;
+const LIST_AHEAD = 3;
 /**
  * ioredis-mock, recognised by shape: not an ioredis Redis instance, a RedisMock
  * constructor, and no CONFIG answers. All three must hold, so a real server cannot
@@ -291,24 +292,35 @@ export class RedisPersistence implements NodePersistence {
   }
 
   /**
-   * MGET in chunks, the next chunk in flight while this one decodes: one MGET of a year of
-   * versions was a ~300 MB reply held at once.
+   * MGET in chunks with LIST_AHEAD chunks in flight while one decodes: one MGET of a year
+   * of versions was a ~300 MB reply held at once, and with a single chunk ahead the decoder
+   * sat idle a fifth of the time waiting for Redis.
    */
   private async loadAll<T>(ids: readonly number[], keyOf: (id: number) => string, decode: (key: string, raw: Buffer, id: number) => T): Promise<T[]> {
     const out: T[] = [];
     const fetchChunk = (start: number): Promise<(Buffer | null)[]> =>
       this.client.mgetBuffer(...ids.slice(start, start + LIST_CHUNK).map(keyOf));
-    let pending = ids.length === 0 ? null : fetchChunk(0);
-    for (let start = 0; pending !== null; start += LIST_CHUNK) {
-      const raws = await pending;
-      pending = start + LIST_CHUNK < ids.length ? fetchChunk(start + LIST_CHUNK) : null;
-      raws.forEach((raw, i) => {
-        const id = ids[start + i] as number;
-        const key = keyOf(id);
-        // A dangling index entry means a record vanished: report it, never skip it.
-        if (raw === null) throw new CorruptRecordError(key, 'is listed in the index but missing');
-        out.push(decode(key, raw, id));
-      });
+    const pending: Promise<(Buffer | null)[]>[] = [];
+    let nextFetch = 0;
+    const fill = (): void => {
+      for (; pending.length < LIST_AHEAD && nextFetch < ids.length; nextFetch += LIST_CHUNK) pending.push(fetchChunk(nextFetch));
+    };
+    fill();
+    try {
+      for (let start = 0; pending.length > 0; start += LIST_CHUNK) {
+        const raws = await (pending.shift() as Promise<(Buffer | null)[]>);
+        fill();
+        raws.forEach((raw, i) => {
+          const id = ids[start + i] as number;
+          const key = keyOf(id);
+          // A dangling index entry means a record vanished: report it, never skip it.
+          if (raw === null) throw new CorruptRecordError(key, 'is listed in the index but missing');
+          out.push(decode(key, raw, id));
+        });
+      }
+    } finally {
+      // A failure leaves fetches in flight; their results (or errors) are not wanted.
+      for (const fetch of pending) fetch.catch(() => undefined);
     }
     return out;
   }
