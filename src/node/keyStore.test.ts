@@ -1,8 +1,8 @@
 import { G2, encodeG2 } from '../crypto/index.js';
 import { silentLogger } from '../logging/logger.js';
 import { MemoryPersistence } from '../persistence/memory/memoryPersistence.js';
-import type { NodePersistence } from '../persistence/nodePersistence.js';
 import type { KeyShareVersion, OperatorAddress } from '../persistence/types.js';
+import { counting } from '../../test/gen/countingPersistence.js';
 import { InconsistentStateError } from './errors.js';
 import { KeyStore } from './keyStore.js';
 
@@ -11,21 +11,6 @@ const SELF: OperatorAddress = '0x00000000000000000000000000000000000000a1';
 function version(epoch: number): KeyShareVersion {
   const point = encodeG2(G2.BASE.multiply(BigInt(epoch)));
   return { epoch, privateShare: BigInt(epoch) * 7n, commitments: [point], masterPublicKey: point, threshold: 1, participants: [SELF], createdAt: epoch * 1000 };
-}
-
-/** Counts full-record reads so a test can tell what a restore decoded. */
-function counting(inner: NodePersistence): { persistence: NodePersistence; loads: number[]; lists: () => number } {
-  const loads: number[] = [];
-  let listVersions = 0;
-  const persistence = new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'loadKeyShareVersion') return (epoch: number) => { loads.push(epoch); return target.loadKeyShareVersion(epoch); };
-      if (prop === 'listKeyShareVersions') return () => { listVersions += 1; return target.listKeyShareVersions(); };
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  return { persistence, loads, lists: () => listVersions };
 }
 
 async function stored(epochs: readonly number[], active: number | null): Promise<MemoryPersistence> {

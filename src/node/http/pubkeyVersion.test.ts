@@ -3,6 +3,7 @@ import { commitPolynomial, encodeG2, evaluatePolynomial, g1FromHex, g1ToHex, g2F
 import { silentLogger } from '../../logging/logger.js';
 import { MemoryPersistence } from '../../persistence/memory/memoryPersistence.js';
 import type { KeyShareVersion, OperatorAddress } from '../../persistence/types.js';
+import { counting } from '../../../test/gen/countingPersistence.js';
 import { KeyStore } from '../keyStore.js';
 import { pubkeyViewOf, storedPubkeyView } from '../publicKeyView.js';
 import { buildHttpServer, type HttpServer, type PubkeyView } from './server.js';
@@ -38,22 +39,15 @@ function expectNoShare(body: string): void {
 }
 
 let loads: number[];
-let lists: number;
+let lists: () => number;
 
 /** The node's HTTP API over a real KeyStore, wired as KmsNode wires it. */
 async function serverOverKeyStore(): Promise<HttpServer> {
   const inner = new MemoryPersistence({ logger: silentLogger() });
   for (const v of versions) await inner.saveKeyShareVersion(v, { activate: v.epoch === ACTIVE });
-  loads = [];
-  lists = 0;
-  const persistence = new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'loadKeyShareVersion') return (epoch: number) => { loads.push(epoch); return target.loadKeyShareVersion(epoch); };
-      if (prop === 'listKeyShareVersions') return () => { lists += 1; return target.listKeyShareVersions(); };
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  const counted = counting(inner);
+  ({ loads, lists } = counted);
+  const persistence = counted.persistence;
   const store = await KeyStore.restore(persistence);
   loads.length = 0;
   return buildHttpServer(
@@ -95,7 +89,7 @@ describe('GET /pubkey?version=<epoch>', () => {
     expect((await server.inject({ method: 'GET', url: `/pubkey?version=${ACTIVE}` })).json<PubkeyView>()).toEqual(active.json());
     await server.inject({ method: 'GET', url: `/pubkey?version=${EPOCHS[0]}` });
     expect(loads).toEqual([EPOCHS[0]]);
-    expect(lists).toBe(0);
+    expect(lists()).toBe(0);
     for (const res of [active, older]) expectNoShare(res.body);
   });
 
