@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { jest } from '@jest/globals';
 import { g1ToHex, hashToG1, interpolateAtZero, operatorId } from '../../../src/crypto/index.js';
-import { runDkg, startNodes, wrongPartial, type DkgKeys, type FakeNodes } from '../../harness/dkgCluster.js';
+import { DKG_EPOCH, runDkg, runReshare, startNodes, wrongPartial, type DkgKeys, type FakeNodes } from '../../harness/dkgCluster.js';
 
 jest.setTimeout(120_000);
 
@@ -91,6 +91,22 @@ describe('kms-client', () => {
     expect(body.verification.verified).toBe(true);
     expect(body.contributors).toHaveLength(3);
     expect(body.rejected.map((r) => r.url)).toEqual([nodes.urls[1]]);
+  });
+
+  it('app-key --attestation-time in a version replaced by a reshare: partials checked against that version, same key', async () => {
+    // Active: a reshare of the DKG; the DKG version is history. Node 1 lies under the old version too.
+    const reshared = runReshare(keys, 'client-cli/reshare', DKG_EPOCH + 1_000);
+    const rotated = await startNodes(reshared, { 1: { sign: (honest, appId) => ({ ...honest, partialSignature: wrongPartial(keys, appId, 1) }) } }, [keys]);
+    try {
+      const json = await run(['--nodes', rotated.urls.join(','), 'app-key', APP, '--json', '--attestation-time', String(DKG_EPOCH + 5)]);
+      expect(json.stderr).toBe('');
+      expect(json.code).toBe(0);
+      const body = JSON.parse(json.stdout.toString()) as { appKey: string; version: number; masterPublicKey: string; rejected: { url: string; outcome: string }[] };
+      expect(body).toMatchObject({ appKey: expectedAppKey, version: DKG_EPOCH, masterPublicKey: keys.masterPublicKeyHex });
+      expect(body.rejected).toEqual([{ url: rotated.urls[1], outcome: expect.stringMatching(/does not verify against its public share/) as unknown }]);
+    } finally {
+      await rotated.close();
+    }
   });
 
   it('encrypt and decrypt through files; the plaintext file is created owner-only', async () => {
