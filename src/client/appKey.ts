@@ -43,7 +43,9 @@ export interface DerivedAppKey {
   readonly appId: string;
   /** s·H1(appId): the app's private key. Secret: handle like a password. */
   readonly appKey: G1Point;
+  /** The key version whose partials were interpolated (the agreed one, or the one the nodes signed with). */
   readonly version: number;
+  /** That version's threshold and master public key (a reshare keeps the MPK). */
   readonly threshold: number;
   readonly masterPublicKeyHex: `0x${string}`;
   /** The operators whose partials were interpolated (exactly `threshold`, ascending by address). */
