@@ -146,7 +146,7 @@ export class KmsNodeReconciler implements Reconciler {
   private async onDeleted(namespace: string, name: string): Promise<void> {
     this.options.statusWriter.forget(namespace, name);
     if (this.options.runtime.currentConfig() === null) return;
-    this.options.logger.info({ namespace, name }, 'KmsNode deleted: stopping the node; its data path is left intact');
+    this.options.logger.info({ kmsnode: `${namespace}/${name}` }, 'KmsNode deleted: stopping the node; its data path is left intact');
     await this.options.runtime.stop();
     this.appliedInPlace = null;
   }
