@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PersistenceConfigError } from './errors.js';
-import { createRecordSealer, SealOpenFailure } from './sealing.js';
+import { createRecordSealer, pooledRandomBytes, SealOpenFailure } from './sealing.js';
 
 describe('createRecordSealer', () => {
   const secret = randomBytes(32);
@@ -45,5 +45,24 @@ describe('createRecordSealer', () => {
 
   it('refuses a secret shorter than 32 bytes', () => {
     expect(() => createRecordSealer(randomBytes(16))).toThrow(PersistenceConfigError);
+  });
+});
+
+describe('pooledRandomBytes', () => {
+  it('never hands out the same bytes twice, refills when spent, and returns independent copies', () => {
+    const next = pooledRandomBytes(64);
+    const seen = new Set<string>();
+    for (let i = 0; i < 100; i++) {
+      const nonce = next(12);
+      expect(nonce).toHaveLength(12);
+      const hex = Buffer.from(nonce).toString('hex');
+      expect(seen.has(hex)).toBe(false);
+      seen.add(hex);
+    }
+    const a = next(12);
+    const copy = Uint8Array.from(a);
+    next(60); // forces a refill of the pool
+    expect(a).toEqual(copy);
+    expect(next(100)).toHaveLength(100);
   });
 });

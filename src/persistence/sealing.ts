@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomFillSync } from 'node:crypto';
 import { PersistenceConfigError } from './errors.js';
 
 /**
@@ -41,10 +41,30 @@ const aadBytes = (data: AssociatedData): Buffer =>
   typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
 /**
+ * CSPRNG bytes handed out from a pool that is refilled when spent, never reused: one
+ * 12-byte randomBytes call cost ~4 µs, a fifth of sealing a key share. Each call returns
+ * a copy, so a caller can never observe or alter bytes handed to another.
+ */
+export function pooledRandomBytes(poolBytes = 4096): (n: number) => Uint8Array {
+  const pool = Buffer.alloc(poolBytes);
+  let used = poolBytes;
+  return (n) => {
+    if (n > poolBytes) return randomFillSync(new Uint8Array(n));
+    if (used + n > poolBytes) {
+      randomFillSync(pool);
+      used = 0;
+    }
+    const out = pool.subarray(used, used + n);
+    used += n;
+    return new Uint8Array(out);
+  };
+}
+
+/**
  * Derives the record key once. `secret` must be at least 32 bytes of key material
  * (e.g. the operator's 32-byte private key); it is not kept after derivation.
  */
-export function createRecordSealer(secret: Uint8Array, randomNonce: (n: number) => Uint8Array = randomBytes): RecordSealer {
+export function createRecordSealer(secret: Uint8Array, randomNonce: (n: number) => Uint8Array = pooledRandomBytes()): RecordSealer {
   if (!(secret instanceof Uint8Array) || secret.length < MIN_SECRET_BYTES) {
     throw new PersistenceConfigError(`The sealing secret must be at least ${MIN_SECRET_BYTES} bytes`, {
       fix: 'pass the operator private key bytes or a dedicated 32-byte random secret',

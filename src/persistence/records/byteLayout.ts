@@ -14,39 +14,41 @@ export class LayoutError extends Error {
 
 const MAX_U16 = 0xffff;
 
-/** Appends fields to a growing buffer; the caller sizes it up front when it can. */
+/**
+ * Writes fields into a buffer of exactly the layout's size (both layouts know it up
+ * front): one allocation per record, hex written in place, and a size mismatch is a bug
+ * caught here rather than a record that reads back wrong.
+ */
 export class ByteWriter {
-  private bytes: Uint8Array;
-  private view: DataView;
+  private readonly bytes: Buffer;
   private length = 0;
 
-  constructor(initialCapacity = 256) {
-    this.bytes = new Uint8Array(initialCapacity);
-    this.view = new DataView(this.bytes.buffer);
+  constructor(readonly size: number) {
+    this.bytes = Buffer.alloc(size);
   }
 
   u16(value: number): this {
     if (!Number.isInteger(value) || value < 0 || value > MAX_U16) throw new RangeError(`u16 out of range: ${value}`);
-    this.view.setUint16(this.reserve(2), value);
+    this.bytes.writeUInt16BE(value, this.reserve(2));
     return this;
   }
 
   /** A non-negative safe integer as 8 bytes. */
   u64(value: number): this {
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`u64 out of range: ${value}`);
-    this.view.setBigUint64(this.reserve(8), BigInt(value));
+    this.bytes.writeBigUInt64BE(BigInt(value), this.reserve(8));
     return this;
   }
 
   /** An unsigned integer below 2^256 as 32 big-endian bytes. */
   u256(value: bigint): this {
     if (value < 0n || value >= 1n << 256n) throw new RangeError('u256 out of range');
-    return this.raw(Buffer.from(value.toString(16).padStart(64, '0'), 'hex'));
+    this.bytes.write(value.toString(16).padStart(64, '0'), this.reserve(32), 32, 'hex');
+    return this;
   }
 
   raw(data: Uint8Array): this {
-    const at = this.reserve(data.length); // before this.bytes is read: reserve may replace it
-    this.bytes.set(data, at);
+    this.bytes.set(data, this.reserve(data.length));
     return this;
   }
 
@@ -60,18 +62,30 @@ export class ByteWriter {
     return this;
   }
 
-  finish(): Uint8Array {
-    return this.bytes.slice(0, this.length);
+  /** Exactly `n` bytes given as hex, decoded in place. */
+  hex(hex: string, n: number): this {
+    if (hex.length !== n * 2) throw new RangeError(`hex of ${hex.length} characters, expected ${n * 2}`);
+    if (this.bytes.write(hex, this.reserve(n), n, 'hex') !== n) throw new RangeError('not hex');
+    return this;
+  }
+
+  /** A u16 count, then every item given as hex of exactly `itemBytes` bytes (decoded in one call). */
+  hexList(items: readonly string[], itemBytes: number): this {
+    for (const item of items) {
+      if (item.length !== itemBytes * 2) throw new RangeError(`hex list item of ${item.length} characters, expected ${itemBytes * 2}`);
+    }
+    return this.u16(items.length).hex(items.join(''), items.length * itemBytes);
+  }
+
+  /** The record; fails unless exactly `size` bytes were written. */
+  finish(): Buffer {
+    if (this.length !== this.size) throw new RangeError(`layout wrote ${this.length} of ${this.size} bytes`);
+    return this.bytes;
   }
 
   private reserve(n: number): number {
     const at = this.length;
-    if (at + n > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(this.bytes.length * 2, at + n));
-      grown.set(this.bytes.subarray(0, at));
-      this.bytes = grown;
-      this.view = new DataView(grown.buffer);
-    }
+    if (at + n > this.size) throw new RangeError(`layout overflows its ${this.size} bytes`);
     this.length += n;
     return at;
   }

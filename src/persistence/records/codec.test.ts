@@ -5,7 +5,6 @@ import { CorruptRecordError } from '../errors.js';
 import { createRecordSealer } from '../sealing.js';
 import type { KeyShareVersion, OperatorAddress } from '../types.js';
 import { FR_ORDER } from '../validation.js';
-import { ByteWriter } from './byteLayout.js';
 import { createRecordCodec } from './codec.js';
 import { associatedData, frameRecord, recordHeader, type RecordKind } from './envelope.js';
 import { encodeKeyShareBody } from './keyShareLayout.js';
@@ -104,7 +103,7 @@ describe('record codec', () => {
       ['participants unsorted', encodeKeyShareBody({ ...v, participants: [...v.participants].reverse() }), /record\.participants is out of range/],
       ['no commitments', encodeKeyShareBody({ ...v, commitments: [] }), /record\.commitments is out of range/],
       ['another epoch', encodeKeyShareBody({ ...v, epoch: 5 }), /holds epoch 5/],
-      ['epoch beyond safe integers', new ByteWriter().raw(Uint8Array.of(0xff, 0, 0, 0, 0, 0, 0, 0)).raw(good.subarray(8)).finish(), /body\.epoch: exceeds the largest safe integer/],
+      ['epoch beyond safe integers', Buffer.concat([Uint8Array.of(0xff, 0, 0, 0, 0, 0, 0, 0), good.subarray(8)]), /body\.epoch: exceeds the largest safe integer/],
     ];
     for (const [name, body, message] of cases) {
       const error = failureOf(() => codec.decodeKeyShare(key, forge(key, 'keyshare', body), v.epoch));

@@ -16,7 +16,7 @@ import { ByteReader, ByteWriter } from './byteLayout.js';
  */
 
 const ADDRESS_BYTES = 20;
-const toAddressBytes = (address: string): Uint8Array => Buffer.from(address.slice(2), 'hex');
+const addressHex = (address: string): string => address.slice(2);
 const toAddress = (hex: string): OperatorAddress => `0x${hex}`;
 
 export function encodeKeyShareBody(v: KeyShareVersion): Uint8Array {
@@ -28,7 +28,7 @@ export function encodeKeyShareBody(v: KeyShareVersion): Uint8Array {
     .u256(v.privateShare)
     .raw(v.masterPublicKey)
     .list(v.commitments, G2_COMPRESSED_BYTES)
-    .list(v.participants.map(toAddressBytes), ADDRESS_BYTES)
+    .hexList(v.participants.map(addressHex), ADDRESS_BYTES)
     .finish();
 }
 
@@ -62,7 +62,7 @@ export function encodeNodeStateBody(s: NodeState): Uint8Array {
   return new ByteWriter(8 + 8 + ADDRESS_BYTES)
     .u64(s.lastProcessedBoundary)
     .u64(s.nodeStartTime)
-    .raw(toAddressBytes(s.operatorAddress))
+    .hex(addressHex(s.operatorAddress), ADDRESS_BYTES)
     .finish();
 }
 

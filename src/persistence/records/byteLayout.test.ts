@@ -1,0 +1,44 @@
+import { ByteReader, ByteWriter, LayoutError } from './byteLayout.js';
+
+describe('byte layout', () => {
+  it('writes exactly its size and reads back every field', () => {
+    const items = [Uint8Array.of(1, 2), Uint8Array.of(3, 4)];
+    const bytes = new ByteWriter(2 + 8 + 32 + 2 + 4 + 3 + 2 + 2)
+      .u16(0xbeef).u64(Number.MAX_SAFE_INTEGER).u256((1n << 255n) + 7n).list(items, 2).hex('abcdef', 3).hexList(['0a0b'], 2)
+      .finish();
+    const r = new ByteReader(bytes);
+    expect(r.u16('a')).toBe(0xbeef);
+    expect(r.u64('b')).toBe(Number.MAX_SAFE_INTEGER);
+    expect(r.u256('c')).toBe((1n << 255n) + 7n);
+    expect(r.list('d', 2)).toEqual(items);
+    expect(r.hex('e', 3)).toBe('abcdef');
+    expect(r.countedHex('f', 2)).toBe('0a0b');
+    expect(() => { r.end('body'); }).not.toThrow();
+  });
+
+  it('refuses to write past, or finish short of, its size, and out-of-range values', () => {
+    expect(() => new ByteWriter(1).u16(1)).toThrow('overflows');
+    expect(() => new ByteWriter(4).u16(1).finish()).toThrow('wrote 2 of 4');
+    expect(() => new ByteWriter(2).u16(0x10000)).toThrow(RangeError);
+    expect(() => new ByteWriter(8).u64(-1)).toThrow(RangeError);
+    expect(() => new ByteWriter(32).u256(1n << 256n)).toThrow(RangeError);
+    expect(() => new ByteWriter(2).hex('zz', 1)).toThrow('not hex');
+    expect(() => new ByteWriter(4).list([Uint8Array.of(1)], 2)).toThrow('expected 2');
+  });
+
+  it('names the field that runs past the end, an oversized count, and trailing bytes', () => {
+    const fail = (read: (r: ByteReader) => unknown, bytes: Uint8Array): LayoutError => {
+      try {
+        read(new ByteReader(bytes));
+      } catch (error) {
+        expect(error).toBeInstanceOf(LayoutError);
+        return error as LayoutError;
+      }
+      throw new Error('expected a LayoutError');
+    };
+    expect(fail((r) => r.u64('epoch'), new Uint8Array(7))).toMatchObject({ field: 'epoch', reason: 'the record ends before this field' });
+    expect(fail((r) => r.list('commitments', 96), Uint8Array.of(0, 3, 1, 2))).toMatchObject({ field: 'commitments' });
+    expect(fail((r) => r.u64('big'), Uint8Array.of(0, 0x20, 0, 0, 0, 0, 0, 0))).toMatchObject({ reason: 'exceeds the largest safe integer' });
+    expect(fail((r) => { r.u16('a'); r.end('body'); }, new Uint8Array(3))).toMatchObject({ field: 'body', reason: '1 unexpected trailing bytes' });
+  });
+});
