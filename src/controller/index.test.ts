@@ -2,7 +2,7 @@ import { ConditionType, findCondition } from '../api/v1alpha1/conditions.js';
 import { silentLogger } from '../logging/logger.js';
 import { FakeKubeApi } from '../../test/gen/fakeKubeApi.js';
 import { FakeRuntime } from '../../test/gen/fakeRuntime.js';
-import { defaultSecrets, kmsNode, redisHealth, runtimeStatus, withAppendFsync, withGeneration, withHealth } from '../../test/gen/kmsNode.js';
+import { defaultSecrets, kmsNode, redisHealth, runtimeStatus, withAppendFsync, withGeneration, withHealth, withKeys } from '../../test/gen/kmsNode.js';
 import { startKmsNodeController } from './index.js';
 
 async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -49,6 +49,37 @@ describe('startKmsNodeController (informer + queue + reconciler over the HTTP fa
       await controller.stop();
       await fake.stop();
     }
+  });
+
+  test('a status change the node announces is written at once, long before the resync; stop unsubscribes', async () => {
+    const fake = new FakeKubeApi();
+    await fake.start();
+    for (const [name, data] of Object.entries(defaultSecrets())) fake.secrets.set(`kms/${name}`, data);
+    const runtime = new FakeRuntime();
+    const health = withHealth(redisHealth((h) => { h.dataPath = { ...h.dataPath!, ownerUid: process.getuid!() }; }));
+    runtime.runningStatus = runtimeStatus(health);
+    fake.put(kmsNode('node-a'));
+    // An hour: a Ready node is not revisited before it, so only the announcement can update the status.
+    const controller = startKmsNodeController({
+      kubeConfig: fake.kubeConfig(), namespace: 'kms', name: 'node-a', runtime, logger: silentLogger(), resyncPeriodMs: 3_600_000,
+    });
+    const status = () => fake.objects.get('kms/node-a')?.status;
+    try {
+      await until('Ready on node-a', () => findCondition(status()?.conditions, ConditionType.Ready)?.status === 'True');
+      expect(status()?.keys).toEqual({ versionCount: 0, lastBoundary: 0 });
+      expect(runtime.listeners.size).toBe(1);
+
+      runtime.emit('boundaryProcessed', runtimeStatus(health, withKeys({ activeVersion: null, versionCount: 0, lastProcessedBoundary: 5 })));
+      runtime.emit('keyVersionActivated', runtimeStatus(health, withKeys({ activeVersion: 1_700_000_060, versionCount: 1, lastProcessedBoundary: 5 })));
+      await until('the new version in status', () => status()?.keys?.activeVersion === 1_700_000_060);
+      expect(status()?.keys).toEqual({ activeVersion: 1_700_000_060, versionCount: 1, lastBoundary: 5 });
+      expect(findCondition(status()?.conditions, ConditionType.KeyShareActive)?.status).toBe('True');
+      expect(runtime.calls).toEqual(['start:/var/lib/kms/data']);
+    } finally {
+      await controller.stop();
+      await fake.stop();
+    }
+    expect(runtime.listeners.size).toBe(0);
   });
 
   test('a failing list restarts the informer with backoff; a dropped watch is resumed', async () => {

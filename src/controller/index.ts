@@ -40,7 +40,10 @@ export interface KmsNodeControllerHandle {
 
 /**
  * Starts the in-process controller for one KmsNode: an informer on that object
- * (field-selected by name, restarted on error), one worker, and the reconciler.
+ * (field-selected by name, restarted on error), one worker, and the reconciler. The
+ * node's own status changes (a new key version, a boundary, a phase, a health flip)
+ * queue the resource too, so its status follows the node at once rather than at the
+ * next resync.
  */
 export function startKmsNodeController(options: KmsNodeControllerOptions): KmsNodeControllerHandle {
   const clock = options.clock ?? systemTimers;
@@ -77,5 +80,14 @@ export function startKmsNodeController(options: KmsNodeControllerOptions): KmsNo
     ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
   });
   controller.run();
-  return { stop: () => controller.stop() };
+  const key = objectKey(options.namespace, options.name);
+  const unsubscribe = options.runtime.onStatusChange((change) => {
+    if (controller.enqueueKnown(key)) logger.debug({ reason: change.reason }, 'node status changed; reconciling');
+  });
+  return {
+    stop: async () => {
+      unsubscribe();
+      await controller.stop();
+    },
+  };
 }

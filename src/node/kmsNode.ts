@@ -18,10 +18,11 @@ import { KeyStore } from './keyStore.js';
 import type { NodeMetrics } from './metrics.js';
 import { PeerMessenger, PROTOCOL_ROUTES } from './peerMessenger.js';
 import { pubkeyViewOf, storedPubkeyView } from './publicKeyView.js';
-import type { NodeRuntimePhase, NodeRuntimeStatus } from './runtime.js';
+import type { NodeRuntimePhase, NodeRuntimeStatus, NodeStatusChangeReason, NodeStatusListener } from './runtime.js';
 import { SessionInbox } from './sessionInbox.js';
 import { peerKeyViewSchema, planSession, type PeerKeyView } from './sessionPlan.js';
 import { SessionRunner } from './sessionRunner.js';
+import { StatusListeners } from './statusListeners.js';
 
 export interface KmsNodeOptions {
   readonly self: OperatorAddress;
@@ -65,6 +66,9 @@ export class KmsNode implements NodeApi {
   private runner: SessionRunner | null = null;
   private lastSessionTimestamp = 0;
   private lastHealth: PersistenceHealth | null = null;
+  /** The last health check's verdict; a throwing check counts as unhealthy. */
+  private lastHealthy: boolean | null = null;
+  private readonly listeners = new StatusListeners((error) => { this.log.warn({ err: describeError(error) }, 'a status listener threw; ignored'); });
   private readonly inbox: SessionInbox;
   private readonly messenger: PeerMessenger;
   private readonly http: HttpServer;
@@ -96,14 +100,15 @@ export class KmsNode implements NodeApi {
 
   /** Health check (fail fast) → restore → HTTP → chain watcher. */
   async start(): Promise<{ url: string }> {
-    this.phase = 'starting';
+    this.setPhase('starting');
     try {
       this.lastHealth = await this.m.persistence.healthCheck();
+      this.noteHealthVerdict(this.lastHealth.healthy);
       if (!this.lastHealth.healthy) {
         const failed = this.lastHealth.findings.filter((f) => !f.ok).map((f) => `${f.check}: ${f.message}`);
         throw new NodeNotReadyError(`persistence is not healthy: ${failed.join('; ')}`, { fix: 'fix the persistence problem above, then start again' });
       }
-      this.phase = 'restoring';
+      this.setPhase('restoring');
       await this.restore();
       const url = await this.http.listen({ host: this.options.host, port: this.options.port });
       this.blockSource = new BlockSource({
@@ -116,12 +121,12 @@ export class KmsNode implements NodeApi {
         logger: this.m.logger,
       });
       this.blockSource.start();
-      this.phase = 'running';
+      this.setPhase('running');
       this.log.info({ url, activeVersion: this.keyStore?.activeVersion?.epoch ?? null }, 'node running');
       return { url };
     } catch (error) {
-      this.phase = 'failed';
       this.lastError = describeError(error);
+      this.setPhase('failed');
       await this.closeAll();
       throw error;
     }
@@ -130,10 +135,10 @@ export class KmsNode implements NodeApi {
   /** Stops taking work, abandons the running round cleanly, closes persistence. Idempotent. */
   async stop(): Promise<void> {
     if (this.phase === 'stopped' || this.phase === 'stopping') return;
-    this.phase = 'stopping';
+    this.setPhase('stopping');
     this.stopping.abort();
     await this.closeAll();
-    this.phase = 'stopped';
+    this.setPhase('stopped');
     this.log.info('node stopped');
   }
 
@@ -181,6 +186,7 @@ export class KmsNode implements NodeApi {
     this.state = { ...state, lastProcessedBoundary: boundary };
     await this.m.persistence.saveNodeState(this.state);
     this.m.metrics.lastProcessedBoundary.set(boundary);
+    this.notify('boundaryProcessed');
     if (this.runner !== null) {
       this.log.warn({ boundary, running: this.runner.sessionTimestamp }, 'a round is still running; this boundary is skipped');
       return;
@@ -247,6 +253,7 @@ export class KmsNode implements NodeApi {
       };
       await this.requireKeyStore().commit(version);
       this.updateKeyMetrics();
+      this.notify('keyVersionActivated');
       this.m.metrics.protocolRounds.inc({ type, outcome: 'completed' });
       this.m.metrics.protocolRoundDuration.observe({ type }, (Date.now() - started) / 1000);
       this.log.info({ session: ts, type, version: version.epoch, threshold: version.threshold, participants: version.participants.length }, 'round completed; new key version active');
@@ -321,6 +328,7 @@ export class KmsNode implements NodeApi {
     } catch (error) {
       this.lastError = describeError(error);
     }
+    this.noteHealthVerdict(persistence?.healthy === true);
     const chain = this.blockSource?.health() ?? null;
     const active = this.keyStore?.activeVersion ?? null;
     const unhealthy = this.phase !== 'running' || persistence?.healthy !== true;
@@ -357,6 +365,27 @@ export class KmsNode implements NodeApi {
       },
       lastError: this.lastError,
     };
+  }
+
+  /** See NodeRuntime.onStatusChange: phase, boundary, activated version, health verdict. */
+  onStatusChange(listener: NodeStatusListener): () => void {
+    return this.listeners.add(listener);
+  }
+
+  private notify(reason: NodeStatusChangeReason): void {
+    this.listeners.emit(reason, this.status());
+  }
+
+  private setPhase(phase: NodeRuntimePhase): void {
+    if (this.phase === phase) return;
+    this.phase = phase;
+    this.notify('phase');
+  }
+
+  private noteHealthVerdict(healthy: boolean): void {
+    const previous = this.lastHealthy;
+    this.lastHealthy = healthy;
+    if (previous !== null && previous !== healthy) this.notify('persistenceHealth');
   }
 
   private requireKeyStore(): KeyStore {

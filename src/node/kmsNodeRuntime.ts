@@ -9,7 +9,8 @@ import type { Logger } from '../logging/logger.js';
 import type { OperatorAddress } from '../persistence/types.js';
 import { createNode } from './createNode.js';
 import type { KmsNode } from './kmsNode.js';
-import type { AppendFsyncPolicy, NodeRuntime, NodeRuntimeStatus } from './runtime.js';
+import type { AppendFsyncPolicy, NodeRuntime, NodeRuntimeStatus, NodeStatusListener } from './runtime.js';
+import { StatusListeners } from './statusListeners.js';
 
 /** What kms-server's own flags contribute when the KmsNode resource supplies the rest. */
 export interface RuntimeBaseSettings {
@@ -20,6 +21,9 @@ export interface RuntimeBaseSettings {
   readonly pollIntervalMs: number | null;
   readonly protocolTimeoutMs: number | null;
 }
+
+/** Builds a node from a configuration; createNode unless a test passes its own. */
+export type NodeFactory = (config: ServerConfig, logger: Logger) => Promise<KmsNode>;
 
 const STOPPED: NodeRuntimeStatus = {
   phase: 'stopped',
@@ -38,22 +42,32 @@ export class KmsNodeRuntime implements NodeRuntime<ControllerNodeConfig> {
   private node: KmsNode | null = null;
   private config: ControllerNodeConfig | null = null;
   private last: NodeRuntimeStatus = STOPPED;
+  /** Outlive each node: a restart builds a new node, the subscribers stay. */
+  private readonly listeners: StatusListeners;
+  private detachNode: (() => void) | null = null;
 
   constructor(
     private readonly base: RuntimeBaseSettings,
     private readonly logger: Logger,
-  ) {}
+    private readonly create: NodeFactory = createNode,
+  ) {
+    this.listeners = new StatusListeners((error) => { this.logger.warn({ err: String(error) }, 'a status listener threw; ignored'); });
+  }
 
   async start(config: ControllerNodeConfig): Promise<void> {
-    const node = await createNode(toServerConfig(config, this.base), this.logger);
+    const node = await this.create(toServerConfig(config, this.base), this.logger);
+    // Attached before start, so starting → restoring → running reach the subscribers too.
+    const detach = node.onStatusChange((change) => { this.listeners.emit(change.reason, change.status); });
     try {
       await node.start();
     } catch (error) {
       this.last = node.status();
+      detach();
       throw error;
     }
     this.node = node;
     this.config = config;
+    this.detachNode = detach;
   }
 
   async stop(): Promise<void> {
@@ -61,6 +75,8 @@ export class KmsNodeRuntime implements NodeRuntime<ControllerNodeConfig> {
     if (node === null) return;
     await node.stop();
     this.last = node.status();
+    this.detachNode?.();
+    this.detachNode = null;
     this.node = null;
     this.config = null;
   }
@@ -77,6 +93,10 @@ export class KmsNodeRuntime implements NodeRuntime<ControllerNodeConfig> {
 
   status(): NodeRuntimeStatus {
     return this.node?.status() ?? this.last;
+  }
+
+  onStatusChange(listener: NodeStatusListener): () => void {
+    return this.listeners.add(listener);
   }
 
   /**

@@ -39,6 +39,26 @@ export interface NodeRuntimeStatus {
   readonly lastError: NodeRuntimeError | null;
 }
 
+/** Why a status-change listener was called. */
+export type NodeStatusChangeReason =
+  /** The lifecycle phase moved (starting, restoring, running, stopping, stopped, failed). */
+  | 'phase'
+  /** A DKG or reshare finished and its key version is now the active one. */
+  | 'keyVersionActivated'
+  /** A boundary was recorded as processed (before any round it starts). */
+  | 'boundaryProcessed'
+  /** A persistence health check's verdict differs from the previous check's. */
+  | 'persistenceHealth';
+
+export interface NodeStatusChange {
+  readonly reason: NodeStatusChangeReason;
+  /** The status right after the change, as the node knows it without I/O. */
+  readonly status: NodeRuntimeStatus;
+}
+
+/** Called synchronously by the runtime; keep it cheap and non-throwing (a throw is logged and ignored). */
+export type NodeStatusListener = (change: NodeStatusChange) => void;
+
 /** The subset of a node configuration the controller can set from a KmsNode spec. */
 export type AppendFsyncPolicy = 'always' | 'everysec';
 
@@ -53,6 +73,12 @@ export interface NodeRuntime<TConfig> {
   refreshStatus(): Promise<NodeRuntimeStatus>;
   /** Last known status without I/O. */
   status(): NodeRuntimeStatus;
+  /**
+   * Subscribes to the changes the node makes to its own status (see
+   * NodeStatusChangeReason), so an owner can act on them at once instead of polling.
+   * Survives stop/start of the runtime. Returns the unsubscribe function (idempotent).
+   */
+  onStatusChange(listener: NodeStatusListener): () => void;
   /**
    * Applies an appendfsync policy to the running Redis (CONFIG SET) and verifies it took
    * effect; rejects when the backend has no such setting (memory) or verification fails.

@@ -1,5 +1,6 @@
 import type { ControllerNodeConfig } from '../../src/controller/kmsnode/specMapping.js';
-import type { AppendFsyncPolicy, NodeRuntime, NodeRuntimeStatus } from '../../src/node/runtime.js';
+import type { AppendFsyncPolicy, NodeRuntime, NodeRuntimeStatus, NodeStatusChangeReason, NodeStatusListener } from '../../src/node/runtime.js';
+import { StatusListeners } from '../../src/node/statusListeners.js';
 import { redisHealth, runtimeStatus, withAof, withHealth, withPhase } from './kmsNode.js';
 
 /** A NodeRuntime whose status the test sets; it records every call the controller makes. */
@@ -10,6 +11,8 @@ export class FakeRuntime implements NodeRuntime<ControllerNodeConfig> {
   /** Status the runtime reports while running. */
   runningStatus: NodeRuntimeStatus = runtimeStatus();
   startError: Error | null = null;
+  /** Subscribers; the test announces a change with emit(). */
+  readonly listeners = new StatusListeners((error) => { throw error; });
 
   start(config: ControllerNodeConfig): Promise<void> {
     this.calls.push(`start:${config.persistence.dataPath ?? '-'}`);
@@ -40,6 +43,17 @@ export class FakeRuntime implements NodeRuntime<ControllerNodeConfig> {
 
   status(): NodeRuntimeStatus {
     return this.current;
+  }
+
+  onStatusChange(listener: NodeStatusListener): () => void {
+    return this.listeners.add(listener);
+  }
+
+  /** Makes `status` the running status and tells the subscribers, as a node does after a change. */
+  emit(reason: NodeStatusChangeReason, status: NodeRuntimeStatus = this.runningStatus): void {
+    this.runningStatus = status;
+    if (this.config !== null) this.current = status;
+    this.listeners.emit(reason, status);
   }
 
   applyAppendFsync(policy: AppendFsyncPolicy): Promise<void> {

@@ -129,6 +129,35 @@ describe('Controller', () => {
     await controller.stop();
   });
 
+  test('enqueueKnown queues a key the source holds, at once; a burst during a pass makes one more pass', async () => {
+    const releases: (() => void)[] = [];
+    const { source, calls, controller } = setup(() => new Promise((resolve) => { releases.push(() => { resolve(undefined); }); }));
+    source.held = ['ns/a'];
+    expect(controller.enqueueKnown('ns/a')).toBe(true);
+    await flush();
+    expect(calls).toEqual(['ns/a']);
+    // Three triggers while the pass runs: the key is in flight, so it is queued once.
+    for (let i = 0; i < 3; i++) controller.enqueueKnown('ns/a');
+    releases.shift()!();
+    await flush();
+    expect(calls).toEqual(['ns/a', 'ns/a']);
+    releases.shift()!();
+    await flush();
+    expect(calls).toHaveLength(2);
+    await controller.stop();
+  });
+
+  test('enqueueKnown ignores a key the source does not hold (never read as a deletion) and any key after stop', async () => {
+    const { source, calls, controller } = setup(() => Promise.resolve(undefined));
+    expect(controller.enqueueKnown('ns/a')).toBe(false);
+    await flush();
+    expect(calls).toEqual([]);
+    source.held = ['ns/a'];
+    await controller.stop();
+    expect(controller.enqueueKnown('ns/a')).toBe(false);
+    expect(calls).toEqual([]);
+  });
+
   test('stop waits for the item in flight and ends the workers', async () => {
     let release: (() => void) | null = null;
     const { source, controller } = setup(() => new Promise((resolve) => { release = () => { resolve(undefined); }; }));

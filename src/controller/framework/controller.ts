@@ -92,6 +92,20 @@ export class Controller {
     await Promise.all(this.workers);
   }
 
+  /**
+   * Queues `key` on a trigger from outside the source (controller-runtime's channel
+   * source), e.g. the node's own status changing. Only a key the source holds is queued:
+   * an object the informer does not have (not listed yet, or deleted) is never
+   * reconciled on such a trigger, where a pass would read its absence as a deletion.
+   * The queue's dedupe is the debounce: a burst while the key waits or is in flight
+   * makes one more pass, not one per trigger. Returns whether the key was queued.
+   */
+  enqueueKnown(key: string): boolean {
+    if (this.stopped || !this.options.source.keys().includes(key)) return false;
+    this.queue.add(key);
+    return true;
+  }
+
   private startSource(): void {
     const handlers: SourceHandlers = {
       enqueue: (key) => { this.queue.add(key); },

@@ -1,5 +1,6 @@
 import type { Logger } from '../../logging/logger.js';
-import type { AppendFsyncPolicy, NodeKeyStatus, NodeRuntime, NodeRuntimeStatus } from '../../node/runtime.js';
+import type { AppendFsyncPolicy, NodeKeyStatus, NodeRuntime, NodeRuntimeStatus, NodeStatusListener } from '../../node/runtime.js';
+import { StatusListeners } from '../../node/statusListeners.js';
 import type { NodePersistence } from '../../persistence/nodePersistence.js';
 import { openPersistence, type OpenPersistenceOptions, type PersistenceConfig } from '../../persistence/open.js';
 import { BACKEND_RESTARTED_CODE } from '../kmsnode/checks.js';
@@ -81,19 +82,35 @@ export class PersistenceOnlyRuntime implements NodeRuntime<ControllerNodeConfig>
   private runId: string | null = null;
   private last: NodeRuntimeStatus = { phase: 'stopped', persistence: null, keys: NO_KEYS, lastError: null };
   private readonly logger: Logger;
+  private readonly listeners: StatusListeners;
 
   constructor(private readonly options: PersistenceOnlyRuntimeOptions) {
     this.logger = options.logger.child({ module: 'runtime', runtime: 'persistence-only' });
+    this.listeners = new StatusListeners((error) => { this.logger.warn({ err: errorOf(error) }, 'a status listener threw; ignored'); });
+  }
+
+  /**
+   * Every status change goes through here. Without a node there are no rounds or
+   * boundaries: what this runtime knows to announce is a phase change and a flip of the
+   * health verdict (seen when the owner refreshes). Key counts are only ever read on
+   * the owner's own refresh, so announcing them would tell it nothing new.
+   */
+  private update(next: NodeRuntimeStatus): void {
+    const previous = this.last;
+    this.last = next;
+    if (previous.phase !== next.phase) this.listeners.emit('phase', next);
+    const [was, is] = [previous.persistence?.healthy, next.persistence?.healthy];
+    if (was !== undefined && is !== undefined && was !== is) this.listeners.emit('persistenceHealth', next);
   }
 
   async start(config: ControllerNodeConfig): Promise<void> {
     if (this.persistence !== null) throw new RuntimeStateError('the runtime is already running', { fix: 'stop it before starting it again' });
-    this.last = { phase: 'starting', persistence: null, keys: NO_KEYS, lastError: null };
+    this.update({ phase: 'starting', persistence: null, keys: NO_KEYS, lastError: null });
     try {
       const { config: persistenceConfig, env } = persistenceConfigOf(config, this.options.redisServerBinary);
       const open = this.options.open ?? openPersistence;
       this.persistence = await open(persistenceConfig, { logger: this.logger, sealingSecret: sealingSecretOf(config), env });
-      this.last = { ...this.last, phase: 'restoring' };
+      this.update({ ...this.last, phase: 'restoring' });
       this.admin = persistenceConfig.type !== 'redis'
         ? null
         : persistenceConfig.mode === 'embedded'
@@ -102,23 +119,23 @@ export class PersistenceOnlyRuntime implements NodeRuntime<ControllerNodeConfig>
       this.runId = await this.readRunId();
       this.config = config;
       const health = await this.persistence.healthCheck();
-      this.last = { phase: 'running', persistence: health, keys: await this.readKeys(), lastError: null };
+      this.update({ phase: 'running', persistence: health, keys: await this.readKeys(), lastError: null });
       this.logger.info({ backend: health.backend, mode: health.mode }, 'persistence open; node running (persistence only)');
     } catch (error) {
       await this.closeQuietly();
-      this.last = { phase: 'failed', persistence: null, keys: NO_KEYS, lastError: errorOf(error) };
+      this.update({ phase: 'failed', persistence: null, keys: NO_KEYS, lastError: errorOf(error) });
       throw error;
     }
   }
 
   async stop(): Promise<void> {
     if (this.persistence === null) {
-      this.last = { ...this.last, phase: 'stopped', persistence: null };
+      this.update({ ...this.last, phase: 'stopped', persistence: null });
       return;
     }
-    this.last = { ...this.last, phase: 'stopping' };
+    this.update({ ...this.last, phase: 'stopping' });
     await this.closeQuietly();
-    this.last = { phase: 'stopped', persistence: null, keys: this.last.keys, lastError: null };
+    this.update({ phase: 'stopped', persistence: null, keys: this.last.keys, lastError: null });
   }
 
   currentConfig(): ControllerNodeConfig | null {
@@ -142,12 +159,16 @@ export class PersistenceOnlyRuntime implements NodeRuntime<ControllerNodeConfig>
     if (incident !== null) this.logger.warn(incident, 'persistence backend restarted');
     const health = await persistence.healthCheck();
     const keys = await this.readKeys().catch(() => this.last.keys);
-    this.last = { phase: 'running', persistence: health, keys, lastError: incident };
+    this.update({ phase: 'running', persistence: health, keys, lastError: incident });
     return this.last;
   }
 
   status(): NodeRuntimeStatus {
     return this.last;
+  }
+
+  onStatusChange(listener: NodeStatusListener): () => void {
+    return this.listeners.add(listener);
   }
 
   /** Sets appendonly yes and the appendfsync policy on the running Redis, then reads both back. */

@@ -1,0 +1,92 @@
+import { singleNode } from '../../test/gen/singleNode.js';
+import type { NodeStatusChange } from './runtime.js';
+
+/** Polls until `predicate` holds (the node works on its own timers); fails after 20 s. */
+async function until(what: string, predicate: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('KmsNode.onStatusChange: the node announces its own status changes', () => {
+  test('start → phases in order; a boundary → boundaryProcessed, then the DKG\'s keyVersionActivated; a reshare likewise; stop → phases', async () => {
+    const { node, chain } = singleNode();
+    const changes: NodeStatusChange[] = [];
+    node.onStatusChange((change) => { changes.push(change); });
+    await node.start();
+    try {
+      expect(changes.map((c) => `${c.reason}:${c.status.phase}`)).toEqual(['phase:starting', 'phase:restoring', 'phase:running']);
+      changes.length = 0;
+
+      const boundary = chain.mineToNextBoundary();
+      await until('the DKG version', () => changes.some((c) => c.reason === 'keyVersionActivated'));
+      expect(changes.map((c) => c.reason)).toEqual(['boundaryProcessed', 'keyVersionActivated']);
+      expect(changes[0]?.status.keys).toEqual({ activeVersion: null, versionCount: 0, lastProcessedBoundary: boundary });
+      const dkg = changes[1]?.status.keys;
+      expect(dkg).toMatchObject({ versionCount: 1, lastProcessedBoundary: boundary });
+      expect(dkg?.activeVersion).toBe(node.status().keys.activeVersion);
+      expect(dkg?.activeVersion).not.toBeNull();
+      changes.length = 0;
+
+      const next = chain.mineToNextBoundary();
+      await until('the reshare version', () => changes.some((c) => c.reason === 'keyVersionActivated'));
+      expect(changes.map((c) => c.reason)).toEqual(['boundaryProcessed', 'keyVersionActivated']);
+      expect(changes[1]?.status.keys).toMatchObject({ versionCount: 2, lastProcessedBoundary: next });
+      expect(changes[1]?.status.keys.activeVersion).toBeGreaterThan(dkg?.activeVersion ?? Infinity);
+      changes.length = 0;
+    } finally {
+      await node.stop();
+    }
+    expect(changes.map((c) => `${c.reason}:${c.status.phase}`)).toEqual(['phase:stopping', 'phase:stopped']);
+  }, 60_000);
+
+  test('a health check whose verdict flips is announced once per flip; the same verdict again is not', async () => {
+    const { node, persistence } = singleNode();
+    const reasons: string[] = [];
+    node.onStatusChange((change) => { reasons.push(`${change.reason}:${String(change.status.persistence?.healthy)}`); });
+    await node.start();
+    try {
+      reasons.length = 0;
+      await node.health();
+      expect(reasons).toEqual([]);
+
+      persistence.failing = 'the disk went away';
+      await node.health();
+      await node.health();
+      expect(reasons).toEqual(['persistenceHealth:false']);
+
+      persistence.failing = null;
+      await node.health();
+      await node.health();
+      expect(reasons).toEqual(['persistenceHealth:false', 'persistenceHealth:true']);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  test('a start refused for unhealthy persistence ends in phase failed, with the reason in the announced status', async () => {
+    const { node, persistence } = singleNode();
+    persistence.failing = 'AOF is off';
+    const changes: NodeStatusChange[] = [];
+    node.onStatusChange((change) => { changes.push(change); });
+    await expect(node.start()).rejects.toThrow(/AOF is off/);
+    expect(changes.map((c) => c.status.phase)).toEqual(['starting', 'failed']);
+    expect(changes[1]?.status.lastError?.code).toBe('NODE_NOT_READY');
+  });
+
+  test('an unsubscribed listener hears nothing more; a throwing listener neither stops the node nor the others', async () => {
+    const { node } = singleNode();
+    const heard: string[] = [];
+    const unsubscribe = node.onStatusChange(() => { heard.push('first'); });
+    node.onStatusChange(() => { throw new Error('listener bug'); });
+    node.onStatusChange((change) => { heard.push(`last:${change.status.phase}`); });
+    await node.start();
+    unsubscribe();
+    unsubscribe();
+    await node.stop();
+    expect(heard).toEqual(['first', 'last:starting', 'first', 'last:restoring', 'first', 'last:running', 'last:stopping', 'last:stopped']);
+    expect(node.status().phase).toBe('stopped');
+  });
+});
