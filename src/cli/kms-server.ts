@@ -89,8 +89,10 @@ async function runControllerMode(sources: ConfigSources): Promise<number> {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   const runtime = new KmsNodeRuntime(config, logger);
-  const controller = startKmsNodeController({ kubeConfig, namespace: config.namespace, name: config.kmsNodeName, runtime, logger });
-  logger.info({ kmsnode: `${config.namespace}/${config.kmsNodeName}` }, 'controller started; the KmsNode resource configures this node');
+  const controller = startKmsNodeController({
+    kubeConfig, namespace: config.namespace, name: config.kmsNodeName, runtime, logger, resyncPeriodMs: config.resyncPeriodMs,
+  });
+  logger.info({ kmsnode: `${config.namespace}/${config.kmsNodeName}`, resyncPeriodMs: config.resyncPeriodMs }, 'controller started; the KmsNode resource configures this node');
   return waitForSignal(async () => {
     await controller.stop();
     await runtime.stop();

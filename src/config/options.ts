@@ -60,6 +60,7 @@ export const SERVER_OPTIONS = [
   { name: 'controller', description: 'also run the Kubernetes controller for this node\'s KmsNode resource', isSwitch: true },
   { name: 'kmsnode-name', description: 'name of the KmsNode resource the controller reconciles' },
   { name: 'namespace', description: 'namespace of the KmsNode resource' },
+  { name: 'controller-resync-ms', description: 'how often the controller revisits its KmsNode without a change (the node\'s own status changes are written at once)', defaultValue: '30000' },
 ] as const satisfies readonly OptionSpec[];
 
 export type ServerOptionName = (typeof SERVER_OPTIONS)[number]['name'];

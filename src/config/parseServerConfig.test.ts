@@ -121,10 +121,20 @@ describe('controller mode', () => {
     expect(isControllerMode(sources({}, { KMS_CONTROLLER: 'true' }))).toBe(true);
     expect(isControllerMode(sources({}))).toBe(false);
     const config = parseControllerModeConfig(sources({ 'kmsnode-name': 'node-0', namespace: 'kms', host: '0.0.0.0' }));
-    expect(config).toMatchObject({ kmsNodeName: 'node-0', namespace: 'kms', host: '0.0.0.0', logLevel: 'info', redisServerBinary: 'redis-server' });
+    expect(config).toMatchObject({ kmsNodeName: 'node-0', namespace: 'kms', host: '0.0.0.0', logLevel: 'info', redisServerBinary: 'redis-server', resyncPeriodMs: 30_000 });
     expect(problemsOf(() => parseControllerModeConfig(sources({})))).toEqual([
       '--kmsnode-name|KMS_KMSNODE_NAME|is required: the KmsNode resource name, when --controller is on',
       '--namespace|KMS_NAMESPACE|is required: the KmsNode namespace, when --controller is on',
+    ]);
+  });
+
+  it('takes the controller resync period from flag or env, within 1 s to 1 day', async () => {
+    const { parseControllerModeConfig } = await import('./parseServerConfig.js');
+    const named = { 'kmsnode-name': 'node-0', namespace: 'kms' };
+    expect(parseControllerModeConfig(sources({ ...named, 'controller-resync-ms': '600000' })).resyncPeriodMs).toBe(600_000);
+    expect(parseControllerModeConfig(sources(named, { KMS_CONTROLLER_RESYNC_MS: '5000' })).resyncPeriodMs).toBe(5_000);
+    expect(problemsOf(() => parseControllerModeConfig(sources({ ...named, 'controller-resync-ms': '500' })))).toEqual([
+      "--controller-resync-ms|KMS_CONTROLLER_RESYNC_MS|must be a whole number from 1000 to 86400000; got '500'",
     ]);
   });
 });

@@ -223,6 +223,8 @@ export interface ControllerModeConfig {
   readonly boundaryInterval: number | null;
   readonly pollIntervalMs: number | null;
   readonly protocolTimeoutMs: number | null;
+  /** The controller's resync period, ms. */
+  readonly resyncPeriodMs: number;
 }
 
 /** True when the controller switch is on (flag or env): then parseControllerModeConfig applies. */
@@ -239,6 +241,7 @@ export function parseControllerModeConfig(sources: ConfigSources): ControllerMod
   const boundaryInterval = integer('boundary-interval', 1, 1_000_000) ?? null;
   const pollIntervalMs = integer('poll-interval-ms', 50, 600_000) ?? null;
   const protocolTimeoutMs = integer('protocol-timeout-ms', 1_000, 3_600_000) ?? null;
+  const resyncPeriodMs = integer('controller-resync-ms', 1_000, 86_400_000);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     kmsNodeName: kmsNodeName as string,
@@ -249,5 +252,6 @@ export function parseControllerModeConfig(sources: ConfigSources): ControllerMod
     boundaryInterval,
     pollIntervalMs,
     protocolTimeoutMs,
+    resyncPeriodMs: resyncPeriodMs as number,
   };
 }
