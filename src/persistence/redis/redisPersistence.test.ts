@@ -21,12 +21,13 @@ function openMock(connect: () => Redis, sealer: RecordSealer, keyPrefix = 'kms:'
 
 describePersistenceConformance('redis on ioredis-mock', () => {
   const connect = mockServer();
-  const sealer = createRecordSealer(randomBytes(32));
+  const sealingSecret = randomBytes(32);
+  const sealer = createRecordSealer(sealingSecret);
   const raw = connect();
   return Promise.resolve({
     durable: true,
     open: () => openMock(connect, sealer, 'test:kms:'),
-    raw: { client: raw, prefix: 'test:kms:' },
+    raw: { client: raw, prefix: 'test:kms:', sealingSecret },
     dispose: async () => { await raw.quit(); },
   });
 }, { records: true });

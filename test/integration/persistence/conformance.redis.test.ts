@@ -31,12 +31,13 @@ if (MOCK) {
   let hosts = 0;
   describePersistenceConformance('redis on ioredis-mock (KMS_TEST_REDIS=mock)', () => {
     const host = `conformance-${process.pid}-${++hosts}`;
-    const sealer = createRecordSealer(randomBytes(32));
+    const sealingSecret = randomBytes(32);
+    const sealer = createRecordSealer(sealingSecret);
     const raw = new RedisMock({ host, port: 6379 });
     return Promise.resolve({
       durable: true,
       open: () => RedisPersistence.open(new RedisMock({ host, port: 6379 }), { logger: silentLogger(), sealer, durability: 'none-mock', keyPrefix: 'kms:' }),
-      raw: { client: raw, prefix: 'kms:' },
+      raw: { client: raw, prefix: 'kms:', sealingSecret },
       dispose: async () => { await raw.quit(); },
     });
   }, { records: true });
@@ -54,7 +55,7 @@ if (MOCK) {
     return Promise.resolve({
       durable: true,
       open: () => openPersistence({ type: 'redis', mode: 'external', url: server.url, keyPrefix: prefix }, { logger: silentLogger(), sealingSecret }),
-      raw: { client: raw, prefix },
+      raw: { client: raw, prefix, sealingSecret },
       dispose: async () => { await raw.quit(); },
     });
   }, { records: true });
@@ -78,7 +79,7 @@ if (MOCK) {
     return Promise.resolve({
       durable: true,
       open: () => openPersistence({ type: 'redis', mode: 'embedded', dataPath }, { logger: silentLogger(), sealingSecret }),
-      raw: { client: raw, prefix: 'kms:' },
+      raw: { client: raw, prefix: 'kms:', sealingSecret },
       dispose: () => { raw.disconnect(); removeTempDir(dir); return Promise.resolve(); },
     });
   }, { records: true });

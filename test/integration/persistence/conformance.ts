@@ -8,6 +8,7 @@ import {
 } from '../../../src/persistence/errors.js';
 import type { NodePersistence } from '../../../src/persistence/nodePersistence.js';
 import type { KeyShareVersion } from '../../../src/persistence/types.js';
+import { createRecordSealer } from '../../../src/persistence/sealing.js';
 import { keyShareVersion, nodeState, protocolSession, shareEncodings } from './fixtures.js';
 
 /**
@@ -22,7 +23,8 @@ export interface ConformanceStore {
   /** Whether data survives close + open (false for memory). */
   readonly durable: boolean;
   /** Direct access to the stored bytes, for corruption and at-rest tests (Redis backends). */
-  readonly raw?: { readonly client: Redis; readonly prefix: string };
+  /** Direct access to the stored bytes, and the sealing secret the backend was opened with. */
+  readonly raw?: { readonly client: Redis; readonly prefix: string; readonly sealingSecret: Uint8Array };
   dispose(): Promise<void>;
 }
 
@@ -350,6 +352,25 @@ function describeRaw(getStore: () => ConformanceStore, getP: () => NodePersisten
     relabelled[3] = 3; // the session kind
     await client.set(key0, relabelled);
     await expect(p.loadKeyShareVersion(EPOCH)).rejects.toThrow(`${key0} is corrupt: expected a keyshare record, found session`);
+  });
+
+  withRaw('Upgrade: layout-1 JSON records of an earlier build are read and listed next to new ones', async ({ client, prefix, sealingSecret }, p) => {
+    const old = keyShareVersion(EPOCH);
+    const key = `${prefix}keyshare:${EPOCH}`;
+    const sealer = createRecordSealer(sealingSecret);
+    const body = {
+      epoch: old.epoch, privateShare: `0x${old.privateShare.toString(16)}`, commitments: old.commitments.map((c) => Buffer.from(c).toString('hex')),
+      masterPublicKey: Buffer.from(old.masterPublicKey).toString('hex'), threshold: old.threshold, participants: old.participants, createdAt: old.createdAt,
+    };
+    // Exactly what the layout-1 writer stored: a JSON envelope, the body sealed with the key alone as AAD.
+    const envelope = { format: 'kms-node/record', v: 1, kind: 'keyshare', sealed: Buffer.from(sealer.seal(key, Buffer.from(JSON.stringify(body)))).toString('base64') };
+    await client.multi().set(key, JSON.stringify(envelope)).zadd(`${prefix}index:keyshares`, EPOCH, String(EPOCH)).exec();
+
+    const fresh = keyShareVersion(EPOCH + 1);
+    await p.saveKeyShareVersion(fresh, { activate: true });
+    expect(await p.loadKeyShareVersion(EPOCH)).toEqual(old);
+    expect(await p.listKeyShareVersions()).toEqual([old, fresh]);
+    expect((await client.getBuffer(`${prefix}keyshare:${EPOCH + 1}`))?.subarray(0, 3)).toEqual(Buffer.from([0x4b, 0x52, 2]));
   });
 
   withRaw('Corrupt: an index entry whose record is missing is reported, not skipped', async ({ client, prefix }, p) => {
