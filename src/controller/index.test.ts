@@ -82,6 +82,34 @@ describe('startKmsNodeController (informer + queue + reconciler over the HTTP fa
     expect(runtime.listeners.size).toBe(0);
   });
 
+  test('a health flip found by the controller\'s own refresh queues no extra pass; the node\'s own announcements do', async () => {
+    const fake = new FakeKubeApi();
+    await fake.start();
+    for (const [name, data] of Object.entries(defaultSecrets())) fake.secrets.set(`kms/${name}`, data);
+    const runtime = new FakeRuntime();
+    const health = withHealth(redisHealth((h) => { h.dataPath = { ...h.dataPath!, ownerUid: process.getuid!() }; }));
+    runtime.runningStatus = runtimeStatus(health);
+    // As a runtime does when a refresh reads a different verdict than the last one.
+    runtime.duringRefresh = () => { runtime.listeners.emit('persistenceHealth', runtime.runningStatus); };
+    fake.put(kmsNode('node-a'));
+    const controller = startKmsNodeController({
+      kubeConfig: fake.kubeConfig(), namespace: 'kms', name: 'node-a', runtime, logger: silentLogger(), resyncPeriodMs: 3_600_000,
+    });
+    const status = () => fake.objects.get('kms/node-a')?.status;
+    try {
+      await until('Ready on node-a', () => findCondition(status()?.conditions, ConditionType.Ready)?.status === 'True');
+      for (const [boundary, passes] of [[5, 2], [10, 3]] as const) {
+        runtime.emit('boundaryProcessed', runtimeStatus(health, withKeys({ activeVersion: null, versionCount: 0, lastProcessedBoundary: boundary })));
+        await until(`boundary ${boundary} in status`, () => status()?.keys?.lastBoundary === boundary);
+        // One pass per announcement: the flips each pass's refresh announced queued nothing.
+        expect(runtime.refreshes).toBe(passes);
+      }
+    } finally {
+      await controller.stop();
+      await fake.stop();
+    }
+  });
+
   test('a failing list restarts the informer with backoff; a dropped watch is resumed', async () => {
     const fake = new FakeKubeApi();
     await fake.start();

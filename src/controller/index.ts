@@ -43,7 +43,7 @@ export interface KmsNodeControllerHandle {
  * (field-selected by name, restarted on error), one worker, and the reconciler. The
  * node's own status changes (a new key version, a boundary, a phase, a health flip)
  * queue the resource too, so its status follows the node at once rather than at the
- * next resync.
+ * next resync; a health flip found by the controller's own refresh does not.
  */
 export function startKmsNodeController(options: KmsNodeControllerOptions): KmsNodeControllerHandle {
   const clock = options.clock ?? systemTimers;
@@ -69,10 +69,23 @@ export function startKmsNodeController(options: KmsNodeControllerOptions): KmsNo
     ...(options.unhealthyRequeueMs === undefined ? {} : { unhealthyRequeueMs: options.unhealthyRequeueMs }),
     ...(options.minFreeBytes === undefined ? {} : { minFreeBytes: options.minFreeBytes }),
   });
+  // A health flip the pass's own refresh reads is what that pass is about to write:
+  // queueing another pass for it would overwrite the unhealthy status (and repair the AOF)
+  // within milliseconds instead of after the unhealthy revisit delay, so nobody sees it.
+  let passesInFlight = 0;
   const controller = new Controller({
     name: 'kmsnode',
     source,
-    reconciler,
+    reconciler: {
+      processItem: async (key) => {
+        passesInFlight += 1;
+        try {
+          return await reconciler.processItem(key);
+        } finally {
+          passesInFlight -= 1;
+        }
+      },
+    },
     logger,
     timers: clock,
     ...(options.resyncPeriodMs === undefined ? {} : { resyncPeriodMs: options.resyncPeriodMs }),
@@ -82,6 +95,7 @@ export function startKmsNodeController(options: KmsNodeControllerOptions): KmsNo
   controller.run();
   const key = objectKey(options.namespace, options.name);
   const unsubscribe = options.runtime.onStatusChange((change) => {
+    if (change.reason === 'persistenceHealth' && passesInFlight > 0) return;
     if (controller.enqueueKnown(key)) logger.debug({ reason: change.reason }, 'node status changed; reconciling');
   });
   return {

@@ -36,8 +36,14 @@ export class FakeRuntime implements NodeRuntime<ControllerNodeConfig> {
     return this.config;
   }
 
+  /** How many times the controller refreshed; `duringRefresh` runs inside each (e.g. to announce a flip as a node does). */
+  refreshes = 0;
+  duringRefresh: (() => void) | null = null;
+
   refreshStatus(): Promise<NodeRuntimeStatus> {
+    this.refreshes += 1;
     if (this.config !== null) this.current = this.runningStatus;
+    this.duringRefresh?.();
     return Promise.resolve(this.current);
   }
 
