@@ -6,11 +6,18 @@
  *  1 deal      every dealer sends each player its commitments C_i and share s_ij.
  *  2 ack       a player checks s_ij·G2 == Σ C_ik·id_j^k (reshare also C_i0 == X_i^old)
  *              and broadcasts a signed ack, or a signed complaint when the deal is bad.
- *  3 complete  once the dealer set D is decided (dealers with acks from every player,
- *              see selectDealers) the node combines its share and the commitments,
- *              checks them, and broadcasts a signed completion (hash(D), hash(C)).
+ *  3 complete  once the dealer set D is decided (dealerSelection.ts: dealers acked by
+ *              every operator; after proceed(), by every operator heard from this
+ *              round) the node combines its share and the commitments, checks them,
+ *              and broadcasts a signed completion (hash(D), hash(C)).
  *  4 finalize  t matching completions (own included) finalize; t > n/2, so two
  *              different outcomes can never both finalize.
+ *
+ * An operator silent for the whole round does not stall it: after proceed() it is not
+ * waited for and finalizes nothing unless t completions and the deals still reach it
+ * (it rejoins by reshare as a receiver). Two nodes that heard different operators may choose different D; each
+ * signs one completion only, so at worst neither set reaches t and the round fails
+ * (CONFLICTING_COMPLETION / NO_QUORUM) — no two nodes finalize different versions.
  *
  * A rejected input throws a ProtocolError and leaves the state as it was, except a
  * rejected deal, which is recorded as a complaint (err.outbound carries it).
@@ -30,6 +37,7 @@ import {
   shareHash,
   toHex,
 } from './digests.js';
+import { ackState, adoptableDealerSet, chooseDealers, type DealerState } from './dealerSelection.js';
 import { ProtocolError, ProtocolErrorCode, isProtocolError } from './errors.js';
 import {
   parseProtocolMessage,
@@ -115,8 +123,6 @@ interface ParsedDeal {
   readonly share: bigint;
 }
 
-type DealerState = 'full' | 'excluded' | 'pending';
-
 /** A deal decoded and checked as part of a handleAll batch. */
 interface PreVerified {
   readonly deal: ParsedDeal;
@@ -145,6 +151,8 @@ export class ProtocolSession {
   readonly #excluded = new Map<OperatorAddress, string>();
   readonly #completions = new Map<OperatorAddress, CompletionRecord>();
   readonly #oldImages = new Map<OperatorAddress, G2Point>();
+  /** Self and every operator a valid message was accepted from (see dealerSelection.ts). */
+  readonly #present: Set<OperatorAddress>;
   #own: OwnCompletion | null = null;
   #result: FinalizedVersion | null = null;
 
@@ -152,6 +160,7 @@ export class ProtocolSession {
     this.#c = init;
     this.#others = init.operators.filter((a) => a !== init.self);
     this.#dealerSet = new Set(init.dealers);
+    this.#present = new Set([init.self]);
   }
 
   get phase(): SessionPhase {
@@ -236,7 +245,8 @@ export class ProtocolSession {
 
   /**
    * Stops waiting (the node's timeout): in the ack phase, decides the dealer set from
-   * the dealers fully acknowledged so far; in the completion phase, fails with NO_QUORUM.
+   * the dealers acknowledged by every operator heard from this round (operators silent
+   * all round are no longer waited for); in the completion phase, fails with NO_QUORUM.
    */
   proceed(): ProtocolMessage[] {
     this.#assertUsable();
@@ -309,16 +319,24 @@ export class ProtocolSession {
 
   #dispatch(msg: ProtocolMessage, verdict: PreVerified | undefined): ProtocolMessage[] {
     this.#checkEnvelope(msg);
+    let out: ProtocolMessage[];
     switch (msg.type) {
       case 'deal':
-        return this.#onDeal(msg, verdict);
+        out = this.#onDeal(msg, verdict);
+        break;
       case 'ack':
-        return this.#onAck(msg);
+        out = this.#onAck(msg);
+        break;
       case 'complaint':
-        return this.#onComplaint(msg);
+        out = this.#onComplaint(msg);
+        break;
       case 'complete':
-        return this.#onComplete(msg);
+        out = this.#onComplete(msg);
+        break;
     }
+    // Only a message that was accepted whole counts: a rejected one may be forged or stale.
+    this.#present.add(msg.from);
+    return out;
   }
 
   #checkEnvelope(msg: ProtocolMessage): void {
@@ -569,7 +587,11 @@ export class ProtocolSession {
 
   // ---- progress ------------------------------------------------------------------
 
-  #dealerState(dealer: OperatorAddress): DealerState {
+  /**
+   * A dealer's state; `required` = whose acks it needs (every operator, or under force
+   * every present one). Conflicting commitments exclude it for good.
+   */
+  #dealerState(dealer: OperatorAddress, required: Iterable<OperatorAddress> = this.#c.operators): DealerState {
     if (this.#excluded.has(dealer)) return 'excluded';
     const deal = this.#deals.get(dealer);
     const acks = this.#acks.get(dealer);
@@ -582,49 +604,20 @@ export class ProtocolSession {
         }
       }
     }
-    if (deal === undefined || acks === undefined || acks.size !== this.#c.operators.length) return 'pending';
-    return 'full';
+    return ackState(deal !== undefined, acks, required);
   }
 
-  /** The agreed dealer set, or null to keep waiting. `force`: stop waiting for pending dealers. */
-  #selectDealers(force: boolean): OperatorAddress[] | null {
+  /** The agreed dealer set, or null to keep waiting. `force`: stop waiting for pending dealers and absent operators. */
+  #selectDealers(force: boolean): readonly OperatorAddress[] | null {
     const c = this.#c;
-    const adopted = this.#quorumDealers();
+    const rule = { threshold: c.threshold, previousThreshold: c.reshare?.previousThreshold ?? null };
+    const adopted = adoptableDealerSet(this.#completions.values(), rule, (d) => this.#deals.has(d) && !this.#excluded.has(d));
     if (adopted !== null) return adopted;
-    const states = c.dealers.map((d) => [d, this.#dealerState(d)] as const);
-    if (c.reshare === null) {
-      if (!force && states.some(([, s]) => s === 'pending')) return null;
-      const full = states.filter(([, s]) => s === 'full').map(([d]) => d);
-      if (full.length < c.threshold) {
-        this.#fail(ProtocolErrorCode.NOT_ENOUGH_DEALERS, `only ${full.length} dealers were acknowledged by every operator, ${c.threshold} needed`);
-      }
-      return full;
-    }
-    const need = c.reshare.previousThreshold;
-    const chosen: OperatorAddress[] = [];
-    for (const [d, s] of states) {
-      if (chosen.length === need) break;
-      if (s === 'full') chosen.push(d);
-      else if (s === 'pending' && !force) return null;
-    }
-    if (chosen.length < need) {
-      this.#fail(ProtocolErrorCode.NOT_ENOUGH_DEALERS, `only ${chosen.length} previous holders were acknowledged by every operator, ${need} needed`);
-    }
-    return chosen;
-  }
-
-  /** A dealer set already completed by t other operators, if this node holds valid deals for all of it. */
-  #quorumDealers(): OperatorAddress[] | null {
-    const counts = new Map<string, { n: number; dealers: readonly OperatorAddress[] }>();
-    for (const rec of this.#completions.values()) {
-      const e = counts.get(rec.key) ?? { n: 0, dealers: rec.dealers };
-      counts.set(rec.key, { n: e.n + 1, dealers: e.dealers });
-    }
-    for (const { n, dealers } of counts.values()) {
-      const sizeOk = this.#c.reshare === null ? dealers.length >= this.#c.threshold : dealers.length === this.#c.reshare.previousThreshold;
-      if (n >= this.#c.threshold && sizeOk && dealers.every((d) => this.#deals.has(d) && !this.#excluded.has(d))) return [...dealers];
-    }
-    return null;
+    const required = force ? this.#present : c.operators;
+    const selection = chooseDealers(c.dealers.map((d) => [d, this.#dealerState(d, required)] as const), rule, force);
+    if (selection.kind === 'wait') return null;
+    if (selection.kind === 'short') this.#fail(selection.code, selection.message);
+    return selection.dealers;
   }
 
   #progress(force: boolean): ProtocolMessage[] {
