@@ -95,8 +95,12 @@ export class ByteWriter {
 export class ByteReader {
   private offset = 0;
   private readonly view: DataView;
+  private readonly bytes: Uint8Array;
 
-  constructor(private readonly bytes: Uint8Array) {
+  constructor(bytes: Uint8Array) {
+    // A plain Uint8Array over the same memory: Buffer#slice returns a view, not a copy, and
+    // the copies handed out must never reach the rest of the record (the private share).
+    this.bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -144,6 +148,26 @@ export class ByteReader {
   countedHex(field: string, itemBytes: number): string {
     const { at, count } = this.counted(field, itemBytes);
     return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + at, count * itemBytes).toString('hex');
+  }
+
+  /** Skips `n` bytes (read them later from a copy). */
+  skip(field: string, n: number): void {
+    this.take(field, n);
+  }
+
+  /** Skips a counted list of fixed-size items (read it later from a copy); returns its count. */
+  skipList(field: string, itemBytes: number): number {
+    return this.counted(field, itemBytes).count;
+  }
+
+  /** The offset of the next field. */
+  get position(): number {
+    return this.offset;
+  }
+
+  /** One copy of the bytes from `start` up to the current position. */
+  copySince(start: number): Uint8Array {
+    return this.bytes.slice(start, this.offset);
   }
 
   /** Fails when bytes are left over: a layout is exact. */

@@ -70,12 +70,16 @@ describe('record codec', () => {
     expect([...stored.subarray(0, 4)]).toEqual([0x4b, 0x52, 2, 1]);
   });
 
-  it('decoded values share no memory with the stored bytes', () => {
+  it('decoded values share no memory with the stored bytes, and no public point\'s buffer holds the share', () => {
     const v = keyShareVersion(EPOCH);
     const stored = codec.encodeKeyShare(key, v);
     const decoded = codec.decodeKeyShare(key, stored, EPOCH);
     stored.fill(0);
     expect(decoded).toEqual(v);
+    const share = Buffer.from(v.privateShare.toString(16).padStart(64, '0'), 'hex');
+    for (const point of [decoded.masterPublicKey, ...decoded.commitments]) {
+      expect(Buffer.from(point.buffer).includes(share)).toBe(false);
+    }
   });
 
   it('versions with the same operator set share one frozen participants array; another set gets its own', () => {

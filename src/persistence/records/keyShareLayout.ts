@@ -46,8 +46,14 @@ export function createKeyShareBodyDecoder(): (body: Uint8Array) => KeyShareVersi
     const createdAt = r.u64('createdAt');
     const threshold = r.u16('threshold');
     const privateShare = r.u256('privateShare');
-    const masterPublicKey = r.raw('masterPublicKey', G2_COMPRESSED_BYTES);
-    const commitments = r.list('commitments', G2_COMPRESSED_BYTES);
+    // The public points (MPK, count, commitments) are contiguous: one copy, views into it.
+    // A copy, not views into the decrypted body, whose buffer also holds the private share.
+    const pointsAt = r.position;
+    r.skip('masterPublicKey', G2_COMPRESSED_BYTES);
+    const count = r.skipList('commitments', G2_COMPRESSED_BYTES);
+    const points = r.copySince(pointsAt);
+    const masterPublicKey = points.subarray(0, G2_COMPRESSED_BYTES);
+    const commitments = Array.from({ length: count }, (_, i) => points.subarray(G2_COMPRESSED_BYTES + 2 + i * G2_COMPRESSED_BYTES, G2_COMPRESSED_BYTES + 2 + (i + 1) * G2_COMPRESSED_BYTES));
     const hex = r.countedHex('participants', ADDRESS_BYTES);
     if (last?.hex !== hex) {
       const width = ADDRESS_BYTES * 2;
