@@ -100,8 +100,10 @@ it('EmptyState: a first run restores nothing, serves no key and runs no round be
 
 it('CrashDuringDKG: a node SIGKILLed mid-DKG cleans its session up on restart and the cluster converges at a later boundary', async () => {
   const [, , held, victim] = ops as [DevnetOperator, DevnetOperator, DevnetOperator, DevnetOperator];
-  // With one operator down the DKG cannot finish (it needs every operator's acks), so
-  // the victim is reliably mid-round, its phase snapshot on disk, when it is killed.
+  // With one operator down nobody completes before the acknowledgement deadline (half
+  // the 60 s protocol timeout: until then every operator's acks are awaited), so the
+  // victim is reliably mid-round, its phase snapshot on disk, when it is killed. Then
+  // only two operators are left to sign completions, fewer than t = 3: the round fails.
   await held.process.stop();
   const boundary = await mineToNextBoundary(net(), INTERVAL);
   const started = await waitFor(`${name(victim)} starts the DKG`, () => Promise.resolve(messages(victim, 'round started').at(-1)));
