@@ -196,7 +196,7 @@ export class KmsNode implements NodeApi {
       this.log.warn({ boundary }, 'this operator is not in the operator set at this boundary; not taking part');
       return;
     }
-    const plan = planSession(this.keyStore?.activeVersion ?? null, this.options.self, await this.peerViews());
+    const plan = planSession(this.keyStore?.activeVersion ?? null, this.options.self, await this.peerViews(), event.blockTimestamp);
     if (plan.kind === 'wait') {
       this.log.warn({ boundary, reason: plan.reason }, 'no round at this boundary');
       return;

@@ -55,6 +55,16 @@ describe('planSession', () => {
     expect(plan).toMatchObject({ kind: 'reshare', previousShare: null, previous: { epoch: 200 } });
   });
 
+  it('a node back after sleeping through a boundary whose round the others finished waits for the next one, then receives', () => {
+    // v200 came from the round at this very boundary (session 200): the others are done with it.
+    const late = planSession(v100, D, views(v200, [A, B, C]), 200);
+    expect(late.kind).toBe('wait');
+    if (late.kind === 'wait') expect(late.reason).toContain('version 200 already came from the round of this boundary (200)');
+    expect(planSession(v100, D, views(v200, [A, B, C]), 250)).toMatchObject({ kind: 'reshare', previousShare: null, previous: { epoch: 200 } });
+    // The normal case: the agreed version is older than the boundary.
+    expect(planSession(v200, A, views(v200, [B, C]), 300)).toMatchObject({ kind: 'reshare', previousShare: 11n });
+  });
+
   it('picks the highest version vouched for by its threshold', () => {
     const plan = planSession(v200, A, [...views(v200, [B, C]), ...views(v100, [D])]);
     expect(plan).toMatchObject({ kind: 'reshare', previousShare: 11n, previous: { epoch: 200 } });

@@ -36,8 +36,11 @@ export type SessionPlan =
  * node's view counts once): a node that lags behind, lost its data, or is new joins as
  * a receiver of that version instead of dealing from a stale share. DKG only when no
  * operator reports any key, so a live cluster is never replaced by a fresh secret.
+ * `sessionTimestamp` (this boundary's): when the agreed version is already that new,
+ * the others ran this boundary's round without this node (it was offline and only now
+ * saw the boundary); a round of its own could only fail, so it waits for the next.
  */
-export function planSession(active: KeyShareVersion | null, self: OperatorAddress, peerViews: readonly PeerKeyView[]): SessionPlan {
+export function planSession(active: KeyShareVersion | null, self: OperatorAddress, peerViews: readonly PeerKeyView[], sessionTimestamp?: number): SessionPlan {
   const views = new Map<OperatorAddress, PeerKeyView>();
   for (const view of peerViews) if (view.operatorAddress !== self) views.set(view.operatorAddress, view);
   if (active !== null) views.set(self, viewOf(active, self));
@@ -57,6 +60,9 @@ export function planSession(active: KeyShareVersion | null, self: OperatorAddres
     .sort((a, b) => b.view.version - a.view.version)[0];
   if (agreed === undefined) {
     return { kind: 'wait', reason: `${views.size} operators report keys but no version is vouched for by its threshold of holders` };
+  }
+  if (sessionTimestamp !== undefined && agreed.view.version >= sessionTimestamp) {
+    return { kind: 'wait', reason: `version ${agreed.view.version} already came from the round of this boundary (${sessionTimestamp}) or a later one` };
   }
   const previous: PreviousVersion = {
     epoch: agreed.view.version,

@@ -3,8 +3,9 @@
  * (anvil, embedded Redis-AOF each) finish a DKG; one is frozen with SIGSTOP for a whole
  * boundary, so it answers nothing (its sockets accept, its process never replies); the
  * other three reshare without it once their acknowledgement phase times out. After
- * SIGCONT the frozen node, whose active version is now older than the others', takes
- * part as a receiver and all four hold one version again, with the same master key.
+ * SIGCONT the frozen node skips the round of the boundary it slept through (the others
+ * are done with it); its active version is now older than the others', so at the next
+ * boundary it takes part as a receiver and all four hold one version again, same MPK.
  */
 import { jest } from '@jest/globals';
 import { createKmsClient } from '../../../src/client/index.js';
@@ -67,6 +68,7 @@ it('a reshare finalizes while one operator is frozen for a boundary; after SIGCO
 
   // One operator frozen for a whole boundary: the other three reshare without it.
   const marks = up.map(logMark);
+  const frozenMark = logMark(frozen);
   freeze(frozen);
   let v1: number;
   let reshareBoundary: number;
@@ -88,12 +90,16 @@ it('a reshare finalizes while one operator is frozen for a boundary; after SIGCO
     thaw();
   }
 
-  // Back: it first sees the boundary it slept through (a round it cannot finish), then settles with its old version.
+  // Back: it sees the boundary it slept through, whose round the others already finished, and runs no round of its own.
   const back = await waitFor(`${frozen.process.options.name} settled after SIGCONT`, async () => {
     const h = await health(frozen);
     return h.lastProcessedBoundary >= reshareBoundary && h.round === null ? h : undefined;
   }, 240_000);
   expect(back.activeVersion).toBe(v0);
+  const skipped = await waitFor(`${frozen.process.options.name} skips the round of the boundary it slept through`, () => Promise.resolve(messages(frozen, 'no round at this boundary', frozenMark)[0]));
+  expect(skipped).toMatchObject({ boundary: reshareBoundary });
+  expect(String(skipped.reason)).toContain(`version ${v1} already came from the round of this boundary`);
+  expect(messages(frozen, 'round started', frozenMark)).toEqual([]);
   const mark = logMark(frozen);
 
   // At a later boundary it takes part as a receiver of v1 and the four converge on one version.
