@@ -8,24 +8,24 @@
  *              and broadcasts a signed ack, or a signed complaint when the deal is bad.
  *  3 complete  once the dealer set D is decided (dealerSelection.ts: dealers acked by
  *              every operator; after proceed(), by every operator heard from this
- *              round) the node combines its share and the commitments, checks them,
- *              and broadcasts a signed completion (hash(D), hash(C)).
+ *              round) the node combines its share and the commitments, checks them
+ *              (aggregate.ts), and broadcasts a signed completion (hash(D), hash(C)).
  *  4 finalize  t matching completions (own included) finalize; t > n/2, so two
- *              different outcomes can never both finalize.
+ *              different outcomes can never both finalize (completionQuorum.ts).
  *
  * An operator silent for the whole round does not stall it: after proceed() it is not
- * waited for and finalizes nothing unless t completions and the deals still reach it
- * (it rejoins by reshare as a receiver). Two nodes that heard different operators may choose different D; each
- * signs one completion only, so at worst neither set reaches t and the round fails
- * (CONFLICTING_COMPLETION / NO_QUORUM) — no two nodes finalize different versions.
+ * waited for, and it finalizes nothing unless the deals and t completions still reach
+ * it later (otherwise it rejoins by reshare as a receiver). Nodes that heard different
+ * operators may choose different D; each signs one completion only, so at most one
+ * outcome reaches t: some nodes may finalize it while the rest fail the round
+ * (CONFLICTING_COMPLETION / NO_QUORUM), but no two nodes finalize different versions.
  *
  * A rejected input throws a ProtocolError and leaves the state as it was, except a
  * rejected deal, which is recorded as a complaint (err.outbound carries it).
  */
-import { lagrangeCoefficientsAtZero } from '../crypto/lagrange.js';
-import { G2, decodeG2, encodeG2, msmG2, type G2Point } from '../crypto/points.js';
+import { G2, encodeG2, type G2Point } from '../crypto/points.js';
 import { evaluateCommitments, evaluatePolynomial, commitPolynomial, randomPolynomial } from '../crypto/polynomial.js';
-import { Fr, decodeScalar, defaultRandomSource, encodeScalar, type RandomSource } from '../crypto/scalar.js';
+import { defaultRandomSource, encodeScalar, type RandomSource } from '../crypto/scalar.js';
 import { findInvalidDeals, type DealCheck } from '../crypto/batchVerify.js';
 import {
   ackDigest,
@@ -37,6 +37,9 @@ import {
   shareHash,
   toHex,
 } from './digests.js';
+import { combineDeals } from './aggregate.js';
+import { judgeCompletions } from './completionQuorum.js';
+import { decodeDeal } from './dealDecoding.js';
 import { ackState, adoptableDealerSet, chooseDealers, type DealerState } from './dealerSelection.js';
 import { ProtocolError, ProtocolErrorCode, isProtocolError } from './errors.js';
 import {
@@ -364,33 +367,7 @@ export class ProtocolSession {
     if (this.#dealsSeen.has(msg.from)) {
       throw new ProtocolError(ProtocolErrorCode.DUPLICATE_MESSAGE, `second deal from ${msg.from}`, { details });
     }
-    if (msg.commitments.length !== this.#c.threshold) {
-      throw new ProtocolError(
-        ProtocolErrorCode.INVALID_COMMITMENT,
-        `deal from ${msg.from} has ${msg.commitments.length} commitments, the threshold is ${this.#c.threshold}`,
-        { details: { ...details, field: 'commitments' } },
-      );
-    }
-    const commitmentBytes = msg.commitments.map(fromHex);
-    let commitments: G2Point[];
-    try {
-      commitments = commitmentBytes.map((b, k) => decodeG2(b, { title: `commitments[${k}]` }));
-    } catch (cause) {
-      throw new ProtocolError(ProtocolErrorCode.INVALID_COMMITMENT, `deal from ${msg.from} has a commitment that is not a valid G2 point`, {
-        cause,
-        details: { ...details, field: 'commitments' },
-      });
-    }
-    let share: bigint;
-    try {
-      share = decodeScalar(fromHex(msg.share), 'share');
-    } catch (cause) {
-      throw new ProtocolError(ProtocolErrorCode.INVALID_SHARE, `deal from ${msg.from} has a non-canonical share`, {
-        cause,
-        details: { ...details, field: 'share' },
-      });
-    }
-    return { message: msg, commitments, commitmentBytes, share };
+    return { message: msg, ...decodeDeal(msg, this.#c.threshold) };
   }
 
   /** Pre-verifies every well-formed deal of a batch at once (findInvalidDeals): index → valid. */
@@ -632,31 +609,13 @@ export class ProtocolSession {
 
   #complete(dealers: readonly OperatorAddress[]): ProtocolMessage[] {
     const c = this.#c;
-    const deals = dealers.map((d) => this.#deals.get(d)).filter((d): d is VerifiedDeal => d !== undefined);
-    let share = 0n;
-    let commitments: G2Point[];
-    if (c.reshare === null) {
-      for (const d of deals) share = Fr.add(share, d.share);
-      commitments = Array.from({ length: c.threshold }, (_, k) => deals.reduce((acc, d) => acc.add(d.commitments[k] ?? G2.ZERO), G2.ZERO));
-    } else {
-      const lambdas = lagrangeCoefficientsAtZero(dealers.map((d) => this.#id(d)));
-      deals.forEach((d, i) => (share = Fr.add(share, Fr.mul(lambdas[i] ?? 0n, d.share))));
-      commitments = Array.from({ length: c.threshold }, (_, k) => {
-        const pts = deals.map((d) => d.commitments[k] ?? G2.ZERO);
-        if (c.msm) return msmG2(pts, lambdas);
-        return pts.reduce((acc, p, i) => acc.add(p.multiplyUnsafe(lambdas[i] ?? 0n)), G2.ZERO);
-      });
-      if (!(commitments[0] ?? G2.ZERO).equals(c.reshare.previousMpk)) {
-        this.#fail(ProtocolErrorCode.MPK_MISMATCH, `session ${c.sessionTimestamp}: the reshared commitments do not keep the master public key`);
-      }
-    }
-    const expected = evaluateCommitments(commitments, this.#id(c.self), { msm: c.msm });
-    if (share === 0n || !G2.BASE.multiply(share).equals(expected)) {
-      this.#fail(ProtocolErrorCode.SHARE_MISMATCH, `session ${c.sessionTimestamp}: this node's combined share does not match the aggregated commitments`);
-    }
-    if (commitments.some((p) => p.is0())) {
-      this.#fail(ProtocolErrorCode.INVALID_COMMITMENT, `session ${c.sessionTimestamp}: an aggregated commitment is the identity`);
-    }
+    const deals = dealers.flatMap((d) => {
+      const deal = this.#deals.get(d);
+      return deal === undefined ? [] : [{ dealerId: this.#id(d), share: deal.share, commitments: deal.commitments }];
+    });
+    const combined = combineDeals({ deals, threshold: c.threshold, selfId: this.#id(c.self), msm: c.msm, previousMpk: c.reshare?.previousMpk ?? null });
+    if (!combined.ok) this.#fail(combined.code, `session ${c.sessionTimestamp}: ${combined.message}`);
+    const { share, commitments } = combined;
     const bytes = commitments.map((p) => encodeG2(p));
     const setHash = dealerSetHash(dealers);
     const cHash = commitmentsHash(bytes);
@@ -675,32 +634,26 @@ export class ProtocolSession {
   #checkQuorum(): void {
     const own = this.#own;
     if (own === null) return;
-    const counts = new Map<string, number>();
-    for (const rec of this.#completions.values()) counts.set(rec.key, (counts.get(rec.key) ?? 0) + 1);
-    const matching = counts.get(own.key) ?? 0;
-    const t = this.#c.threshold;
-    if (matching >= t) {
-      this.#result = {
-        epoch: this.#c.sessionTimestamp,
-        privateShare: own.share,
-        commitments: own.commitments,
-        masterPublicKey: own.commitments[0] ?? new Uint8Array(0),
-        threshold: t,
-        participants: [...this.#c.operators],
-        dealers: own.dealers,
-      };
-      this.#setPhase('finalized');
-      return;
+    const c = this.#c;
+    const keys = [...this.#completions.values()].map((rec) => rec.key);
+    const verdict = judgeCompletions(keys, own.key, c.threshold, c.operators.length);
+    if (verdict.kind === 'conflict') {
+      this.#fail(ProtocolErrorCode.CONFLICTING_COMPLETION, `${verdict.count} operators completed session ${c.sessionTimestamp} with a different dealer set or commitments`);
     }
-    for (const [key, n] of counts) {
-      if (key !== own.key && n >= t) {
-        this.#fail(ProtocolErrorCode.CONFLICTING_COMPLETION, `${n} operators completed session ${this.#c.sessionTimestamp} with a different dealer set or commitments`);
-      }
+    if (verdict.kind === 'unreachable') {
+      this.#fail(ProtocolErrorCode.NO_QUORUM, `session ${c.sessionTimestamp} cannot reach ${c.threshold} matching completions (${verdict.matching} match, ${verdict.outstanding} outstanding)`);
     }
-    const outstanding = this.#c.operators.length - this.#completions.size;
-    if (matching + outstanding < t) {
-      this.#fail(ProtocolErrorCode.NO_QUORUM, `session ${this.#c.sessionTimestamp} cannot reach ${t} matching completions (${matching} match, ${outstanding} outstanding)`);
-    }
+    if (verdict.kind !== 'finalize') return;
+    this.#result = {
+      epoch: c.sessionTimestamp,
+      privateShare: own.share,
+      commitments: own.commitments,
+      masterPublicKey: own.commitments[0] ?? new Uint8Array(0),
+      threshold: c.threshold,
+      participants: [...c.operators],
+      dealers: own.dealers,
+    };
+    this.#setPhase('finalized');
   }
 
   // ---- helpers -------------------------------------------------------------------
