@@ -9,6 +9,7 @@
  * - the disk's own floor in the same run: one append plus fdatasync of the same payload
  *   size in the data path, one at a time (what appendfsync always does per write), so the
  *   save p99 can be read against what this disk allows;
+ * - decoding a key-share record in layout 2 against layout 1, in process, same run;
  * - listing 52,560 versions (a year at six per hour): time and peak RSS, measured in a
  *   child process so the RSS is the listing's, next to the same MGETs without decoding.
  *
@@ -26,6 +27,7 @@ import { Redis } from 'ioredis';
 import { silentLogger } from '../../src/logging/logger.js';
 import { openPersistence } from '../../src/persistence/open.js';
 import { isMain, printTable, summarize, writeResults, type Measurement, type Row } from '../lib/index.js';
+import { compareLayouts } from './layouts.js';
 import { realisticVersion } from './versions.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -155,6 +157,11 @@ export async function run(): Promise<void> {
       { name: `redis-benchmark SET (C client, ${BLOCKS} blocks)`, n: SAVES, 'p50 ms': setP50, 'p99 ms': setP99Max, 'mean ms': null, 'vs SET p50': 1 },
     ]);
     const listVsRawMget = listing.ms / listing.rawMgetMs;
+    const layouts = compareLayouts();
+    printTable(`persistence: decoding one key-share record, layout 2 vs layout 1 (best of 5 passes over ${layouts.records})`, [
+      { layout: '2 (binary, written now)', 'stored bytes': layouts.layout2.bytes, 'µs per record': layouts.layout2.usPerRecord, 'vs layout 1': layouts.decodeRatio },
+      { layout: '1 (JSON envelope, read only)', 'stored bytes': layouts.layout1.bytes, 'µs per record': layouts.layout1.usPerRecord, 'vs layout 1': 1 },
+    ]);
     printTable('persistence: listing a year of versions', [{
       versions: listing.count, 'list ms': listing.ms, 'raw MGET ms (no decode)': listing.rawMgetMs, 'list / raw MGET': listVsRawMget,
       'stored MiB': listing.rawBytes / 2 ** 20, 'peak RSS MiB': listing.peakRssKiB / 1024,
@@ -188,6 +195,7 @@ export async function run(): Promise<void> {
         versions: listing.count, ms: listing.ms, rawMgetMs: listing.rawMgetMs, listVsRawMget, storedMiB: listing.rawBytes / 2 ** 20,
         peakRssMiB: listing.peakRssKiB / 1024, rssBeforeListMiB: listing.rssBeforeKiB / 1024,
       },
+      layouts,
       fill: { versions: YEAR_OF_VERSIONS, inFlight: FILL_IN_FLIGHT, ms: fillMs },
       targets,
     });
