@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, LayoutError } from './byteLayout.js';
+import { ByteReader, ByteWriter, LayoutError, Slab } from './byteLayout.js';
 
 describe('byte layout', () => {
   it('writes exactly its size and reads back every field', () => {
@@ -40,5 +40,26 @@ describe('byte layout', () => {
     expect(fail((r) => r.list('commitments', 96), Uint8Array.of(0, 3, 1, 2))).toMatchObject({ field: 'commitments' });
     expect(fail((r) => r.u64('big'), Uint8Array.of(0, 0x20, 0, 0, 0, 0, 0, 0))).toMatchObject({ reason: 'exceeds the largest safe integer' });
     expect(fail((r) => { r.u16('a'); r.end('body'); }, new Uint8Array(3))).toMatchObject({ field: 'body', reason: '1 unexpected trailing bytes' });
+  });
+});
+
+describe('Slab', () => {
+  it('packs copies into shared blocks without overlap, and copies large inputs alone', () => {
+    const slab = new Slab(64);
+    const a = slab.copy(Uint8Array.of(1, 2, 3));
+    const b = slab.copy(Uint8Array.of(4, 5));
+    expect(a.buffer).toBe(b.buffer);
+    b.fill(9);
+    expect([...a]).toEqual([1, 2, 3]);
+    const source = new Uint8Array(40).fill(7);
+    const big = slab.copy(source);
+    expect(big.buffer).not.toBe(a.buffer);
+    source.fill(0);
+    expect(big.every((x) => x === 7)).toBe(true);
+    // 5 bytes used; four more 15-byte copies overflow the 64-byte block into a new one.
+    const copies = [1, 2, 3, 4].map((n) => slab.copy(new Uint8Array(15).fill(n)));
+    expect(copies[3]?.buffer).not.toBe(a.buffer);
+    copies.forEach((copy, i) => { expect(copy.every((x) => x === i + 1)).toBe(true); });
+    expect([...a]).toEqual([1, 2, 3]);
   });
 });

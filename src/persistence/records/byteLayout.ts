@@ -91,6 +91,31 @@ export class ByteWriter {
   }
 }
 
+/**
+ * Copies small byte strings into shared 64 KiB blocks: one ArrayBuffer per ~40 decoded
+ * versions instead of one each. A year of versions held at once was 52,560 buffers, and
+ * allocating and tracking them was most of the listing's garbage-collection time. Only
+ * public bytes go in (a view's .buffer exposes its neighbours).
+ */
+export class Slab {
+  private block = new Uint8Array(0);
+  private used = 0;
+
+  constructor(private readonly blockBytes = 64 * 1024) {}
+
+  copy(bytes: Uint8Array): Uint8Array {
+    if (bytes.length > this.blockBytes / 4) return bytes.slice();
+    if (this.used + bytes.length > this.block.length) {
+      this.block = new Uint8Array(this.blockBytes);
+      this.used = 0;
+    }
+    const out = this.block.subarray(this.used, this.used + bytes.length);
+    out.set(bytes);
+    this.used += bytes.length;
+    return out;
+  }
+}
+
 /** Reads fields in order; every read names its field so a failure says which one. */
 export class ByteReader {
   private offset = 0;
@@ -165,9 +190,10 @@ export class ByteReader {
     return this.offset;
   }
 
-  /** One copy of the bytes from `start` up to the current position. */
-  copySince(start: number): Uint8Array {
-    return this.bytes.slice(start, this.offset);
+  /** One copy of the bytes from `start` up to the current position (into `slab` when given). */
+  copySince(start: number, slab?: Slab): Uint8Array {
+    const bytes = this.bytes.subarray(start, this.offset);
+    return slab === undefined ? bytes.slice() : slab.copy(bytes);
   }
 
   /** Fails when bytes are left over: a layout is exact. */

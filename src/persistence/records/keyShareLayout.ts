@@ -1,6 +1,6 @@
 import type { KeyShareVersion, NodeState, OperatorAddress } from '../types.js';
 import { G2_COMPRESSED_BYTES } from '../validation.js';
-import { ByteReader, ByteWriter } from './byteLayout.js';
+import { ByteReader, ByteWriter, Slab } from './byteLayout.js';
 
 /**
  * Binary bodies of the two fixed-shape records. Key-share versions are the records a
@@ -40,6 +40,7 @@ export function encodeKeyShareBody(v: KeyShareVersion): Uint8Array {
  */
 export function createKeyShareBodyDecoder(): (body: Uint8Array) => KeyShareVersion {
   let last: { readonly hex: string; readonly participants: readonly OperatorAddress[] } | null = null;
+  const slab = new Slab();
   return (body) => {
     const r = new ByteReader(body);
     const epoch = r.u64('epoch');
@@ -51,7 +52,7 @@ export function createKeyShareBodyDecoder(): (body: Uint8Array) => KeyShareVersi
     const pointsAt = r.position;
     r.skip('masterPublicKey', G2_COMPRESSED_BYTES);
     const count = r.skipList('commitments', G2_COMPRESSED_BYTES);
-    const points = r.copySince(pointsAt);
+    const points = r.copySince(pointsAt, slab);
     const masterPublicKey = points.subarray(0, G2_COMPRESSED_BYTES);
     const commitments = Array.from({ length: count }, (_, i) => points.subarray(G2_COMPRESSED_BYTES + 2 + i * G2_COMPRESSED_BYTES, G2_COMPRESSED_BYTES + 2 + (i + 1) * G2_COMPRESSED_BYTES));
     const hex = r.countedHex('participants', ADDRESS_BYTES);
