@@ -4,14 +4,7 @@ import { FakeKubeApi } from '../../test/gen/fakeKubeApi.js';
 import { FakeRuntime } from '../../test/gen/fakeRuntime.js';
 import { defaultSecrets, kmsNode, redisHealth, runtimeStatus, withAppendFsync, withGeneration, withHealth, withKeys } from '../../test/gen/kmsNode.js';
 import { startKmsNodeController } from './index.js';
-
-async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { until } from '../../test/gen/until.js';
 
 describe('startKmsNodeController (informer + queue + reconciler over the HTTP fake)', () => {
   test('reconciles its own KmsNode from the watch: start, status, spec change, deletion', async () => {
@@ -51,21 +44,36 @@ describe('startKmsNodeController (informer + queue + reconciler over the HTTP fa
     }
   });
 
-  test('a status change the node announces is written at once, long before the resync; stop unsubscribes', async () => {
+  /**
+   * A healthy node-a whose controller resyncs only hourly: a Ready node is not revisited
+   * before that, so only the runtime's announcements can change its status.
+   */
+  async function startAnnounced(configure: (runtime: FakeRuntime) => void = () => undefined) {
     const fake = new FakeKubeApi();
     await fake.start();
     for (const [name, data] of Object.entries(defaultSecrets())) fake.secrets.set(`kms/${name}`, data);
     const runtime = new FakeRuntime();
     const health = withHealth(redisHealth((h) => { h.dataPath = { ...h.dataPath!, ownerUid: process.getuid!() }; }));
     runtime.runningStatus = runtimeStatus(health);
+    configure(runtime);
     fake.put(kmsNode('node-a'));
-    // An hour: a Ready node is not revisited before it, so only the announcement can update the status.
     const controller = startKmsNodeController({
       kubeConfig: fake.kubeConfig(), namespace: 'kms', name: 'node-a', runtime, logger: silentLogger(), resyncPeriodMs: 3_600_000,
     });
     const status = () => fake.objects.get('kms/node-a')?.status;
+    const stop = async () => { await controller.stop(); await fake.stop(); };
     try {
       await until('Ready on node-a', () => findCondition(status()?.conditions, ConditionType.Ready)?.status === 'True');
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+    return { runtime, health, status, stop };
+  }
+
+  test('a status change the node announces is written at once, long before the resync; stop unsubscribes', async () => {
+    const { runtime, health, status, stop } = await startAnnounced();
+    try {
       expect(status()?.keys).toEqual({ versionCount: 0, lastBoundary: 0 });
       expect(runtime.listeners.size).toBe(1);
 
@@ -76,28 +84,17 @@ describe('startKmsNodeController (informer + queue + reconciler over the HTTP fa
       expect(findCondition(status()?.conditions, ConditionType.KeyShareActive)?.status).toBe('True');
       expect(runtime.calls).toEqual(['start:/var/lib/kms/data']);
     } finally {
-      await controller.stop();
-      await fake.stop();
+      await stop();
     }
     expect(runtime.listeners.size).toBe(0);
   });
 
   test('a health flip found by the controller\'s own refresh queues no extra pass; the node\'s own announcements do', async () => {
-    const fake = new FakeKubeApi();
-    await fake.start();
-    for (const [name, data] of Object.entries(defaultSecrets())) fake.secrets.set(`kms/${name}`, data);
-    const runtime = new FakeRuntime();
-    const health = withHealth(redisHealth((h) => { h.dataPath = { ...h.dataPath!, ownerUid: process.getuid!() }; }));
-    runtime.runningStatus = runtimeStatus(health);
     // As a runtime does when a refresh reads a different verdict than the last one.
-    runtime.duringRefresh = () => { runtime.listeners.emit('persistenceHealth', runtime.runningStatus); };
-    fake.put(kmsNode('node-a'));
-    const controller = startKmsNodeController({
-      kubeConfig: fake.kubeConfig(), namespace: 'kms', name: 'node-a', runtime, logger: silentLogger(), resyncPeriodMs: 3_600_000,
+    const { runtime, health, status, stop } = await startAnnounced((r) => {
+      r.duringRefresh = () => { r.listeners.emit('persistenceHealth', r.runningStatus); };
     });
-    const status = () => fake.objects.get('kms/node-a')?.status;
     try {
-      await until('Ready on node-a', () => findCondition(status()?.conditions, ConditionType.Ready)?.status === 'True');
       for (const [boundary, passes] of [[5, 2], [10, 3]] as const) {
         runtime.emit('boundaryProcessed', runtimeStatus(health, withKeys({ activeVersion: null, versionCount: 0, lastProcessedBoundary: boundary })));
         await until(`boundary ${boundary} in status`, () => status()?.keys?.lastBoundary === boundary);
@@ -105,8 +102,7 @@ describe('startKmsNodeController (informer + queue + reconciler over the HTTP fa
         expect(runtime.refreshes).toBe(passes);
       }
     } finally {
-      await controller.stop();
-      await fake.stop();
+      await stop();
     }
   });
 

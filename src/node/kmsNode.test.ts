@@ -1,14 +1,6 @@
 import { singleNode } from '../../test/gen/singleNode.js';
 import type { NodeStatusChange } from './runtime.js';
-
-/** Polls until `predicate` holds (the node works on its own timers); fails after 20 s. */
-async function until(what: string, predicate: () => boolean): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { until } from '../../test/gen/until.js';
 
 describe('KmsNode.onStatusChange: the node announces its own status changes', () => {
   test('start → phases in order; a boundary → boundaryProcessed, then the DKG\'s keyVersionActivated; a reshare likewise; stop → phases', async () => {

@@ -5,6 +5,7 @@ import { singleNode, type SingleNode } from '../../test/gen/singleNode.js';
 import { persistenceConfigOf, sealingSecretOf } from './createNode.js';
 import { KmsNodeRuntime, toServerConfig, type RuntimeBaseSettings } from './kmsNodeRuntime.js';
 import type { NodeStatusChange } from './runtime.js';
+import { until } from '../../test/gen/until.js';
 
 const base: RuntimeBaseSettings = { host: '0.0.0.0', logLevel: 'info', redisServerBinary: '/usr/bin/redis-server', boundaryInterval: 5, pollIntervalMs: null, protocolTimeoutMs: null };
 const KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
@@ -56,14 +57,6 @@ describe('toServerConfig (KmsNode resource → node configuration)', () => {
 
 describe('KmsNodeRuntime.onStatusChange: the subscribers hear every node the runtime runs', () => {
   const memory = (): ControllerNodeConfig => config({ type: 'memory', dataPath: null, redis: null, encryptionSecret: null });
-
-  async function until(what: string, predicate: () => boolean): Promise<void> {
-    const deadline = Date.now() + 20_000;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
 
   test('start, a DKG, stop, a second start on a new node: all forwarded; the stopped node is detached', async () => {
     const built: SingleNode[] = [];

@@ -1,4 +1,4 @@
-import type { LevelWithSilent } from 'pino';
+import type { ControllerModeConfig } from '../config/parseServerConfig.js';
 import type { ServerConfig } from '../config/serverConfig.js';
 import { enforceAofPolicy } from '../controller/runtime/aofPolicy.js';
 import { AofPolicyError } from '../controller/runtime/errors.js';
@@ -13,14 +13,10 @@ import type { AppendFsyncPolicy, NodeRuntime, NodeRuntimeStatus, NodeStatusListe
 import { StatusListeners } from './statusListeners.js';
 
 /** What kms-server's own flags contribute when the KmsNode resource supplies the rest. */
-export interface RuntimeBaseSettings {
-  readonly host: string;
-  readonly logLevel: LevelWithSilent;
-  readonly redisServerBinary: string;
-  readonly boundaryInterval: number | null;
-  readonly pollIntervalMs: number | null;
-  readonly protocolTimeoutMs: number | null;
-}
+export type RuntimeBaseSettings = Pick<
+  ControllerModeConfig,
+  'host' | 'logLevel' | 'redisServerBinary' | 'boundaryInterval' | 'pollIntervalMs' | 'protocolTimeoutMs'
+>;
 
 /** Builds a node from a configuration; createNode unless a test passes its own. */
 export type NodeFactory = (config: ServerConfig, logger: Logger) => Promise<KmsNode>;

@@ -89,11 +89,13 @@ function assertHex(value: unknown, pattern: RegExp, field: string, rule: string)
 
 export function assertKeyShareVersion(value: unknown, field = 'version'): asserts value is KeyShareVersion {
   if (!isRecord(value)) fail(field, `expected an object, got ${describe(value)}`);
+  // Shapes here; the rules (range, order, uniqueness, threshold) once, in the invariants.
   assertEpoch(value.epoch, `${field}.epoch`);
   assertScalar(value.privateShare, `${field}.privateShare`);
   assertG2List(value.commitments, `${field}.commitments`);
   assertG2(value.masterPublicKey, `${field}.masterPublicKey`);
-  assertAddressList(value.participants, `${field}.participants`, true);
+  if (!Array.isArray(value.participants)) fail(`${field}.participants`, 'expected a non-empty array of addresses');
+  value.participants.forEach((address: unknown, i) => { assertAddress(address, `${field}.participants[${i}]`); });
   if (typeof value.threshold !== 'number') fail(`${field}.threshold`, 'expected an integer in [1, participants.length]');
   assertCount(value.createdAt, `${field}.createdAt`);
   assertKeyShareInvariants(value as unknown as KeyShareVersion, field);
@@ -107,7 +109,7 @@ export function assertKeyShareVersion(value: unknown, field = 'version'): assert
  * the address patterns again cost a third of listing a year of versions.
  */
 export function assertKeyShareInvariants(version: KeyShareVersion, field = 'version'): void {
-  assertScalar(version.privateShare, `${field}.privateShare`);
+  if (version.privateShare >= FR_ORDER) fail(`${field}.privateShare`, 'expected a bigint scalar in [0, r)');
   if (version.commitments.length === 0) fail(`${field}.commitments`, 'expected a non-empty array of G2 points');
   const { participants, threshold } = version;
   if (participants.length === 0) fail(`${field}.participants`, 'expected a non-empty array of addresses');

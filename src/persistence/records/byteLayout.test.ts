@@ -10,7 +10,9 @@ describe('byte layout', () => {
     expect(r.u16('a')).toBe(0xbeef);
     expect(r.u64('b')).toBe(Number.MAX_SAFE_INTEGER);
     expect(r.u256('c')).toBe((1n << 255n) + 7n);
-    expect(r.list('d', 2)).toEqual(items);
+    const listAt = r.position;
+    expect(r.skipList('d', 2)).toBe(2);
+    expect([...r.copySince(listAt)]).toEqual([0, 2, 1, 2, 3, 4]);
     expect(r.hex('e', 3)).toBe('abcdef');
     expect(r.countedHex('f', 2)).toBe('0a0b');
     expect(() => { r.end('body'); }).not.toThrow();
@@ -37,7 +39,7 @@ describe('byte layout', () => {
       throw new Error('expected a LayoutError');
     };
     expect(fail((r) => r.u64('epoch'), new Uint8Array(7))).toMatchObject({ field: 'epoch', reason: 'the record ends before this field' });
-    expect(fail((r) => r.list('commitments', 96), Uint8Array.of(0, 3, 1, 2))).toMatchObject({ field: 'commitments' });
+    expect(fail((r) => r.skipList('commitments', 96), Uint8Array.of(0, 3, 1, 2))).toMatchObject({ field: 'commitments' });
     expect(fail((r) => r.u64('big'), Uint8Array.of(0, 0x20, 0, 0, 0, 0, 0, 0))).toMatchObject({ reason: 'exceeds the largest safe integer' });
     expect(fail((r) => { r.u16('a'); r.end('body'); }, new Uint8Array(3))).toMatchObject({ field: 'body', reason: '1 unexpected trailing bytes' });
   });

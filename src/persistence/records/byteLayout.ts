@@ -146,27 +146,10 @@ export class ByteReader {
     return BigInt(`0x${Buffer.from(this.bytes.buffer, this.bytes.byteOffset + at, 32).toString('hex')}`);
   }
 
-  /** A copy, so the result shares no memory with the record buffer. */
-  raw(field: string, n: number): Uint8Array {
-    const at = this.take(field, n);
-    return this.bytes.slice(at, at + n);
-  }
-
   /** `n` bytes as lowercase hex. */
   hex(field: string, n: number): string {
     const at = this.take(field, n);
     return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + at, n).toString('hex');
-  }
-
-  /**
-   * A counted list of fixed-size items. The items are views into one copy of the list's
-   * bytes: one allocation instead of one per item (a typed-array allocation costs about
-   * a microsecond, which dominated decoding), and still no memory shared with the record.
-   */
-  list(field: string, itemBytes: number): Uint8Array[] {
-    const { at, count } = this.counted(field, itemBytes);
-    const copy = this.bytes.slice(at, at + count * itemBytes);
-    return Array.from({ length: count }, (_, i) => copy.subarray(i * itemBytes, (i + 1) * itemBytes));
   }
 
   /** A counted list of fixed-size items as one lowercase hex string (count × itemBytes × 2 characters). */

@@ -84,6 +84,8 @@ export function describePersistenceConformance(name: string, createStore: () => 
         { ...good, threshold: 5 },
         { ...good, participants: ['0xABC'] },
         { ...good, participants: [...good.participants].reverse() },
+        { ...good, participants: [] },
+        { ...good, participants: [good.participants[0], ...good.participants.slice(0, 3)] },
         { ...good, createdAt: -5 },
       ];
       for (const value of bad) {
