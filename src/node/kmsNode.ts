@@ -183,8 +183,10 @@ export class KmsNode implements NodeApi {
     const state = this.state;
     if (state === null || boundary <= state.lastProcessedBoundary || this.stopping.signal.aborted) return;
     // Recorded before the round: a crash mid-round forfeits this boundary, never repeats it.
-    this.state = { ...state, lastProcessedBoundary: boundary };
-    await this.m.persistence.saveNodeState(this.state);
+    // Adopted only once saved, so /health never reports a boundary whose save failed.
+    const next = { ...state, lastProcessedBoundary: boundary };
+    await this.m.persistence.saveNodeState(next);
+    this.state = next;
     this.m.metrics.lastProcessedBoundary.set(boundary);
     this.notify('boundaryProcessed');
     if (this.runner !== null) {

@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/logging/logger.js';
 import { KmsNode } from '../../src/node/kmsNode.js';
 import { createNodeMetrics } from '../../src/node/metrics.js';
 import { MemoryPersistence } from '../../src/persistence/memory/memoryPersistence.js';
+import type { NodePersistence } from '../../src/persistence/nodePersistence.js';
 import type { OperatorAddress, PersistenceHealth } from '../../src/persistence/types.js';
 import { PeerClient } from '../../src/transport/httpClient.js';
 import { OperatorSigner } from '../../src/transport/signer.js';
@@ -60,15 +61,20 @@ export class SwitchableHealthPersistence extends MemoryPersistence {
   }
 }
 
-export interface SingleNode {
+export interface SingleNode<P extends NodePersistence = SwitchableHealthPersistence> {
   readonly node: KmsNode;
   readonly chain: ManualChain;
-  readonly persistence: SwitchableHealthPersistence;
+  readonly persistence: P;
   readonly self: OperatorAddress;
 }
 
-/** A node on loopback (an OS-chosen port) that has not been started. */
-export function singleNode(options: { logger?: Logger; chain?: ManualChain; persistence?: SwitchableHealthPersistence } = {}): SingleNode {
+/**
+ * A node on loopback (an OS-chosen port) that has not been started; on a switchable
+ * in-memory persistence unless the test brings its own (e.g. Redis on a real server).
+ */
+export function singleNode(options?: { logger?: Logger; chain?: ManualChain }): SingleNode;
+export function singleNode<P extends NodePersistence>(options: { logger?: Logger; chain?: ManualChain; persistence: P }): SingleNode<P>;
+export function singleNode(options: { logger?: Logger; chain?: ManualChain; persistence?: NodePersistence } = {}): SingleNode<NodePersistence> {
   const logger = options.logger ?? silentLogger();
   const account = devAccount(1);
   const signer = OperatorSigner.fromPrivateKey(account.privateKey);

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DurabilityError } from '../errors.js';
-import { assertDurable, evaluateDurability, parseInfo, readAofFacts, readServerVersion, supportsWaitAof, waitAof, type AofFacts } from './durability.js';
+import { assertDurable, assertDurableNow, evaluateDurability, parseInfo, readAofFacts, readServerVersion, supportsWaitAof, waitAof, type AofFacts } from './durability.js';
 
 const facts = (over: Partial<AofFacts> = {}): AofFacts => ({
   enabled: true, fsync: 'always', lastWriteStatus: 'ok', rewriteInProgress: false, sizeBytes: 10, source: 'config', ...over,
@@ -68,6 +68,22 @@ describe('durability', () => {
     expect(unverified.ok).toBe(true);
     expect(unverified.warnings[0]).toMatch(/cannot be verified/);
     expect(evaluateDurability(facts({ fsync: 'everysec' }), { trustUnverifiedFsync: true }).ok).toBe(false);
+  });
+
+  it('re-checks before a write: refuses while the AOF is off or its last write failed, naming the finding', async () => {
+    const durable = fakeClient({ appendonly: 'yes', appendfsync: 'always' }, INFO_PERSISTENCE);
+    await expect(assertDurableNow(durable, 'always', 'saveKeyShareVersion')).resolves.toBeUndefined();
+    const off = fakeClient({ appendonly: 'no', appendfsync: 'always' }, '# Persistence\r\naof_enabled:0\r\naof_last_write_status:ok\r\n');
+    const refused = await assertDurableNow(off, 'always', 'saveKeyShareVersion').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DurabilityError);
+    expect((refused as DurabilityError).code).toBe('PERSISTENCE_NOT_DURABLE');
+    expect((refused as Error).message).toMatch(/^Refusing saveKeyShareVersion: Redis is not durable right now \(aof-enabled: appendonly is no/);
+    expect((refused as Error).message).toMatch(/Fix: set "appendonly yes"/);
+    const failedWrite = fakeClient({ appendonly: 'yes', appendfsync: 'always' }, INFO_PERSISTENCE.replace('aof_last_write_status:ok', 'aof_last_write_status:err'));
+    await expect(assertDurableNow(failedWrite, 'always', 'saveNodeState')).rejects.toThrow(/aof-last-write: aof_last_write_status is err/);
+    const everysec = fakeClient({ appendonly: 'yes', appendfsync: 'everysec' }, INFO_PERSISTENCE);
+    await expect(assertDurableNow(everysec, 'always', 'setActiveVersionEpoch')).rejects.toThrow(/aof-fsync: appendfsync everysec/);
+    await expect(assertDurableNow(everysec, { allowEverysec: true }, 'setActiveVersionEpoch')).resolves.toBeUndefined();
   });
 
   it('uses WAITAOF from Redis 7.2 on', async () => {

@@ -49,9 +49,12 @@ async function configGet(client: Redis, name: string): Promise<string | null> {
 }
 
 export async function readAofFacts(client: Redis): Promise<AofFacts> {
-  const info = parseInfo(await client.info('persistence'));
-  const appendonly = await configGet(client, 'appendonly');
-  const appendfsync = appendonly === null ? null : await configGet(client, 'appendfsync');
+  // Sent together (one round trip): this runs before every write the node must not lose.
+  const [infoText, appendonly, fsyncSetting] = await Promise.all([
+    client.info('persistence'), configGet(client, 'appendonly'), configGet(client, 'appendfsync'),
+  ]);
+  const info = parseInfo(infoText);
+  const appendfsync = appendonly === null ? null : fsyncSetting;
   const size = info.get('aof_current_size');
   return {
     enabled: appendonly === null ? info.get('aof_enabled') === '1' : appendonly === 'yes',
@@ -122,6 +125,24 @@ export function assertDurable(verdict: DurabilityVerdict): void {
       fix: verdict.problem,
     });
   }
+}
+
+/**
+ * The gate in front of every write the node must not lose (a key version, the active
+ * pointer, the node state). Durability was verified at open, but it can be weakened at
+ * runtime (CONFIG SET appendonly no, a failed AOF write): such a write would land in
+ * memory only and be acknowledged all the same. So the server is asked again, and the
+ * write is refused with the findings that failed.
+ * @throws DurabilityError (code PERSISTENCE_NOT_DURABLE) naming each failed finding
+ */
+export async function assertDurableNow(client: Redis, option: Exclude<DurabilityOption, 'none-mock'>, operation: string): Promise<void> {
+  const verdict = evaluateDurability(await readAofFacts(client), option);
+  if (verdict.ok) return;
+  const failed = verdict.findings.filter((f) => !f.ok).map((f) => `${f.check}: ${f.message}`).join('; ');
+  throw new DurabilityError(`Refusing ${operation}: Redis is not durable right now (${failed}); the write was not made`, {
+    fix: verdict.problem ?? 'restore appendonly yes with appendfsync always on the Redis server',
+    details: { operation, findings: failed },
+  });
 }
 
 /** [major, minor, patch] from INFO server's redis_version, or null when absent. */

@@ -17,6 +17,7 @@ import type { HealthFinding, KeyShareVersion, NodeState, PersistenceHealth, Prot
 import { assertEpoch, assertKeyShareVersion, assertNodeState, assertProtocolSession } from '../validation.js';
 import {
   assertDurable,
+  assertDurableNow,
   evaluateDurability,
   readAofFacts,
   readServerVersion,
@@ -125,6 +126,7 @@ export class RedisPersistence implements NodePersistence {
   saveKeyShareVersion(version: KeyShareVersion, options: SaveKeyShareOptions = {}): Promise<void> {
     return this.run('saveKeyShareVersion', async () => {
       assertKeyShareVersion(version);
+      await this.refuseUnlessDurable('saveKeyShareVersion');
       const key = this.keys.keyShare(version.epoch);
       const tx = this.client.multi()
         .set(key, this.codec.encodeKeyShare(key, version))
@@ -166,6 +168,7 @@ export class RedisPersistence implements NodePersistence {
   setActiveVersionEpoch(epoch: number): Promise<void> {
     return this.run('setActiveVersionEpoch', async () => {
       assertEpoch(epoch);
+      await this.refuseUnlessDurable('setActiveVersionEpoch');
       const result = await this.client.eval(SET_ACTIVE, 2, this.keys.keyShare(epoch), this.keys.activeVersion, String(epoch));
       if (result !== 1) throw new ActiveVersionMissingError(epoch);
       await this.confirmOnDisk();
@@ -186,6 +189,7 @@ export class RedisPersistence implements NodePersistence {
   saveNodeState(state: NodeState): Promise<void> {
     return this.run('saveNodeState', async () => {
       assertNodeState(state);
+      await this.refuseUnlessDurable('saveNodeState');
       await this.client.set(this.keys.nodeState, this.codec.encodeNodeState(this.keys.nodeState, state));
       await this.confirmOnDisk();
     });
@@ -330,6 +334,16 @@ export class RedisPersistence implements NodePersistence {
     if (results === null) throw new PersistenceUnavailableError('exec', new Error('transaction aborted'));
     for (const [error] of results) if (error !== null) throw new PersistenceUnavailableError('exec', error);
     await this.confirmOnDisk();
+  }
+
+  /**
+   * Key versions, the active pointer and the node state are what the node must not
+   * forget: they are only written while the server is durable (see assertDurableNow).
+   * Session snapshots are not gated; they are scratch data a restart deletes anyway.
+   */
+  private async refuseUnlessDurable(operation: string): Promise<void> {
+    const option = this.options.durability ?? 'always';
+    if (this.durable && option !== 'none-mock') await assertDurableNow(this.client, option, operation);
   }
 
   private async confirmOnDisk(): Promise<void> {

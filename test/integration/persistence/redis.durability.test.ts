@@ -79,6 +79,31 @@ const external = (url: string, extra: Record<string, unknown> = {}) =>
     await p.close();
   });
 
+  it('refuses key-version, active-pointer and node-state writes while appendonly is off at runtime, and writes nothing', async () => {
+    const s = await server();
+    const p = await external(s.url);
+    await p.saveKeyShareVersion(keyShareVersion(1_764_000_000), { activate: true });
+    await p.saveNodeState({ lastProcessedBoundary: 20, nodeStartTime: 1, operatorAddress: `0x${'11'.repeat(20)}` });
+    await redisCommand(s, ['CONFIG', 'SET', 'appendonly', 'no']);
+    const refusals = await Promise.all([
+      p.saveKeyShareVersion(keyShareVersion(1_764_000_600), { activate: true }).catch((e: unknown) => e),
+      p.setActiveVersionEpoch(1_764_000_000).catch((e: unknown) => e),
+      p.saveNodeState({ lastProcessedBoundary: 40, nodeStartTime: 1, operatorAddress: `0x${'11'.repeat(20)}` }).catch((e: unknown) => e),
+    ]);
+    for (const refusal of refusals) {
+      expect(refusal).toBeInstanceOf(DurabilityError);
+      expect((refusal as Error).message).toContain('aof-enabled: appendonly is no');
+    }
+    expect(await p.listKeyShareEpochs()).toEqual([1_764_000_000]);
+    expect(await p.getActiveVersionEpoch()).toBe(1_764_000_000);
+    expect((await p.loadNodeState())?.lastProcessedBoundary).toBe(20);
+
+    await redisCommand(s, ['CONFIG', 'SET', 'appendonly', 'yes']);
+    await p.saveKeyShareVersion(keyShareVersion(1_764_000_600), { activate: true });
+    expect(await p.getActiveVersionEpoch()).toBe(1_764_000_600);
+    await p.close();
+  });
+
   it('never accepts the mock-only durability mode on a real server', async () => {
     const s = await server();
     const open = RedisPersistence.open(new Redis(s.url), { logger: silentLogger(), sealer: createRecordSealer(secret), durability: 'none-mock' });
