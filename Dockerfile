@@ -1,24 +1,37 @@
-# syntax=docker/dockerfile:1
 # kms-node image: kms-server (Node.js) plus redis-server for the embedded persistence mode.
-# Build: docker build -t kms-node:0.1.0 .   (needs a Docker engine; see README)
+# Build: make image (scripts/image/build.sh: a private Docker engine, checks, size), or
+#   docker build -t kms-node:0.1.0 .
+# BASE_IMAGE is any Debian bookworm image with Node.js in /usr/local (the official slim image,
+# or the equivalent that scripts/image/base.sh assembles where that cannot be pulled). Node.js 22
+# is a maintained LTS; keep the version in step with scripts/image/versions.env.
+ARG BASE_IMAGE=node:22.23.5-bookworm-slim
 
 # ---- build: compile TypeScript with the full dev toolchain
-FROM node:20-bookworm-slim AS build
+FROM ${BASE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts
+# Extra CA certificates (PEM) for npm behind a TLS-inspecting proxy; empty on an open network.
+# Build stages only: the runtime stage never sees them.
+ARG BUILD_CA_CERTS=""
+RUN if [ -n "$BUILD_CA_CERTS" ]; then printf '%s\n' "$BUILD_CA_CERTS" >/tmp/build-ca.pem; export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; fi \
+ && npm ci --no-audit --no-fund --ignore-scripts \
+ && rm -f /tmp/build-ca.pem
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json
 
 # ---- deps: production dependencies only
-FROM node:20-bookworm-slim AS deps
+FROM ${BASE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+ARG BUILD_CA_CERTS=""
+RUN if [ -n "$BUILD_CA_CERTS" ]; then printf '%s\n' "$BUILD_CA_CERTS" >/tmp/build-ca.pem; export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; fi \
+ && npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
+ && npm cache clean --force \
+ && rm -f /tmp/build-ca.pem
 
 # ---- runtime
-FROM node:20-bookworm-slim
+FROM ${BASE_IMAGE}
 # redis-server from Debian: the embedded mode runs it as a child process with its AOF in the
 # data directory. Versions follow the base image's Debian release.
 # hadolint ignore=DL3008

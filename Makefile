@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export NODE_OPTIONS := --experimental-vm-modules --no-warnings=ExperimentalWarning
 
-.PHONY: setup deps build lint test test-unit test-integration test-mock-redis bench e2e demo demo-once clean
+.PHONY: setup deps build lint test test-unit test-integration test-mock-redis bench image e2e demo demo-once clean
 
 deps:
 	@scripts/ensure-deps.sh node
@@ -30,6 +30,13 @@ test-integration: setup build
 
 test-mock-redis: deps
 	@scripts/run-tests.sh mock
+
+## The image (Dockerfile) built by a private Docker engine, then checked: uid 10001, read-only root
+## filesystem, `kms-server --help`, redis-server; prints its size. Where the public base cannot be
+## pulled, an equivalent one is assembled (Debian bookworm from the apt mirror + Node.js from npm).
+## Cached outside the repo (KMS_IMAGE_CACHE, default ~/.cache/kms-node/image). Needs root.
+image: deps
+	@scripts/image/build.sh
 
 ## Kubernetes suites (test/e2e) on a throwaway loopback kube-apiserver; kube-apiserver,
 ## kubectl and helm are built from their Go modules on first use (~25 min on 2 cores), then cached

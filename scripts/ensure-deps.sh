@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want="${1:-all}"   # all | node | redis | etcd
+want="${1:-all}"   # all | node | redis | etcd | image | cluster
 
 fail() { echo "ensure-deps: $*" >&2; exit 1; }
 
@@ -35,6 +35,13 @@ case "$want" in
   node) ensure_node ;;
   redis) apt_install redis-server redis-server ;;
   etcd) apt_install etcd-server etcd ;;
+  # make image: a private Docker engine and debootstrap for a locally assembled base.
+  image) apt_install docker.io dockerd; apt_install debootstrap debootstrap ;;
+  # make cluster-e2e: the node's runtime and network pieces from Debian (kube-* are built from Go).
+  cluster)
+    apt_install containerd containerd; apt_install runc runc; apt_install etcd-server etcd
+    apt_install containernetworking-plugins /usr/lib/cni/bridge; apt_install iptables iptables
+    apt_install conntrack conntrack; apt_install e2fsprogs mkfs.ext4; apt_install openssl openssl ;;
   all) ensure_node; apt_install redis-server redis-server ;;
-  *) fail "unknown target '$want' (use all, node, redis or etcd)" ;;
+  *) fail "unknown target '$want' (use all, node, redis, etcd, image or cluster)" ;;
 esac

@@ -48,6 +48,8 @@ export function parseDockerfile(text: string): Stage[] {
       stages.push({ from: from[1]!, name: from[2], instructions: [] });
     } else {
       const stage = stages.at(-1);
+      // ARGs before the first FROM parameterise FROM lines (read separately, see preludeArgs).
+      if (stage === undefined && instruction.keyword === 'ARG') continue;
       if (stage === undefined) throw new Error(`line ${startLine}: ${instruction.keyword} before FROM`);
       stage.instructions.push(instruction);
     }
@@ -57,6 +59,11 @@ export function parseDockerfile(text: string): Stage[] {
 
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 const stages = parseDockerfile(dockerfile);
+/** `ARG name=default` lines before the first FROM: the only ones a FROM line can use. */
+const preludeArgs = new Map(
+  [...dockerfile.split(/^FROM /m)[0]!.matchAll(/^ARG\s+(\w+)=(\S+)\s*$/gm)].map((m) => [m[1]!, m[2]!] as const),
+);
+const resolveArgs = (text: string): string => text.replace(/\$\{(\w+)\}/g, (_m, name: string) => preludeArgs.get(name) ?? '');
 const final = stages.at(-1)!;
 const all = stages.flatMap((s) => s.instructions);
 const of = (stage: Stage, keyword: string): Instruction[] => stage.instructions.filter((i) => i.keyword === keyword);
@@ -66,9 +73,18 @@ describe('Dockerfile', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     for (const stage of stages.slice(0, -1)) expect(stage.name).toMatch(/^[a-z][a-z0-9-]*$/);
     for (const stage of stages) {
-      expect(stage.from).toMatch(/^[\w./-]+:[\w.-]+$/);
-      expect(stage.from).not.toMatch(/:latest$/);
+      const from = resolveArgs(stage.from);
+      expect(from).toMatch(/^[\w./-]+:[\w.-]+$/);
+      expect(from).not.toMatch(/:latest$/);
     }
+  });
+
+  test('the base is a build argument defaulting to the Node.js LTS that scripts/image pins', () => {
+    const versions = readFileSync(path.join(ROOT, 'scripts/image/versions.env'), 'utf8');
+    const nodeVersion = /^NODE_VERSION=(\S+)$/m.exec(versions)?.[1];
+    expect(Number(nodeVersion?.split('.')[0])).toBeGreaterThanOrEqual(22);
+    expect(preludeArgs.get('BASE_IMAGE')).toBe(`node:${nodeVersion}-bookworm-slim`);
+    for (const stage of stages) expect(stage.from).toBe('${BASE_IMAGE}');
   });
 
   test('the runtime stage takes only production dependencies and the compiled output', () => {
