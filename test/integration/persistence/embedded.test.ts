@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -163,33 +163,46 @@ async function until(condition: () => boolean, what: string, timeoutMs = 20_000)
     expect(await client(second).dbsize()).toBe(200_000);
   });
 
-  it('gives up after its restart budget and reports why', async () => {
+  it('gives up quick restarts after its budget, reports why, and keeps retrying until it is back', async () => {
     const server = await start({ maxRestarts: 2, restartWindowMs: 60_000 });
     const failed = jest.fn<(error: KmsError) => void>();
     server.onFailure(failed);
     for (let kill = 1; kill <= 3; kill++) {
       const pid = server.pid!;
       process.kill(pid, 'SIGKILL');
-      await until(() => server.state === 'failed' || (server.state === 'running' && server.pid !== pid), `kill ${kill} handled`);
+      await until(() => server.state === 'running' && server.pid !== pid, `kill ${kill} handled`);
     }
-    expect(server.state).toBe('failed');
     expect(failed).toHaveBeenCalledTimes(1);
-    expect(server.status().lastError?.code).toBe('REDIS_SUPERVISOR_GAVE_UP');
-    expect(server.status().restarts).toBe(2);
+    const reported = failed.mock.calls[0]?.[0];
+    expect(reported?.code).toBe('REDIS_SUPERVISOR_GAVE_UP');
+    expect(reported?.message).toMatch(/failed 3 times in a row; quick restarts stopped, and it is retried at least every 30 s until it starts/);
+    expect(server.status()).toEqual({ state: 'running', pid: server.pid, restarts: 3, lastError: null });
+    expect(await client(server).ping()).toBe('PONG');
   });
 
-  it('surfaces a damaged AOF on restart as the typed error instead of restarting in a loop', async () => {
-    const server = await start();
+  it('surfaces a damaged AOF on restart as the typed error, retries only slowly, and is back once the AOF is repaired', async () => {
+    const { logger, lines } = capturingLogger();
+    const server = await start({ logger, retryMaxDelayMs: 1_000 });
     await client(server).set('k', 'v');
     const incr = join(server.dataPath, 'appendonlydir', 'appendonly.aof.1.incr.aof');
+    const intact = statSync(incr).size;
     writeFileSync(incr, '*3\r\n$3\r\nSET\r\n$1\r\nx', { flag: 'a' });
     const failed = jest.fn<(error: KmsError) => void>();
     server.onFailure(failed);
     process.kill(server.pid!, 'SIGKILL');
-    await until(() => server.state === 'failed', 'the supervisor to give up');
+    await until(() => server.state === 'failed', 'the supervisor to give up quick restarts');
     expect(failed).toHaveBeenCalledTimes(1);
     expect(failed.mock.calls[0]?.[0]).toBeInstanceOf(RedisAofCorruptError);
     expect(server.status()).toMatchObject({ state: 'failed', restarts: 0, lastError: { code: 'REDIS_AOF_CORRUPT' } });
+    const attempts = (): number => lines().filter((l) => l.includes('restarting redis-server failed; retrying')).length;
+    await until(() => attempts() >= 3, 'further (slow) attempts while the AOF is still damaged');
+    expect(server.state).toBe('failed');
+    expect(failed).toHaveBeenCalledTimes(1);
+
+    truncateSync(incr, intact);
+    await until(() => server.state === 'running', 'the supervisor to start the repaired AOF by itself');
+    expect(server.status()).toMatchObject({ state: 'running', restarts: 1, lastError: null });
+    expect(await client(server).get('k')).toBe('v');
   });
 
   it('refuses a second server on the same data path, in this process and from another node process', async () => {
@@ -202,7 +215,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 20_000)
     try {
       const error = await EmbeddedRedisServer.start({ dataPath: server.dataPath, logger: silentLogger() }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DataPathLockedError);
-      expect((error as Error).message).toContain(`in use by another kms-node process (pid ${other.process.pid})`);
+      expect((error as Error).message).toContain(`in use by another kms-node process (pid ${other.process.pid}, redis-server pid ${otherRedis})`);
       expect(processExists(otherRedis)).toBe(true);
     } finally {
       other.process.kill('SIGKILL');

@@ -3,8 +3,10 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../../logging/logger.js';
-import type { KmsError } from '../../../errors.js';
+import { backoffDelay } from '../../../backoff.js';
+import { isKmsError, type KmsError } from '../../../errors.js';
 import { ensureDataPath } from '../../dataPath.js';
+import { PersistenceUnavailableError } from '../../errors.js';
 import { findExecutable, resolveExecutable } from './binary.js';
 import {
   DataPathLockedError,
@@ -14,12 +16,14 @@ import {
   RedisStartFailedError,
   RedisSupervisorGaveUpError,
 } from './errors.js';
-import {
-  identify, isRedisServerProcess, isSameProcessAlive, LOCK_FILE, readOwner, removeOwner, writeOwner,
-} from './ownership.js';
+import { resolveLockConflict } from './lockConflict.js';
+import { identify, LOCK_FILE, removeOwner, writeOwner } from './ownership.js';
 import { waitUntilReady } from './readiness.js';
 import { MAX_SOCKET_PATH_BYTES, REDIS_CONF_FILE, renderRedisConfig, socketPathFor } from './redisConfig.js';
 import { sendCommand } from './respProbe.js';
+import {
+  DEFAULT_MAX_RESTARTS, DEFAULT_RESTART_WINDOW_MS, DEFAULT_RETRY_MAX_DELAY_MS, RestartPolicy,
+} from './restartPolicy.js';
 import { classifyDeath, classifyStartFailure } from './startFailure.js';
 
 export interface EmbeddedRedisOptions {
@@ -30,9 +34,14 @@ export interface EmbeddedRedisOptions {
   readonly appendfsync?: 'always' | 'everysec';
   /** How long start-up may show no progress (AOF loading counts as progress). Default 30 s. */
   readonly startTimeoutMs?: number;
-  /** Supervisor budget: at most this many restarts within restartWindowMs. Default 5 in 60 s. */
+  /**
+   * Quick restarts before status() reports 'failed' (default 5); a server that stays up
+   * restartWindowMs (default 60 s) resets the count. See restartPolicy.ts.
+   */
   readonly maxRestarts?: number;
   readonly restartWindowMs?: number;
+  /** The longest wait between restart attempts, also after giving up (default 30 s). */
+  readonly retryMaxDelayMs?: number;
   /** Extra redis.conf settings (tuning, test hooks); durability settings are refused. */
   readonly extraConfig?: Readonly<Record<string, string>>;
 }
@@ -47,7 +56,7 @@ export interface EmbeddedRedisStatus {
   readonly state: EmbeddedRedisState;
   readonly pid: number | null;
   readonly restarts: number;
-  /** Why the supervisor gave up ('failed'), or the last death ('restarting', 'degraded'). */
+  /** Why it is 'failed' (still retrying), or the last death ('restarting', 'degraded'). */
   readonly lastError: { readonly code: string; readonly message: string } | null;
 }
 
@@ -65,8 +74,10 @@ interface Launch { readonly child: ChildProcess; output: string; readonly closed
  * Runs and supervises the node's own redis-server, with its AOF in the data path (see
  * redisConfig.ts for the configuration and why). Start-up waits through AOF loading;
  * a damaged AOF becomes RedisAofCorruptError, never a silent repair. If the server dies,
- * it is restarted with backoff, within a bounded budget; after that, or when the AOF
- * turned out damaged on restart, the state is 'failed' and stays so (status() reports it).
+ * it is restarted on the backoff of restartPolicy.ts; after maxRestarts failures in a
+ * row, or when the AOF turned out damaged on restart, the state is 'failed', but the
+ * supervisor keeps retrying (at least every retryMaxDelayMs) and is 'running' again by
+ * itself once the cause (a full disk, an immutable AOF, a damaged AOF) is gone.
  *
  * Process hygiene: redis-server runs in its own process group (terminal signals meant for
  * the node do not shut it down under the node's feet), under `setpriv --pdeathsig SIGTERM`
@@ -85,7 +96,8 @@ export class EmbeddedRedisServer {
   private stateValue: EmbeddedRedisState = 'running';
   private failure: KmsError | null = null;
   private restarts = 0;
-  private deaths: number[] = [];
+  private readonly policy: RestartPolicy;
+  private readonly stopSignal = new AbortController();
   private lastDeath: { readonly error: KmsError; readonly at: number } | null = null;
   private stopping: Promise<void> | null = null;
   private restartTask: Promise<void> | null = null;
@@ -105,7 +117,14 @@ export class EmbeddedRedisServer {
     this.dataPath = options.dataPath;
     this.socketPath = socketPathFor(options.dataPath);
     this.logger = options.logger.child({ module: 'embedded-redis', dataPath: options.dataPath });
+    this.policy = new RestartPolicy({
+      maxRestarts: options.maxRestarts ?? DEFAULT_MAX_RESTARTS,
+      windowMs: options.restartWindowMs ?? DEFAULT_RESTART_WINDOW_MS,
+      maxDelayMs: this.retryMaxDelayMs,
+    });
   }
+
+  private get retryMaxDelayMs(): number { return this.options.retryMaxDelayMs ?? DEFAULT_RETRY_MAX_DELAY_MS; }
 
   /**
    * Prepares the data path (0700), writes redis.conf, starts redis-server and resolves
@@ -123,7 +142,7 @@ export class EmbeddedRedisServer {
       });
     }
     if (heldInProcess.has(options.dataPath)) {
-      throw new DataPathLockedError(options.dataPath, process.pid, 'another embedded redis-server of this same process');
+      throw new DataPathLockedError(options.dataPath, 'another embedded redis-server of this same process', { nodePid: null, redisPid: null });
     }
     const confPath = join(options.dataPath, REDIS_CONF_FILE);
     await writeFile(confPath, renderRedisConfig({ dataPath: options.dataPath, appendfsync: options.appendfsync ?? 'always', extra: options.extraConfig ?? {} }), { mode: 0o600 });
@@ -147,7 +166,7 @@ export class EmbeddedRedisServer {
   get pid(): number | null { return this.current?.child.pid ?? null; }
 
   status(): EmbeddedRedisStatus {
-    const windowMs = this.options.restartWindowMs ?? 60_000;
+    const windowMs = this.options.restartWindowMs ?? DEFAULT_RESTART_WINDOW_MS;
     const death = this.lastDeath;
     const degraded = this.stateValue === 'running' && death !== null
       && death.error instanceof RedisAofWriteFailedError && Date.now() - death.at < windowMs;
@@ -164,7 +183,7 @@ export class EmbeddedRedisServer {
   /** Called after the supervisor restarted a server that died. */
   onRestart(listener: () => void): void { this.restartListeners.push(listener); }
 
-  /** Called once when the supervisor gives up (state becomes 'failed'). */
+  /** Called each time the state becomes 'failed' (the supervisor keeps retrying). */
   onFailure(listener: (error: KmsError) => void): void { this.failureListeners.push(listener); }
 
   /** Graceful stop: SHUTDOWN (AOF fsynced), SIGTERM as fallback, SIGKILL after 15 s. Idempotent. */
@@ -177,6 +196,7 @@ export class EmbeddedRedisServer {
 
   private async shutdown(): Promise<void> {
     this.stateValue = 'stopped';
+    this.stopSignal.abort();
     process.removeListener('exit', this.exitHook);
     // A restart in flight sees isStopping() and returns; its server is then `current`.
     await this.restartTask;
@@ -198,6 +218,11 @@ export class EmbeddedRedisServer {
   }
 
   private spawnChild(): Launch {
+    // Two redis-servers on one AOF corrupt it: never start one while ours still runs.
+    const running = this.current?.child;
+    if (running !== undefined && running.exitCode === null && running.signalCode === null) {
+      throw new DataPathLockedError(this.dataPath, 'this node\'s own redis-server, which is still running', { nodePid: null, redisPid: running.pid ?? null });
+    }
     const confPath = join(this.dataPath, REDIS_CONF_FILE);
     const argv: string[] = [];
     if (this.wrappers.setpriv !== null) argv.push(this.wrappers.setpriv, '--pdeathsig', 'SIGTERM');
@@ -232,8 +257,8 @@ export class EmbeddedRedisServer {
     for (let attempt = 1; ; attempt++) {
       // Without flock(1) there is no kernel lock: a live server on our socket is the conflict.
       if (this.wrappers.flock === null && (await this.socketAnswers())) {
-        if (attempt > 1) throw new DataPathLockedError(this.dataPath, -1, 'a redis-server that would not shut down');
-        await this.resolveLockConflict();
+        if (attempt > 1) throw new DataPathLockedError(this.dataPath, 'a redis-server that would not shut down', { nodePid: null, redisPid: null });
+        await resolveLockConflict(this.dataPath, this.socketPath, this.logger);
         continue;
       }
       const launch = this.spawnChild();
@@ -257,17 +282,20 @@ export class EmbeddedRedisServer {
         };
         if (child.exitCode !== null || child.signalCode !== null) onExit();
         else child.once('exit', onExit);
-        await writeOwner(this.dataPath, { node: await identify(process.pid), redis: await identify(child.pid ?? -1), startedAt: Date.now() });
+        this.policy.started();
         this.logger.info({ pid: child.pid }, 'embedded redis-server ready');
+        // The server is up and serving: a failure to write owner.json from here on must
+        // not fail the launch (a retry would start a second server on the same AOF).
+        if (!(await this.recordOwner(launch, 1))) void this.retryOwnerRecord(launch);
         return;
       }
       await launch.closed;
       if (this.wrappers.flock !== null && child.exitCode === LOCK_CONFLICT_EXIT && attempt === 1) {
-        await this.resolveLockConflict();
+        await resolveLockConflict(this.dataPath, this.socketPath, this.logger);
         continue;
       }
       if (child.exitCode === LOCK_CONFLICT_EXIT && this.wrappers.flock !== null) {
-        throw new DataPathLockedError(this.dataPath, -1, 'a redis-server that would not shut down');
+        throw new DataPathLockedError(this.dataPath, 'a redis-server that would not shut down', { nodePid: null, redisPid: null });
       }
       throw classifyStartFailure(this.dataPath, launch.output, { code: child.exitCode, signal: child.signalCode });
     }
@@ -278,25 +306,28 @@ export class EmbeddedRedisServer {
     return reply !== null;
   }
 
-  /** The lock is held: refuse if its owner node lives, shut the server down if orphaned. */
-  private async resolveLockConflict(): Promise<void> {
-    const owner = await readOwner(this.dataPath);
-    if (owner === null || !(await isSameProcessAlive(owner.redis)) || !(await isRedisServerProcess(owner.redis.pid))) {
-      throw new DataPathLockedError(this.dataPath, owner?.node.pid ?? -1, 'a redis-server this node cannot attribute (no matching owner.json)');
-    }
-    if (await isSameProcessAlive(owner.node)) {
-      const what = owner.node.pid === process.pid ? 'an earlier embedded redis-server of this process that was never stopped' : 'another kms-node process';
-      if (owner.node.pid !== process.pid) throw new DataPathLockedError(this.dataPath, owner.node.pid, what);
-      this.logger.warn({ pid: owner.redis.pid }, `taking over ${what}`);
-    }
-    this.logger.warn({ orphanPid: owner.redis.pid, deadNodePid: owner.node.pid }, 'orphaned redis-server holds the data path; shutting it down');
-    await sendCommand({ path: this.socketPath }, ['SHUTDOWN'], { expectClose: true, timeoutMs: STOP_TIMEOUT_MS }).catch(() => null);
-    const deadline = Date.now() + STOP_TIMEOUT_MS;
-    while (await isSameProcessAlive(owner.redis)) {
-      if (Date.now() > deadline) {
-        throw new DataPathLockedError(this.dataPath, owner.redis.pid, 'an orphaned redis-server that did not shut down');
+  /** Writes owner.json for a ready server; false (logged) when it could not. */
+  private async recordOwner(launch: Launch, attempt: number): Promise<boolean> {
+    try {
+      await writeOwner(this.dataPath, { node: await identify(process.pid), redis: await identify(launch.child.pid ?? -1), startedAt: Date.now() });
+      if (attempt > 1) this.logger.info({ attempt }, 'owner record written');
+      return true;
+    } catch (error) {
+      if (attempt === 1) {
+        this.logger.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          'could not write owner.json (it only explains a lock conflict to a later start); the server keeps running and the record is retried',
+        );
       }
-      await sleep(50);
+      return false;
+    }
+  }
+
+  private async retryOwnerRecord(launch: Launch): Promise<void> {
+    for (let attempt = 2; ; attempt++) {
+      const waited = await sleep(backoffDelay({ initialMs: 1_000, maxMs: this.retryMaxDelayMs }, attempt - 1), true, { signal: this.stopSignal.signal }).catch(() => false);
+      if (!waited || this.current !== launch || launch.child.exitCode !== null || launch.child.signalCode !== null) return;
+      if (await this.recordOwner(launch, attempt)) return;
     }
   }
 
@@ -305,44 +336,47 @@ export class EmbeddedRedisServer {
     const death = classifyDeath(this.dataPath, launch.output, { code, signal });
     this.lastDeath = { error: death, at: Date.now() };
     this.logger.error({ err: death.toJSON(), pid: launch.child.pid }, 'embedded redis-server died unexpectedly; restarting');
-    this.restartTask = this.superviseRestart().finally(() => { this.restartTask = null; });
+    this.restartTask = this.superviseRestart(death).finally(() => { this.restartTask = null; });
   }
 
-  private async superviseRestart(): Promise<void> {
-    this.stateValue = 'restarting';
-    const maxRestarts = this.options.maxRestarts ?? 5;
-    const windowMs = this.options.restartWindowMs ?? 60_000;
+  /** Retries until a server is ready or the node stops; never gives up for good. */
+  private async superviseRestart(death: KmsError): Promise<void> {
+    let failure = death;
+    let hopeless = false;
     for (;;) {
-      const now = Date.now();
-      this.deaths = [...this.deaths.filter((t) => now - t < windowMs), now];
-      if (this.deaths.length > maxRestarts) {
-        this.fail(new RedisSupervisorGaveUpError(this.dataPath, this.deaths.length - 1, windowMs, this.lastDeath?.error.message ?? 'unknown'));
-        return;
-      }
-      await sleep(Math.min(100 * 2 ** (this.deaths.length - 1), 5_000));
-      if (this.isStopping()) return;
+      const next = this.policy.failed({ hopeless });
+      if (next.gaveUp) this.markFailed(hopeless ? failure : new RedisSupervisorGaveUpError(this.dataPath, next.failures, this.retryMaxDelayMs, failure.message));
+      else if (this.stateValue !== 'failed') this.stateValue = 'restarting';
+      if (this.stateValue === 'failed') this.logger.warn({ inMs: next.delayMs, failures: next.failures }, 'redis-server restart attempt scheduled');
+      const waited = await sleep(next.delayMs, true, { signal: this.stopSignal.signal }).catch(() => false);
+      if (!waited || this.isStopping()) return;
       try {
         await this.launch();
       } catch (error) {
-        if (error instanceof RedisAofCorruptError || error instanceof DataPathLockedError || error instanceof RedisServerNotFoundError) {
-          this.fail(error);
-          return;
-        }
-        this.logger.error({ err: error }, 'restarting redis-server failed; retrying');
+        failure = isKmsError(error) ? error : new PersistenceUnavailableError('restart redis-server', error);
+        // These will not cure themselves within quick restarts; the slow retries still catch the fix.
+        hopeless = error instanceof RedisAofCorruptError || error instanceof DataPathLockedError || error instanceof RedisServerNotFoundError;
+        this.logger.error({ err: failure.toJSON() }, 'restarting redis-server failed; retrying');
         continue;
       }
       if (this.isStopping()) return;
+      const recovered = this.stateValue === 'failed';
       this.stateValue = 'running';
+      this.failure = null;
       this.restarts += 1;
+      if (recovered) this.logger.warn({ pid: this.pid, restarts: this.restarts }, 'embedded redis-server recovered: running again after quick restarts had been given up');
       for (const listener of this.restartListeners) listener();
       return;
     }
   }
 
-  private fail(error: KmsError): void {
+  /** Reports 'failed' with why; listeners hear the transition, not every retry. */
+  private markFailed(error: KmsError): void {
+    const entering = this.stateValue !== 'failed';
     this.stateValue = 'failed';
     this.failure = error;
-    this.logger.error({ err: error.toJSON() }, 'embedded redis-server supervisor gave up');
+    if (!entering) return;
+    this.logger.error({ err: error.toJSON() }, `embedded redis-server supervisor gave up quick restarts; retrying at least every ${this.retryMaxDelayMs / 1000} s`);
     for (const listener of this.failureListeners) listener(error);
   }
 }

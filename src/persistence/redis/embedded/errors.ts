@@ -58,22 +58,50 @@ export class RedisStartTimeoutError extends KmsError {
   }
 }
 
+/** Who holds a data path's lock, as far as it can be told; null where unknown. */
+export interface LockHolder {
+  /** The kms-node process that started the holding redis-server. */
+  readonly nodePid: number | null;
+  /** The redis-server process holding the lock. */
+  readonly redisPid: number | null;
+}
+
 export class DataPathLockedError extends KmsError {
   readonly code = 'DATA_PATH_LOCKED';
-  constructor(dataPath: string, holderPid: number, what: string) {
-    super(`data path ${dataPath} is in use by ${what} (pid ${holderPid}); two redis-servers on one AOF would corrupt it`, {
-      fix: `stop the other node process (pid ${holderPid}) or point this node at a different data path`,
-      details: { dataPath, holderPid },
+  /**
+   * `holder.nodePid` is never reported when it is this process: "stop the other node
+   * process (pid <our own>)" would send the operator after the wrong process.
+   */
+  constructor(dataPath: string, what: string, holder: LockHolder) {
+    const nodePid = holder.nodePid === process.pid ? null : holder.nodePid;
+    const pids = [
+      ...(nodePid === null ? [] : [`pid ${nodePid}`]),
+      ...(holder.redisPid === null ? [] : [`redis-server pid ${holder.redisPid}`]),
+    ];
+    const lock = `${dataPath}/redis.lock`;
+    const fix = nodePid !== null
+      ? `stop the other node process (pid ${nodePid}) or point this node at a different data path`
+      : holder.redisPid !== null
+        ? `stop redis-server pid ${holder.redisPid}, which holds ${lock}, or point this node at a different data path`
+        : `find the process holding ${lock} ('fuser -v ${lock}') and stop it, or point this node at a different data path`;
+    super(`data path ${dataPath} is in use by ${what}${pids.length === 0 ? '' : ` (${pids.join(', ')})`}; two redis-servers on one AOF would corrupt it`, {
+      fix,
+      details: { dataPath, holderNodePid: nodePid, holderRedisPid: holder.redisPid },
     });
   }
 }
 
+/**
+ * redis-server failed maxRestarts times in a row (died, or could not be started). The
+ * supervisor has not stopped: it keeps retrying on its capped backoff and the node
+ * recovers by itself once the cause is gone; this error is what status() reports meanwhile.
+ */
 export class RedisSupervisorGaveUpError extends KmsError {
   readonly code = 'REDIS_SUPERVISOR_GAVE_UP';
-  constructor(dataPath: string, restarts: number, windowMs: number, lastDeath: string, options: KmsErrorOptions = {}) {
-    super(`embedded redis-server for ${dataPath} died ${restarts + 1} times within ${windowMs / 1000} s; the supervisor stopped restarting it. Last death: ${lastDeath}`, {
-      fix: 'read the redis-server output in the node log for why it dies (memory, disk, signals), fix it and restart the node',
-      details: { dataPath, restarts, windowMs, lastDeath },
+  constructor(dataPath: string, failures: number, retryEveryMs: number, lastFailure: string, options: KmsErrorOptions = {}) {
+    super(`embedded redis-server for ${dataPath} failed ${failures} times in a row; quick restarts stopped, and it is retried at least every ${retryEveryMs / 1000} s until it starts. Last failure: ${lastFailure}`, {
+      fix: 'read the redis-server output in the node log for why it fails (disk space, an immutable or unwritable AOF, memory, signals) and fix that; the node recovers by itself, no restart needed',
+      details: { dataPath, failures, retryEveryMs, lastFailure },
       ...options,
     });
   }
