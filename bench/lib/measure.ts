@@ -3,6 +3,7 @@
  * minimum count and a minimum total time are reached. Reports p50/p99/mean and ops/s.
  */
 import { performance } from 'node:perf_hooks';
+import { percentile } from '../../src/devnet/chaos/percentile.js';
 
 export interface MeasureOptions {
   /** Untimed runs first (JIT warm-up, caches). Default 2. */
@@ -26,12 +27,7 @@ export interface Measurement {
   readonly opsPerSec: number;
 }
 
-/** The p-th percentile (0–100) of ascending samples, nearest-rank. */
-export function percentile(sortedAscending: readonly number[], p: number): number {
-  if (sortedAscending.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sortedAscending.length);
-  return sortedAscending[Math.min(sortedAscending.length, Math.max(1, rank)) - 1] ?? Number.NaN;
-}
+export { percentile };
 
 export function summarize(name: string, samplesMs: readonly number[]): Measurement {
   const sorted = [...samplesMs].sort((a, b) => a - b);

@@ -91,6 +91,21 @@ export class Devnet {
     return this.blockNumber();
   }
 
+  /** Mines up to the next multiple of `interval` (the next boundary); returns its number and timestamp. */
+  async mineToNextBoundary(interval: number): Promise<{ blockNumber: number; timestamp: number }> {
+    const head = await this.blockNumber();
+    const boundary = (Math.floor(head / interval) + 1) * interval;
+    await this.mine(boundary - head);
+    return { blockNumber: boundary, timestamp: await this.blockTimestamp(boundary) };
+  }
+
+  /** The timestamp (Unix seconds) of block `blockNumber`. */
+  async blockTimestamp(blockNumber: number): Promise<number> {
+    const block = await this.rpc<{ timestamp: string } | null>('eth_getBlockByNumber', [`0x${blockNumber.toString(16)}`, false]);
+    if (block === null) throw new Error(`anvil has no block ${blockNumber}`);
+    return Number(BigInt(block.timestamp));
+  }
+
   private async rpc<T>(method: string, params: unknown[]): Promise<T> {
     const response = await fetch(this.anvil.rpcUrl, {
       method: 'POST',

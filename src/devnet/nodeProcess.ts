@@ -76,13 +76,15 @@ export class NodeProcess {
     this.child = child;
     child.stdout.pipe(this.log, { end: false });
     child.stderr.pipe(this.log, { end: false });
-    this.exited = new Promise((resolve) => {
+    const exited = new Promise<ExitInfo>((resolve) => {
       child.once('exit', (code, signal) => { resolve({ code, signal }); });
     });
+    this.exited = exited;
     const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
-      if (!this.isRunning()) {
-        const info = await this.exited;
+      if (this.child !== child || !this.isRunning()) {
+        // this.exited is cleared when a signal() raced this start (a kill during start-up).
+        const info = await exited;
         throw new Error(`${this.options.name} exited (${info.code ?? info.signal ?? '?'}) during start-up; see ${this.options.logFile}`);
       }
       try {
@@ -109,6 +111,22 @@ export class NodeProcess {
     this.log?.end();
     this.log = null;
     return info;
+  }
+
+  /** SIGSTOP: the process freezes (sockets stay open, nothing answers) until resume(). */
+  suspend(): void {
+    this.sendSignal('SIGSTOP');
+  }
+
+  /** SIGCONT after suspend(). */
+  resume(): void {
+    this.sendSignal('SIGCONT');
+  }
+
+  private sendSignal(signal: NodeJS.Signals): void {
+    const pid = this.pid;
+    if (pid === null || !this.isRunning()) throw new Error(`${this.options.name} is not running; cannot send ${signal}`);
+    process.kill(pid, signal);
   }
 
   /** Clean stop: SIGTERM and wait. */
