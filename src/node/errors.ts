@@ -19,3 +19,24 @@ export class NoKeyVersionError extends KmsError {
 export class NodeNotReadyError extends KmsError {
   readonly code = 'NODE_NOT_READY';
 }
+
+/**
+ * Why an early protocol message (one for a round this node has not started) was
+ * refused: INBOX_SENDER_QUOTA (the sender's buffered bytes are at their cap),
+ * INBOX_FULL (all senders' bytes, or the session or message count, are at the cap),
+ * EARLY_MESSAGE_TOO_LARGE (larger than a sender may ever have buffered).
+ */
+export type EarlyMessageRefusal = 'INBOX_SENDER_QUOTA' | 'INBOX_FULL' | 'EARLY_MESSAGE_TOO_LARGE';
+
+export class EarlyMessageRefusedError extends KmsError {
+  readonly code: EarlyMessageRefusal;
+  constructor(code: EarlyMessageRefusal, message: string, details: Readonly<Record<string, string | number>>) {
+    super(message, {
+      fix: code === 'EARLY_MESSAGE_TOO_LARGE'
+        ? 'send messages of a size a round can use (a deal carries threshold commitments)'
+        : 'retry once this node has started the round (it takes the buffered messages then)',
+      details,
+    });
+    this.code = code;
+  }
+}

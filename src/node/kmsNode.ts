@@ -19,7 +19,7 @@ import type { NodeMetrics } from './metrics.js';
 import { PeerMessenger, PROTOCOL_ROUTES } from './peerMessenger.js';
 import { pubkeyViewOf, storedPubkeyView } from './publicKeyView.js';
 import type { NodeRuntimePhase, NodeRuntimeStatus, NodeStatusChangeReason, NodeStatusListener } from './runtime.js';
-import { SessionInbox } from './sessionInbox.js';
+import { DEFAULT_INBOX_LIMITS, SessionInbox } from './sessionInbox.js';
 import { peerKeyViewSchema, planSession, type PeerKeyView } from './sessionPlan.js';
 import { SessionRunner } from './sessionRunner.js';
 import { StatusListeners } from './statusListeners.js';
@@ -83,7 +83,7 @@ export class KmsNode implements NodeApi {
     this.metrics = m.metrics.registry;
     this.log = m.logger.child({ module: 'node' });
     const maxSkewMs = options.maxSkewMs ?? 60_000;
-    this.inbox = new SessionInbox({ maxSessions: 4, maxMessages: 20_000 });
+    this.inbox = new SessionInbox(DEFAULT_INBOX_LIMITS, m.metrics);
     const transport = new PeerTransport({
       signer: m.signer,
       self: options.self,

@@ -16,6 +16,8 @@ export interface NodeMetrics {
   readonly activeKeyVersion: Gauge;
   readonly lastProcessedBoundary: Gauge;
   readonly appSignRequests: Counter<'outcome'>;
+  readonly earlyMessagesRefused: Counter<'reason'>;
+  readonly earlyMessageBytes: Gauge;
 }
 
 export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): NodeMetrics {
@@ -65,5 +67,12 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
       labelNames: ['outcome'],
       registers,
     }),
+    earlyMessagesRefused: new Counter({
+      name: 'kms_early_messages_refused_total',
+      help: 'Protocol messages for a round not started yet that the inbox refused, by reason (INBOX_SENDER_QUOTA, INBOX_FULL, EARLY_MESSAGE_TOO_LARGE)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    earlyMessageBytes: new Gauge({ name: 'kms_early_message_bytes', help: 'Estimated bytes of early protocol messages buffered', registers }),
   };
 }

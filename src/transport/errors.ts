@@ -40,6 +40,9 @@ export class TransportError extends KmsError {
  */
 export function transportErrorStatus(code: TransportErrorCode): number {
   switch (code) {
+    // SHARE_DECRYPTION_FAILED: the share was sealed to another key or tampered with. The
+    // sender's fault, and resending the same bytes cannot help (it was a 500, which peers retried).
+    case 'SHARE_DECRYPTION_FAILED':
     case 'MALFORMED_ENVELOPE':
     case 'MALFORMED_SEALED_SHARE':
     case 'WRONG_RECIPIENT':
@@ -59,7 +62,6 @@ export function transportErrorStatus(code: TransportErrorCode): number {
       return 503;
     case 'INVALID_PRIVATE_KEY':
     case 'INVALID_PUBLIC_KEY':
-    case 'SHARE_DECRYPTION_FAILED':
     case 'INVALID_TRANSPORT_CONFIG':
     case 'UNKNOWN_RECIPIENT':
       return 500;

@@ -24,6 +24,10 @@ export interface ErrorBody {
 const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
   NODE_NO_KEY_VERSION: 404,
   NODE_NOT_READY: 503,
+  // Early protocol messages over the inbox's caps (src/node/sessionInbox.ts).
+  INBOX_SENDER_QUOTA: 429,
+  INBOX_FULL: 429,
+  EARLY_MESSAGE_TOO_LARGE: 413,
 };
 
 /**

@@ -1,7 +1,8 @@
 import { Registry } from 'prom-client';
+import { capturingLogger } from '../../../test/harness/logCapture.js';
 import { silentLogger } from '../../logging/logger.js';
 import { TransportError } from '../../transport/errors.js';
-import { NoKeyVersionError } from '../errors.js';
+import { EarlyMessageRefusedError, NoKeyVersionError } from '../errors.js';
 import { buildHttpServer, type HealthView, type NodeApi, type PubkeyView } from './server.js';
 
 function api(overrides: Partial<NodeApi> = {}): NodeApi {
@@ -71,6 +72,40 @@ describe('HTTP API', () => {
     const res = await server.inject({ method: 'POST', url: '/protocol/dkg/share', payload: {} });
     expect(res.statusCode).toBe(401);
     expect(res.json<{ error: { code: string } }>().error.code).toBe('BAD_SIGNATURE');
+  });
+
+  it('a refused protocol request gets its typed 4xx and one warn line with code and sender, never the body', async () => {
+    const { logger, lines } = capturingLogger();
+    const sender = `0x${'ab'.repeat(20)}`;
+    const secretShare = `0x${'5e'.repeat(32)}`;
+    const cases: [TransportError | EarlyMessageRefusedError, number][] = [
+      [new TransportError('SHARE_DECRYPTION_FAILED', `share from ${sender} for session 7 failed authentication`), 400],
+      [new TransportError('BAD_SIGNATURE', 'signature does not match', { details: { from: sender } }), 401],
+      [new TransportError('UNKNOWN_SENDER', 'not in the set', { details: { from: sender } }), 403],
+      [new TransportError('REPLAYED_MESSAGE', 'seen before'), 409],
+      [new EarlyMessageRefusedError('INBOX_SENDER_QUOTA', 'too much buffered', { from: sender }), 429],
+      [new EarlyMessageRefusedError('EARLY_MESSAGE_TOO_LARGE', 'too large', { from: sender }), 413],
+    ];
+    for (const [error, status] of cases) {
+      const server = buildHttpServer(api({ receiveProtocolMessage: () => Promise.reject(error) }), { logger });
+      const payload = JSON.stringify({ from: sender, share: secretShare, type: 'deal' });
+      const res = await server.inject({ method: 'POST', url: '/protocol/dkg/share', payload: { v: 1, payload, sentAt: 1, nonce: '0x00', signature: '0x00' } });
+      expect([res.statusCode, res.json<{ error: { code: string } }>().error.code]).toEqual([status, error.code]);
+    }
+    const logged = lines().map((l) => JSON.parse(l) as { level: number; msg: string; code: string; sender: string; status: number; senderVerified: boolean });
+    expect(logged.map((l) => [l.level, l.msg, l.code, l.status, l.sender])).toEqual(cases.map(([error, status]) => [40, 'protocol request rejected', error.code, status, sender]));
+    expect(logged.find((l) => l.code === 'BAD_SIGNATURE')?.senderVerified).toBe(false);
+    expect(logged.find((l) => l.code === 'SHARE_DECRYPTION_FAILED')?.senderVerified).toBe(true);
+    expect(lines().join('\n')).not.toContain('5e5e5e');
+  });
+
+  it('a flood of rejected protocol requests writes a bounded number of log lines', async () => {
+    const { logger, lines } = capturingLogger();
+    const server = buildHttpServer(api({ receiveProtocolMessage: () => Promise.reject(new TransportError('BAD_SIGNATURE', 'no', { details: { from: `0x${'cd'.repeat(20)}` } })) }), { logger });
+    for (let i = 0; i < 1_000; i++) {
+      expect((await server.inject({ method: 'POST', url: '/protocol/dkg/share', payload: {} })).statusCode).toBe(401);
+    }
+    expect(lines().filter((l) => l.includes('protocol request rejected'))).toHaveLength(5);
   });
 
   it('GET /health is 503 when unhealthy, 200 otherwise; /metrics is Prometheus text', async () => {

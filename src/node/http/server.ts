@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../logging/logger.js';
 import { HttpRequestError, toHttpError } from './httpErrors.js';
+import { ProtocolRejectionLog } from './protocolRejections.js';
 
 /** What GET /pubkey reports: public data of the active version (or of ?version=<epoch>). */
 export interface PubkeyView {
@@ -46,6 +47,8 @@ export interface HttpServerOptions {
   readonly logger: Logger;
   /** Largest protocol request body (commitment broadcasts for n = 100 stay far below). */
   readonly protocolBodyLimitBytes?: number;
+  /** Where refused protocol requests are logged (rate-limited); built from `logger` by default. */
+  readonly protocolRejections?: ProtocolRejectionLog;
 }
 
 const APP_ID = z.string().min(5, 'appId must be at least 5 characters').max(256, 'appId must be at most 256 characters');
@@ -79,9 +82,14 @@ export function buildHttpServer(api: NodeApi, options: HttpServerOptions): HttpS
     return503OnClosing: true,
   });
 
+  const protocolRoutes = new Set(api.protocolRoutes);
+  const rejections = options.protocolRejections ?? new ProtocolRejectionLog(options.logger.child({ module: 'http' }));
   server.setErrorHandler((error, request, reply) => {
     const mapped = toHttpError(error);
     if (mapped.internal) request.log.error({ err: error, url: request.url }, 'request failed');
+    else if (protocolRoutes.has(request.routeOptions.url ?? '')) {
+      rejections.record({ route: request.routeOptions.url ?? request.url, status: mapped.status, code: mapped.body.error.code, body: request.body, error });
+    }
     void reply.status(mapped.status).send(mapped.body);
   });
   server.setNotFoundHandler((request, reply) => {
