@@ -6,13 +6,26 @@ import { isKmsError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { NodePersistence } from '../persistence/nodePersistence.js';
 import type { KeyShareVersion, NodeState, OperatorAddress, PersistenceHealth } from '../persistence/types.js';
-import { createDkgSession, createReshareSession, type PreviousVersion, type ProtocolSession } from '../protocol/index.js';
+import {
+  certifies,
+  createDkgSession,
+  createReshareSession,
+  finalizeWithCertificate,
+  newestCertificate,
+  verifyCertificate,
+  type CompletionCertificate,
+  type FinalizedVersion,
+  type PendingCompletion,
+  type PreviousVersion,
+  type ProtocolSession,
+} from '../protocol/index.js';
 import type { PeerClient } from '../transport/httpClient.js';
 import { PeerTransport } from '../transport/peerTransport.js';
 import { operatorSignerRecovery, protocolSignerFor } from '../transport/protocolAuth.js';
 import { ReplayGuard } from '../transport/replayGuard.js';
 import type { OperatorSigner } from '../transport/signer.js';
 import { NodeNotReadyError, NoKeyVersionError, OperatorMismatchError } from './errors.js';
+import { CERTIFICATE_ROUTES, CertificateExchange } from './certificateExchange.js';
 import { buildHttpServer, type HealthView, type HttpServer, type NodeApi, type PartialSignatureView, type PubkeyView } from './http/server.js';
 import { KeyStore } from './keyStore.js';
 import type { NodeMetrics } from './metrics.js';
@@ -20,7 +33,7 @@ import { PeerMessenger, PROTOCOL_ROUTES } from './peerMessenger.js';
 import { pubkeyViewOf, storedPubkeyView } from './publicKeyView.js';
 import type { NodeRuntimePhase, NodeRuntimeStatus, NodeStatusChangeReason, NodeStatusListener } from './runtime.js';
 import { DEFAULT_INBOX_LIMITS, SessionInbox } from './sessionInbox.js';
-import { peerKeyViewSchema, planSession, type PeerKeyView } from './sessionPlan.js';
+import { planSession, viewOf } from './sessionPlan.js';
 import { SessionRunner } from './sessionRunner.js';
 import { StatusListeners } from './statusListeners.js';
 
@@ -57,7 +70,7 @@ export interface KmsNodeModules {
  */
 export class KmsNode implements NodeApi {
   readonly metrics;
-  readonly protocolRoutes = Object.values(PROTOCOL_ROUTES);
+  readonly protocolRoutes = [...Object.values(PROTOCOL_ROUTES), ...Object.values(CERTIFICATE_ROUTES)];
   private phase: NodeRuntimePhase = 'stopped';
   private lastError: { code: string; message: string } | null = null;
   private keyStore: KeyStore | null = null;
@@ -71,6 +84,11 @@ export class KmsNode implements NodeApi {
   private readonly listeners = new StatusListeners((error) => { this.log.warn({ err: describeError(error) }, 'a status listener threw; ignored'); });
   private readonly inbox: SessionInbox;
   private readonly messenger: PeerMessenger;
+  private readonly certificates: CertificateExchange;
+  /** The newest verified certificate this node learned from peers (pushed or gathered). */
+  private knownCertificate: CompletionCertificate | null = null;
+  /** A round this node completed but did not see finalize; a certificate for it finalizes it. Holds a share: memory only. */
+  private pending: PendingCompletion | null = null;
   private readonly http: HttpServer;
   private blockSource: BlockSource | null = null;
   private readonly stopping = new AbortController();
@@ -95,6 +113,18 @@ export class KmsNode implements NodeApi {
       currentSession: (ts) => this.acceptsSession(ts),
     });
     this.messenger = new PeerMessenger(transport, this.log);
+    // Certificates outlive their round, so their routes are not tied to the running session.
+    const certificateGuard = new ReplayGuard({ maxEntries: 10_000, maxEntriesPerSender: 1_000 });
+    const certificateTransport = (client: PeerClient): PeerTransport => new PeerTransport({
+      signer: m.signer,
+      self: options.self,
+      operators: () => this.operators,
+      clock: () => Date.now(),
+      client,
+      replayGuard: certificateGuard,
+      maxSkewMs,
+    });
+    this.certificates = new CertificateExchange(certificateTransport(m.peerClient), certificateTransport(m.probeClient), options.self, this.log);
     this.http = buildHttpServer(this, { logger: m.logger });
   }
 
@@ -198,7 +228,13 @@ export class KmsNode implements NodeApi {
       this.log.warn({ boundary }, 'this operator is not in the operator set at this boundary; not taking part');
       return;
     }
-    const plan = planSession(this.keyStore?.activeVersion ?? null, this.options.self, await this.peerViews(), event.blockTimestamp);
+    const others = this.operators.filter((o) => o.address !== this.options.self);
+    const answers = await this.certificates.gather(others, event.blockTimestamp, this.stopping.signal);
+    const certificates = this.verifiedCertificates([...answers.flatMap((a) => (a.certificate === null ? [] : [a.certificate])), ...(this.knownCertificate === null ? [] : [this.knownCertificate])]);
+    this.knownCertificate = newestCertificate(certificates);
+    await this.finalizePending(certificates);
+    const peerViews = answers.flatMap((a) => (a.uncertifiedActive === null ? [] : [a.uncertifiedActive]));
+    const plan = planSession(this.keyStore?.activeVersion ?? null, this.options.self, peerViews, event.blockTimestamp, certificates);
     if (plan.kind === 'wait') {
       this.log.warn({ boundary, reason: plan.reason }, 'no round at this boundary');
       return;
@@ -241,27 +277,22 @@ export class KmsNode implements NodeApi {
     this.runner = runner;
     for (const message of this.inbox.take(ts)) runner.deliver(message);
     this.inbox.dropThrough(ts);
-    this.log.info({ session: ts, type, operators: this.operators.length, role: reshare?.previousShare === null ? 'joiner' : 'dealer' }, 'round started');
+    this.log.info({ session: ts, type, operators: this.operators.length, role: reshare?.previousShare === null ? 'receiver' : 'dealer' }, 'round started');
     try {
       const result = await runner.run();
-      const version: KeyShareVersion = {
-        epoch: result.epoch,
-        privateShare: result.privateShare,
-        commitments: result.commitments,
-        masterPublicKey: result.masterPublicKey,
-        threshold: result.threshold,
-        participants: result.participants,
-        createdAt: Date.now(),
-      };
-      await this.requireKeyStore().commit(version);
-      this.updateKeyMetrics();
-      this.notify('keyVersionActivated');
+      await this.activate(result);
       this.m.metrics.protocolRounds.inc({ type, outcome: 'completed' });
       this.m.metrics.protocolRoundDuration.observe({ type }, (Date.now() - started) / 1000);
-      this.log.info({ session: ts, type, version: version.epoch, threshold: version.threshold, participants: version.participants.length }, 'round completed; new key version active');
+      this.log.info({ session: ts, type, version: result.epoch, threshold: result.threshold, participants: result.participants.length }, 'round completed; new key version active');
+      // Peers that missed completions finalize the same version from it.
+      await this.certificates.broadcast(result.certificate, this.operators.filter((o) => o.address !== this.options.self), this.stopping.signal);
     } catch (error) {
       this.m.metrics.protocolRounds.inc({ type, outcome: 'failed' });
-      this.log.warn({ session: ts, type, err: describeError(error) }, 'round failed; the node retries at a later boundary');
+      this.pending = session.pendingCompletion();
+      this.log.warn(
+        { session: ts, type, err: describeError(error), keptCompletion: this.pending !== null },
+        this.pending === null ? 'round failed; the node retries at a later boundary' : 'round ended without t completions; a certificate from a peer can still finalize it',
+      );
     } finally {
       this.runner = null;
       this.lastSessionTimestamp = Math.max(this.lastSessionTimestamp, ts);
@@ -272,14 +303,77 @@ export class KmsNode implements NodeApi {
     }
   }
 
-  private async peerViews(): Promise<PeerKeyView[]> {
-    const others = this.operators.filter((o) => o.address !== this.options.self);
-    const answers = await Promise.allSettled(others.map(async (operator) => {
-      const response = await this.m.probeClient.get(operator, '/pubkey', { signal: this.stopping.signal });
-      const parsed = peerKeyViewSchema.safeParse(response.body);
-      return parsed.success && parsed.data.operatorAddress === operator.address ? parsed.data : null;
-    }));
-    return answers.flatMap((a) => (a.status === 'fulfilled' && a.value !== null ? [a.value] : []));
+  /** Stores a finalized version (with its certificate) and makes it active. */
+  private async activate(result: FinalizedVersion): Promise<void> {
+    const version: KeyShareVersion = {
+      epoch: result.epoch,
+      privateShare: result.privateShare,
+      commitments: result.commitments,
+      masterPublicKey: result.masterPublicKey,
+      threshold: result.threshold,
+      participants: result.participants,
+      createdAt: Date.now(),
+      certificate: result.certificate,
+    };
+    await this.requireKeyStore().commit(version);
+    this.updateKeyMetrics();
+    this.notify('keyVersionActivated');
+  }
+
+  /** The certificates among `candidates` that verify against the current operator set (the others are logged). */
+  private verifiedCertificates(candidates: readonly CompletionCertificate[]): CompletionCertificate[] {
+    const recover = operatorSignerRecovery(this.operators);
+    const seen = new Set<string>();
+    return candidates.filter((cert) => {
+      const id = `${cert.type}:${cert.sessionTimestamp}`;
+      if (seen.has(id)) return false;
+      try {
+        verifyCertificate(cert, recover);
+      } catch (error) {
+        this.log.warn({ session: cert.sessionTimestamp, err: describeError(error) }, 'completion certificate refused');
+        return false;
+      }
+      seen.add(id);
+      return true;
+    });
+  }
+
+  /** Finalizes the round this node completed but did not see finalize, when one of `certificates` proves it. */
+  private async finalizePending(certificates: readonly CompletionCertificate[]): Promise<void> {
+    const pending = this.pending;
+    if (pending === null) return;
+    const active = this.keyStore?.activeVersion ?? null;
+    if (active !== null && active.epoch >= pending.sessionTimestamp) {
+      this.pending = null;
+      return;
+    }
+    const cert = certificates.find((c) => certifies(c, pending));
+    if (cert === undefined) return;
+    this.pending = null;
+    const version = finalizeWithCertificate(pending, cert, operatorSignerRecovery(this.operators));
+    await this.activate(version);
+    this.log.info({ session: version.epoch, signers: cert.signatures.length }, 'finalized a completed round from a peer\'s completion certificate; new key version active');
+  }
+
+  /** A certificate pushed by a peer: into the running round, or it finalizes a kept completion. */
+  private async learnCertificate(certificate: CompletionCertificate): Promise<void> {
+    const [cert] = this.verifiedCertificates([certificate]);
+    if (cert === undefined) return;
+    if (this.knownCertificate === null || cert.sessionTimestamp > this.knownCertificate.sessionTimestamp) this.knownCertificate = cert;
+    const runner = this.runner;
+    if (runner !== null && runner.sessionTimestamp === cert.sessionTimestamp) runner.deliverCertificate(cert);
+    else await this.finalizePending([cert]);
+  }
+
+  private async onCertificateRoute(route: string, body: unknown): Promise<unknown> {
+    const inbound = this.certificates.receive(route, body);
+    if (inbound.kind === 'push') {
+      await this.learnCertificate(inbound.certificate);
+      return undefined;
+    }
+    const active = this.keyStore?.activeVersion ?? null;
+    const latest = newestCertificate([...(active?.certificate === undefined ? [] : [active.certificate]), ...(this.knownCertificate === null ? [] : [this.knownCertificate])]);
+    return CertificateExchange.answer(latest, active !== null && active.certificate === undefined ? viewOf(active, this.options.self) : null);
   }
 
   private acceptsSession(ts: number): boolean {
@@ -290,8 +384,9 @@ export class KmsNode implements NodeApi {
 
   // ---- NodeApi -------------------------------------------------------------------
 
-  async receiveProtocolMessage(route: string, body: unknown): Promise<void> {
+  async receiveProtocolMessage(route: string, body: unknown): Promise<unknown> {
     if (this.phase !== 'running') throw new NodeNotReadyError(`the node is ${this.phase}`);
+    if (route === CERTIFICATE_ROUTES.push || route === CERTIFICATE_ROUTES.request) return this.onCertificateRoute(route, body);
     const message = this.messenger.receive(route, body);
     const runner = this.runner;
     if (runner !== null && runner.sessionTimestamp === message.sessionTimestamp) runner.deliver(message);

@@ -111,3 +111,46 @@ describe('peerKeyViewSchema', () => {
     expect(peerKeyViewSchema.safeParse(body).success).toBe(false);
   });
 });
+
+describe('planSession with completion certificates', () => {
+  const certOf = (v: KeyShareVersion): NonNullable<KeyShareVersion['certificate']> => ({
+    type: 'reshare',
+    sessionTimestamp: v.epoch,
+    dealers: v.participants.slice(0, v.threshold),
+    commitments: v.commitments,
+    threshold: v.threshold,
+    participants: v.participants,
+    signatures: v.participants.slice(0, v.threshold).map((operator) => ({ operator, signature: `0x${'00'.repeat(65)}` as const })),
+  });
+  const v100 = version(100, [A, B, C, D], 3);
+  const v200 = version(200, [A, B, C, D], 3, 22n);
+
+  it('a node restarted on an older version receives the certified newer one, whatever the peers\' uncertified views say', () => {
+    // Three peers still report v100 without a certificate; one peer forwards v200's certificate.
+    const plan = planSession({ ...v100, certificate: certOf(v100) }, A, views(v100, [B, C, D]), 300, [certOf(v200)]);
+    expect(plan.kind).toBe('reshare');
+    if (plan.kind !== 'reshare') return;
+    expect(plan.previous.epoch).toBe(200);
+    expect(plan.previous.commitments).toEqual(v200.commitments);
+    expect(plan.previous.masterPublicKey).toEqual(v200.commitments[0]);
+    expect(plan.previousShare).toBeNull();
+  });
+
+  it('a holder of the certified version deals from it; its own certificate is evidence enough', () => {
+    const mine = { ...v200, certificate: certOf(v200) };
+    for (const plan of [planSession(mine, A, [], 300), planSession(mine, A, [], 300, [certOf(v100)])]) {
+      expect(plan).toMatchObject({ kind: 'reshare', previousShare: 22n });
+      if (plan.kind === 'reshare') expect(plan.previous.epoch).toBe(200);
+    }
+  });
+
+  it('a node without any key receives the certified version instead of starting a DKG, and waits when the certificate is this boundary\'s', () => {
+    expect(planSession(null, E, [], 300, [certOf(v200)])).toMatchObject({ kind: 'reshare', previousShare: null });
+    expect(planSession(null, E, [], 200, [certOf(v200)])).toMatchObject({ kind: 'wait' });
+  });
+
+  it('an active version newer than every certificate but without one of its own (an earlier build) falls back to the holders rule', () => {
+    const plan = planSession(v200, A, views(v200, [B, C]), 300, [certOf(v100)]);
+    expect(plan).toMatchObject({ kind: 'reshare', previousShare: 22n });
+  });
+});

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { KeyShareVersion, OperatorAddress } from '../persistence/types.js';
-import type { PreviousVersion } from '../protocol/index.js';
+import { newestCertificate, type CompletionCertificate, type PreviousVersion } from '../protocol/index.js';
 
 /** A peer's GET /pubkey answer, validated. */
 export interface PeerKeyView {
@@ -31,7 +31,16 @@ export type SessionPlan =
   | { readonly kind: 'wait'; readonly reason: string };
 
 /**
- * Decides DKG vs reshare from this node's active version and its peers' /pubkey views.
+ * Decides DKG vs reshare. The agreed latest version is the newest one a verified
+ * completion certificate proves (`certificates`, from peers; the active version's own
+ * counts too): t operators signed its completion, so it is vouched for by a threshold of
+ * holders whoever forwarded it, and every node that sees it plans from it. A node whose
+ * active version is older (it restarted, lagged or missed the completions) takes part as
+ * a receiver of it and never deals from its stale share; one that still deals from an
+ * older version is refused as WRONG_SOURCE by everyone (see the protocol's source digest).
+ *
+ * Without any certificate (versions stored before certificates existed), the rule below
+ * applies to the peers' active versions as they report them (`peerViews`).
  * The version to reshare is the one a threshold of its own holders vouch for (this
  * node's view counts once): a node that lags behind, lost its data, or is new joins as
  * a receiver of that version instead of dealing from a stale share. DKG only when no
@@ -40,7 +49,17 @@ export type SessionPlan =
  * the others ran this boundary's round without this node (it was offline and only now
  * saw the boundary); a round of its own could only fail, so it waits for the next.
  */
-export function planSession(active: KeyShareVersion | null, self: OperatorAddress, peerViews: readonly PeerKeyView[], sessionTimestamp?: number): SessionPlan {
+export function planSession(
+  active: KeyShareVersion | null,
+  self: OperatorAddress,
+  peerViews: readonly PeerKeyView[],
+  sessionTimestamp?: number,
+  certificates: readonly CompletionCertificate[] = [],
+): SessionPlan {
+  const certified = newestCertificate(active?.certificate === undefined ? certificates : [...certificates, active.certificate]);
+  if (certified !== null && (active === null || active.epoch <= certified.sessionTimestamp)) {
+    return planFromCertificate(certified, active, self, sessionTimestamp);
+  }
   const views = new Map<OperatorAddress, PeerKeyView>();
   for (const view of peerViews) if (view.operatorAddress !== self) views.set(view.operatorAddress, view);
   if (active !== null) views.set(self, viewOf(active, self));
@@ -73,6 +92,22 @@ export function planSession(active: KeyShareVersion | null, self: OperatorAddres
   };
   const holdsAgreed = active !== null && active.epoch === agreed.view.version && agreed.holders.has(self);
   return { kind: 'reshare', previous, previousShare: holdsAgreed ? active.privateShare : null };
+}
+
+function planFromCertificate(cert: CompletionCertificate, active: KeyShareVersion | null, self: OperatorAddress, sessionTimestamp: number | undefined): SessionPlan {
+  if (sessionTimestamp !== undefined && cert.sessionTimestamp >= sessionTimestamp) {
+    return { kind: 'wait', reason: `version ${cert.sessionTimestamp} already came from the round of this boundary (${sessionTimestamp}) or a later one` };
+  }
+  const previous: PreviousVersion = {
+    epoch: cert.sessionTimestamp,
+    threshold: cert.threshold,
+    masterPublicKey: cert.commitments[0] ?? new Uint8Array(0),
+    commitments: cert.commitments,
+    participants: cert.participants,
+  };
+  const same = (a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean => a.length === b.length && a.every((x, i) => Buffer.from(x).equals(Buffer.from(b[i] ?? new Uint8Array(0))));
+  const holds = active !== null && active.epoch === cert.sessionTimestamp && same(active.commitments, cert.commitments) && cert.participants.includes(self);
+  return { kind: 'reshare', previous, previousShare: holds ? active.privateShare : null };
 }
 
 export function viewOf(version: KeyShareVersion, self: OperatorAddress): PeerKeyView {

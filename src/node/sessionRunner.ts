@@ -1,6 +1,6 @@
 import type { Logger } from '../logging/logger.js';
 import type { NodePersistence } from '../persistence/nodePersistence.js';
-import { isProtocolError, ProtocolError, type FinalizedVersion, type ProtocolMessage, type ProtocolSession } from '../protocol/index.js';
+import { isProtocolError, ProtocolError, type CompletionCertificate, type FinalizedVersion, type ProtocolMessage, type ProtocolSession } from '../protocol/index.js';
 import type { NodeMetrics } from './metrics.js';
 import type { PeerMessenger } from './peerMessenger.js';
 
@@ -27,6 +27,7 @@ export interface SessionRunnerOptions {
  */
 export class SessionRunner {
   private readonly queue: ProtocolMessage[] = [];
+  private readonly certificates: CompletionCertificate[] = [];
   private wake: (() => void) | null = null;
   private readonly sends = new Set<Promise<boolean>>();
   private lastSavedPhase = 0;
@@ -40,6 +41,12 @@ export class SessionRunner {
   /** Queues an authenticated inbound message for this session. */
   deliver(message: ProtocolMessage): void {
     this.queue.push(message);
+    this.wake?.();
+  }
+
+  /** Queues a verified completion certificate of this session (forwarded by a peer that finalized). */
+  deliverCertificate(certificate: CompletionCertificate): void {
+    this.certificates.push(certificate);
     this.wake?.();
   }
 
@@ -72,6 +79,13 @@ export class SessionRunner {
           logger.info({ status: session.status() }, 'acknowledgement phase timed out; deciding the dealer set from what arrived');
           this.applySafely(() => session.proceed());
           await this.snapshot();
+          continue;
+        }
+        if (this.certificates.length > 0) {
+          for (const cert of this.certificates.splice(0, this.certificates.length)) {
+            logger.info({ signers: cert.signatures.length }, 'applying a completion certificate forwarded by a peer');
+            this.applySafely(() => session.handleCertificate(cert));
+          }
           continue;
         }
         if (this.queue.length === 0) {

@@ -27,6 +27,29 @@ export interface KeyShareVersion {
   readonly participants: readonly OperatorAddress[];
   /** Unix milliseconds at which this node finalized the version. */
   readonly createdAt: number;
+  /**
+   * The t or more signed completions that finalized it (the protocol's completion
+   * certificate, over this version's epoch, commitments, threshold and participants).
+   * Absent in versions stored by builds before certificates.
+   */
+  readonly certificate?: StoredCompletionCertificate;
+}
+
+/** One operator's signed completion: 65-byte r ‖ s ‖ v as 0x hex. */
+export interface StoredCompletionSignature {
+  readonly operator: OperatorAddress;
+  readonly signature: `0x${string}`;
+}
+
+/** Structurally the protocol's CompletionCertificate; its public data repeats the version's. */
+export interface StoredCompletionCertificate {
+  readonly type: 'dkg' | 'reshare';
+  readonly sessionTimestamp: number;
+  readonly dealers: readonly OperatorAddress[];
+  readonly commitments: readonly Uint8Array[];
+  readonly threshold: number;
+  readonly participants: readonly OperatorAddress[];
+  readonly signatures: readonly StoredCompletionSignature[];
 }
 
 export interface NodeState {

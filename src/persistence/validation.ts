@@ -102,6 +102,35 @@ export function assertKeyShareVersion(value: unknown, field = 'version'): assert
 }
 
 /**
+ * A stored certificate belongs to its version: same epoch, threshold, participants and
+ * commitments (the layout stores only what it adds: type, dealers, signatures), dealers
+ * and signers ascending among the participants. Signatures are the protocol's to verify.
+ */
+function assertCertificateOf(version: KeyShareVersion, field: string): void {
+  const cert: unknown = version.certificate;
+  if (!isRecord(cert)) fail(field, 'expected an object');
+  if (cert.type !== 'dkg' && cert.type !== 'reshare') fail(`${field}.type`, 'expected "dkg" or "reshare"');
+  const participants: unknown = cert.participants;
+  const commitments: unknown = cert.commitments;
+  // A decoded certificate shares the version's arrays: the cheap identity check first.
+  const same = cert.sessionTimestamp === version.epoch
+    && cert.threshold === version.threshold
+    && Array.isArray(participants) && (participants === version.participants || participants.join() === version.participants.join())
+    && Array.isArray(commitments) && (commitments === version.commitments || (commitments.length === version.commitments.length
+    && commitments.every((c: unknown, i) => c instanceof Uint8Array && Buffer.from(c).equals(Buffer.from(version.commitments[i] ?? new Uint8Array(0))))));
+  if (!same) fail(field, 'expected the epoch, threshold, participants and commitments of its own version');
+  assertAddressList(cert.dealers, `${field}.dealers`, true);
+  const signatures: unknown = cert.signatures;
+  if (!Array.isArray(signatures) || signatures.length === 0) fail(`${field}.signatures`, 'expected a non-empty array');
+  const signers = signatures.map((s: unknown, i): unknown => {
+    if (!isRecord(s)) fail(`${field}.signatures[${i}]`, 'expected {operator, signature}');
+    assertHex(s.signature, /^0x[0-9a-f]{130}$/, `${field}.signatures[${i}].signature`, 'expected 0x + 130 lowercase hex digits');
+    return s.operator;
+  });
+  assertAddressList(signers, `${field}.signatures`, true);
+}
+
+/**
  * The rules a well-typed version must still obey: share below r, at least one commitment,
  * participants non-empty, ascending and unique, threshold in [1, n]. Alone, this is the
  * check for a version decoded from the binary layout, whose reader already guarantees
@@ -122,6 +151,7 @@ export function assertKeyShareInvariants(version: KeyShareVersion, field = 'vers
   if (!Number.isSafeInteger(threshold) || threshold < 1 || threshold > participants.length) {
     fail(`${field}.threshold`, 'expected an integer in [1, participants.length]');
   }
+  if (version.certificate !== undefined) assertCertificateOf(version, `${field}.certificate`);
 }
 
 export function assertNodeState(value: unknown, field = 'state'): asserts value is NodeState {

@@ -1,4 +1,4 @@
-import { ackState, adoptableDealerSet, chooseDealers, type DealerState } from './dealerSelection.js';
+import { ackState, adoptableDealerSet, chooseDealers, chooseDealersAtDeadline, type DealerState } from './dealerSelection.js';
 import type { OperatorAddress } from './types.js';
 
 const addr = (n: number): OperatorAddress => `0x${n.toString(16).padStart(40, '0')}`;
@@ -44,5 +44,45 @@ describe('adoptableDealerSet', () => {
     expect(adoptableDealerSet(three, dkg, (d) => d !== B)).toBeNull();
     expect(adoptableDealerSet(three, reshare, () => true)).toBeNull();
     expect(adoptableDealerSet([rec([A, B, C], 'k'), rec([A, B, C], 'other'), rec([A, B, C], 'k')], dkg, () => true)).toBeNull();
+  });
+});
+
+describe('chooseDealersAtDeadline', () => {
+  const view = (acks: Record<OperatorAddress, OperatorAddress[]>, present: OperatorAddress[], held: OperatorAddress[] = [A, B, C, D], excluded: OperatorAddress[] = []) => ({
+    dealers: [A, B, C, D],
+    excluded: (d: OperatorAddress) => excluded.includes(d),
+    hasDeal: (d: OperatorAddress) => held.includes(d),
+    ackedBy: (d: OperatorAddress) => new Set(acks[d] ?? []),
+    present,
+  });
+  const all = [A, B, C, D];
+
+  it('an operator that dealt and then died (acked one dealer) is left out; D = what the others acked', () => {
+    const acks = { [A]: [A, B, C], [B]: [A, B, C, D], [C]: [A, B, C], [D]: [A, B, C] };
+    expect(chooseDealersAtDeadline(view(acks, all), dkg)).toEqual({ kind: 'chosen', dealers: all });
+    expect(chooseDealersAtDeadline(view(acks, all), reshare)).toEqual({ kind: 'chosen', dealers: [A, B] });
+  });
+
+  it('leaves out the one whose absence frees most dealers, not merely the one with fewest acks', () => {
+    // D's deal reached A only; D acked A and B (not C). Leaving out D frees C; leaving out B or C frees nothing.
+    const acks = { [A]: [A, B, C, D], [B]: [A, B, C, D], [C]: [A, B, C], [D]: [A, D] };
+    expect(chooseDealersAtDeadline(view(acks, all), dkg)).toEqual({ kind: 'chosen', dealers: [A, B, C] });
+  });
+
+  it('never keeps fewer than t operators, and this node must hold every chosen deal', () => {
+    const lonely = { [A]: [A, B], [B]: [B, C], [C]: [C, D], [D]: [D, A] };
+    const short = chooseDealersAtDeadline(view(lonely, all), dkg);
+    expect(short).toMatchObject({ kind: 'short', code: 'NOT_ENOUGH_DEALERS' });
+    if (short.kind === 'short') expect(short.message).toContain('heard from this round');
+    const acks = { [A]: [A, B, C], [B]: [A, B, C], [C]: [A, B, C], [D]: [A, B, C] };
+    const missed = chooseDealersAtDeadline(view(acks, [A, B, C], [A, B, C]), dkg);
+    expect(missed).toMatchObject({ kind: 'short', code: 'NOT_ENOUGH_DEALERS' });
+    if (missed.kind === 'short') expect(missed.message).toContain(D);
+  });
+
+  it('excluded dealers never count, whoever acked them', () => {
+    const acks = { [A]: all, [B]: all, [C]: all, [D]: all };
+    expect(chooseDealersAtDeadline(view(acks, all, all, [B, C]), dkg)).toMatchObject({ kind: 'short' });
+    expect(chooseDealersAtDeadline(view(acks, all, all, [B]), dkg)).toEqual({ kind: 'chosen', dealers: [A, C, D] });
   });
 });

@@ -3,13 +3,17 @@
  * the session passes in its deals, acks, exclusions and completions.
  *
  * Without force a dealer is usable only once every operator acknowledged its deal, and
- * the node waits while any dealer is undecided. Under force (the node's ack deadline) a
- * dealer is usable once every PRESENT operator acknowledged it: present = this node and
- * every operator it accepted a valid message from. An operator that stayed silent the
- * whole round so no longer blocks everyone; it receives nothing usable and finalizes
- * nothing this round. Nodes whose views of "present" differ may pick different sets:
- * their completions then do not match, and the t-of-n completion quorum (t > n/2) lets
- * at most one outcome finalize — the round may fail, never split.
+ * the node waits while any dealer is undecided. Under force (the node's ack deadline,
+ * chooseDealersAtDeadline) the decision is taken from the signed acknowledgement matrix
+ * alone: start from the PRESENT operators (this node and every operator it accepted a
+ * valid message from); while the dealers acknowledged by all of them are too few, the
+ * operator holding most dealers back is left out (it stopped talking mid-round: killed,
+ * partitioned or lagging), down to t operators. An operator silent the whole
+ * round, or heard from and then silent past the deadline, so no longer blocks everyone;
+ * it receives nothing usable and finalizes nothing this round. Acks are broadcast, so
+ * nodes that received the same acks decide the same D. Nodes whose views differ may pick
+ * different sets: their completions then do not match, and the t-of-n completion quorum
+ * (t > n/2) lets at most one outcome finalize — the round may fail, never split.
  */
 import { ProtocolErrorCode } from './errors.js';
 import type { OperatorAddress } from './types.js';
@@ -91,4 +95,67 @@ export function adoptableDealerSet(
     if (n >= rule.threshold && sizeOk && dealers.every(usable)) return [...dealers];
   }
   return null;
+}
+
+/** What a node knows at its ack deadline: the signed acks it holds and whom it heard from. */
+export interface DeadlineView {
+  /** The session's dealers, ascending. */
+  readonly dealers: readonly OperatorAddress[];
+  /** Dealers excluded for good (complaint, conflicting commitments, withdrawal). */
+  readonly excluded: (dealer: OperatorAddress) => boolean;
+  /** Whether this node holds the dealer's valid deal. */
+  readonly hasDeal: (dealer: OperatorAddress) => boolean;
+  /** The players whose signed ack of the dealer this node holds (its own included). */
+  readonly ackedBy: (dealer: OperatorAddress) => ReadonlySet<OperatorAddress> | ReadonlyMap<OperatorAddress, unknown> | undefined;
+  /** This node and every operator it accepted a valid message from this round. */
+  readonly present: Iterable<OperatorAddress>;
+}
+
+/**
+ * D at the ack deadline (see the header): the players kept are the present ones minus,
+ * one at a time, the one whose absence frees the most dealers (ties: fewest acks, then
+ * highest address) until the dealers all kept players acknowledged are enough, never
+ * fewer than t players (the holders a finalized version needs). This node must hold
+ * every chosen deal itself.
+ */
+export function chooseDealersAtDeadline(view: DeadlineView, rule: DealerSetRule): DealerSelection {
+  const live = view.dealers.filter((d) => !view.excluded(d));
+  const players = [...new Set(view.present)].sort();
+  const acked = (player: OperatorAddress, dealer: OperatorAddress): boolean => view.ackedBy(dealer)?.has(player) === true;
+  const need = rule.previousThreshold ?? rule.threshold;
+  for (;;) {
+    const common = live.filter((d) => players.every((p) => acked(p, d)));
+    if (common.length >= need) {
+      const dealers = rule.previousThreshold === null ? common : common.slice(0, need);
+      const missing = dealers.filter((d) => !view.hasDeal(d));
+      if (missing.length > 0) {
+        return {
+          kind: 'short',
+          code: ProtocolErrorCode.NOT_ENOUGH_DEALERS,
+          message: `the operators still talking agreed on dealers whose deals never reached this node (${missing.join(', ')}); it rejoins at the next reshare`,
+        };
+      }
+      return { kind: 'chosen', dealers };
+    }
+    if (players.length <= rule.threshold) {
+      const what = rule.previousThreshold === null ? 'dealers' : 'previous holders';
+      return {
+        kind: 'short',
+        code: ProtocolErrorCode.NOT_ENOUGH_DEALERS,
+        message: `only ${common.length} ${what} were acknowledged by every operator heard from this round (${players.length} still talking), ${need} needed`,
+      };
+    }
+    // Leave out whoever holds the most dealers back; ties: fewest acks, then highest address.
+    const rank = (p: OperatorAddress): readonly [number, number] => {
+      const rest = players.filter((q) => q !== p);
+      return [live.filter((d) => rest.every((q) => acked(q, d))).length, -live.filter((d) => acked(p, d)).length];
+    };
+    let out = players[0] as OperatorAddress;
+    let best = rank(out);
+    for (const p of players.slice(1)) {
+      const r = rank(p);
+      if (r[0] > best[0] || (r[0] === best[0] && r[1] >= best[1])) [out, best] = [p, r];
+    }
+    players.splice(players.indexOf(out), 1);
+  }
 }

@@ -79,3 +79,12 @@ export function completionDigest(
     concatBytes(enc('kms-node/complete/v1'), protocolByte(protocol), addressBytes(operator), u64be(session), dealerSetHash32, commitmentsHash32),
   );
 }
+
+/**
+ * keccak256("kms-node/source/v1" ‖ u64be(epoch) ‖ commitmentsHash(C)): names the version a
+ * reshare starts from. Every reshare message carries it, so a node resharing another
+ * version (it lagged or restarted) is recognised and left out the same way everywhere.
+ */
+export function sourceDigest(epoch: number, commitments: readonly Uint8Array[]): Uint8Array {
+  return keccak_256(concatBytes(enc('kms-node/source/v1'), u64be(epoch), commitmentsHash(commitments)));
+}

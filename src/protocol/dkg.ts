@@ -28,5 +28,6 @@ export function createDkgSession(config: DkgSessionConfig): ProtocolSession {
     threshold: thresholdFor(base.operators.length),
     ownConstant: randomScalar(rng ?? defaultRandomSource),
     reshare: null,
+    source: null,
   });
 }

@@ -16,6 +16,10 @@ export const ProtocolErrorCode = {
   MALFORMED_MESSAGE: 'MALFORMED_MESSAGE',
   /** The message is for another session timestamp or protocol. */
   WRONG_SESSION: 'WRONG_SESSION',
+  /** A reshare message built on another source version than this node's (a lagging or restarted node). */
+  WRONG_SOURCE: 'WRONG_SOURCE',
+  /** A completion certificate that does not verify, or certifies another outcome. */
+  INVALID_CERTIFICATE: 'INVALID_CERTIFICATE',
   /** The sender (or the dealer/player it names) is not allowed in that role in this session. */
   UNKNOWN_SENDER: 'UNKNOWN_SENDER',
   /** The message is addressed to another operator. */

@@ -8,3 +8,5 @@ export { ProtocolSession } from './session.js';
 export { createDkgSession } from './dkg.js';
 export { createReshareSession } from './reshare.js';
 export * from './simulation.js';
+export * from './certificate.js';
+export * from './certificateJson.js';

@@ -16,6 +16,8 @@ interface MessageBase {
   readonly sessionTimestamp: number;
   readonly from: OperatorAddress;
   readonly to: OperatorAddress;
+  /** Reshare only: sourceDigest of the version the sender reshares (digests.ts). */
+  readonly source?: Hex;
 }
 
 /** Dealer → one player: the dealer's commitments and that player's share (transport must encrypt). */
@@ -77,6 +79,7 @@ const base = {
   sessionTimestamp: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   from: address,
   to: address,
+  source: hexOf(32).optional(),
 };
 
 const schema = z.discriminatedUnion('type', [

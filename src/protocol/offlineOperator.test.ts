@@ -10,7 +10,6 @@ import { createReshareSession } from './reshare.js';
 import type { ProtocolSession } from './session.js';
 import { createSimulatedDkg, createSimulatedOperators, finalizedVersions, recoverSimulatedSigner, runSessions, seededRandomSources, type DeliveryOptions, type SimulatedSigner } from './simulation.js';
 import type { FinalizedVersion, PreviousVersion } from './types.js';
-import { codeOf } from '../../test/gen/errorCode.js';
 
 type Sessions = Map<string, ProtocolSession>;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -220,14 +219,20 @@ describe('an operator offline for a whole round', () => {
     proceedAll(forged);
     expect(finalizedVersions(forged).size).toBe(3);
 
-    // Its deal arrives (so it is present) but none of its acks do: no dealer is acked by every present operator.
+    // Its deal arrives (so it is present), then it falls silent (none of its acks arrive): at the deadline it is
+    // left out like one silent all round, and the three others finalize, its valid deal included in D.
     const heard = dkgSessions(signers, 5100);
     runSessions(heard, { intercept: (m) => (m.from === ghost && m.type !== 'deal' ? null : m) });
     heard.delete(ghost);
-    for (const s of heard.values()) expect(codeOf(() => s.proceed())).toBe('NOT_ENOUGH_DEALERS');
+    for (const s of heard.values()) expect(s.phase).toBe('acknowledging');
+    proceedAll(heard);
+    const v = finalizedVersions(heard);
+    expect(v.size).toBe(3);
+    expect([...v.values()][0]!.dealers).toEqual(ops);
+    secretOf(v);
   });
 
-  it('a flaky operator heard by one node only: the views differ, the round fails or one version finalizes, never two', () => {
+  it('a flaky operator heard by one node only: the views differ, yet every node decides the same D and finalizes', () => {
     const signers = createSimulatedOperators(4, 'offline-flaky');
     const [a, b, c, f] = addresses(signers) as [string, string, string, string];
     // f reaches only a, and even a never gets f's ack for dealer c; f hears everyone.
@@ -238,13 +243,10 @@ describe('an operator offline for a whole round', () => {
     runSessions(sessions, options);
     proceedAll(sessions, options);
     giveUpAll(sessions);
-    // a counts f present but lacks its ack for c: 2 usable dealers. b and c never heard f: D = {a, b, c}. f heard
-    // everyone and completes {a, b, c} too; only f receives t = 3 matching completions (f, b, c), since f's own
-    // completion reaches a alone and a completed nothing. So f finalizes, b and c give up: one outcome, never two.
-    expect(sessions.get(a)!.status().error?.code).toBe('NOT_ENOUGH_DEALERS');
-    expect(sessions.get(b)!.status().error?.code).toBe('NO_QUORUM');
-    expect(sessions.get(c)!.status().error?.code).toBe('NO_QUORUM');
-    const version = checkAgreement(new Map([[f, sessions.get(f)!.result()!]]));
+    // a counts f present but lacks its ack for c: only a and b are acked by all four, so a leaves f out (the one
+    // whose absence frees most dealers) and takes {a, b, c}. b and c never heard f: {a, b, c}. f heard everyone but
+    // only a acked f's deal: {a, b, c} too. Four matching completions; everyone finalizes one version.
+    const version = checkAgreement(finalizedVersions(sessions));
     expect(version.dealers).toEqual([a, b, c]);
   });
 
@@ -279,6 +281,8 @@ describe('an operator offline for a whole round', () => {
         proceedAll(sessions, options);
         giveUpAll(sessions);
         const done = [...sessions.entries()].filter(([, s]) => s.result() !== null);
+        // Whatever the flaky operator does, the three that hear each other finalize (it is left out at worst).
+        for (const o of others) expect(sessions.get(o)!.phase).toBe('finalized');
         const keys = new Set(done.map(([, s]) => `${s.result()!.dealers.join()}|${s.result()!.commitments.map(hex).join()}`));
         expect(keys.size).toBeLessThanOrEqual(1);
         for (const s of sessions.values()) expect(['finalized', 'failed']).toContain(s.phase);
@@ -291,8 +295,7 @@ describe('an operator offline for a whole round', () => {
       }),
       { numRuns: 14, seed: 4242 },
     );
-    // Both sides were exercised: some rounds finalized despite the losses, some failed.
-    expect(runs.finalized).toBeGreaterThan(0);
-    expect(runs.failed).toBeGreaterThan(0);
+    expect(runs.finalized).toBe(14);
+    expect(runs.failed).toBe(0);
   });
 });

@@ -149,7 +149,7 @@ describe('reshare', () => {
     expect(secretOf(v1)).toBe(secretOf(v0));
   });
 
-  it('a joiner fed a wrong previous version complains; nobody finalizes a different key', () => {
+  it('a joiner fed a wrong previous version is refused as WRONG_SOURCE both ways (no complaint excludes an honest dealer); nobody finalizes a different key', () => {
     const signers = pool.slice(0, 4);
     const v0 = runDkg(signers, 7000);
     const other = runDkg(pool.slice(4, 8), 7001);
@@ -157,7 +157,9 @@ describe('reshare', () => {
     const wrong = { ...publicOf([...v0.values()][0]!), commitments: [...other.values()][0]!.commitments, masterPublicKey: [...other.values()][0]!.masterPublicKey };
     const sessions = reshareSessions(v0, [...signers, joiner], 8000, { [joiner.address]: wrong });
     const report = runSessions(sessions);
-    expect(report.rejected.some((r) => r.to === joiner.address && r.error.code === 'INVALID_COMMITMENT')).toBe(true);
+    expect(report.rejected.some((r) => r.to === joiner.address && r.error.code === 'WRONG_SOURCE')).toBe(true);
+    expect(report.rejected.every((r) => r.error.code === 'WRONG_SOURCE')).toBe(true);
+    for (const s of sessions.values()) expect(Object.keys(s.status().excludedDealers)).toEqual([]);
     const mpk = hex([...v0.values()][0]!.masterPublicKey);
     for (const s of sessions.values()) {
       const r = s.result();

@@ -9,6 +9,7 @@
 import { decodeG2, evaluateCommitments, G2, type G2Point } from '../crypto/index.js';
 import { ascalar } from '../crypto/scalar.js';
 import { invalidConfig, normalizeOperatorList, validateBase } from './config.js';
+import { sourceDigest, toHex } from './digests.js';
 import { ProtocolError, ProtocolErrorCode } from './errors.js';
 import { ProtocolSession } from './session.js';
 import { thresholdFor } from './threshold.js';
@@ -19,6 +20,7 @@ export function createReshareSession(config: ReshareSessionConfig): ProtocolSess
   const base = validateBase(config);
   const prev = config.previous;
   if (typeof prev !== 'object') throw invalidConfig('"previous" (the version to reshare) is required', 'previous');
+  if (!Number.isSafeInteger(prev.epoch) || prev.epoch < 0) throw invalidConfig('"previous.epoch" must be a non-negative integer', 'previous.epoch');
   if (!Number.isSafeInteger(prev.threshold) || prev.threshold < 1) {
     throw invalidConfig('"previous.threshold" must be a positive integer', 'previous.threshold');
   }
@@ -81,5 +83,6 @@ export function createReshareSession(config: ReshareSessionConfig): ProtocolSess
     threshold: thresholdFor(base.operators.length),
     ownConstant,
     reshare: { previousCommitments, previousMpk, previousThreshold: prev.threshold },
+    source: toHex(sourceDigest(prev.epoch, prev.commitments)),
   });
 }

@@ -7,14 +7,14 @@
  *  2 ack       a player checks s_ij·G2 == Σ C_ik·id_j^k (reshare also C_i0 == X_i^old)
  *              and broadcasts a signed ack, or a signed complaint when the deal is bad.
  *  3 complete  once the dealer set D is decided (dealerSelection.ts: dealers acked by
- *              every operator; after proceed(), by every operator heard from this
- *              round) the node combines its share and the commitments, checks them
+ *              every operator; after proceed(), by every operator still talking at the
+ *              deadline) the node combines its share and the commitments, checks them
  *              (aggregate.ts), and broadcasts a signed completion (hash(D), hash(C)).
  *  4 finalize  t matching completions (own included) finalize; t > n/2, so two
  *              different outcomes can never both finalize (completionQuorum.ts).
  *
- * An operator silent for the whole round does not stall it: after proceed() it is not
- * waited for, and it finalizes nothing unless the deals and t completions still reach
+ * An operator silent for the whole round, or heard from and then silent (killed mid-round),
+ * does not stall it: after proceed() it is not waited for, and it finalizes nothing unless the deals and t completions still reach
  * it later (otherwise it rejoins by reshare as a receiver). Nodes that heard different
  * operators may choose different D; each signs one completion only, so at most one
  * outcome reaches t: some nodes may finalize it while the rest fail the round
@@ -38,9 +38,10 @@ import {
   toHex,
 } from './digests.js';
 import { combineDeals } from './aggregate.js';
+import { certificateCompletions, type PendingCompletion } from './certificate.js';
 import { judgeCompletions } from './completionQuorum.js';
 import { decodeDeal } from './dealDecoding.js';
-import { ackState, adoptableDealerSet, chooseDealers, type DealerState } from './dealerSelection.js';
+import { ackState, adoptableDealerSet, chooseDealers, chooseDealersAtDeadline, type DealerState } from './dealerSelection.js';
 import { ProtocolError, ProtocolErrorCode, isProtocolError } from './errors.js';
 import {
   parseProtocolMessage,
@@ -51,6 +52,7 @@ import {
   type ProtocolMessage,
 } from './messages.js';
 import type {
+  CompletionCertificate,
   FinalizedVersion,
   Hex,
   OperatorAddress,
@@ -91,6 +93,8 @@ export interface SessionInit {
   /** f_self(0) when this node deals (DKG: random; reshare: its previous share), else null. */
   readonly ownConstant: bigint | null;
   readonly reshare: ReshareContext | null;
+  /** Reshare: sourceDigest of the version it starts from, carried by every message; DKG: null. */
+  readonly source: Hex | null;
 }
 
 interface VerifiedDeal {
@@ -110,6 +114,7 @@ interface CompletionRecord {
   readonly dealers: readonly OperatorAddress[];
   /** hash(D) ‖ hash(C), the value operators must agree on. */
   readonly key: string;
+  readonly signature: Hex;
 }
 
 interface OwnCompletion {
@@ -247,6 +252,27 @@ export class ProtocolSession {
   }
 
   /**
+   * Applies the completions of a certificate forwarded by a peer (or fetched from one),
+   * each verified like a completion that came directly; completions already held are
+   * skipped. A node that missed completions so finalizes the certified version, provided
+   * it completed the same one. Returns what to send; throws WRONG_SESSION for another
+   * session's certificate, or the first completion's rejection (those before it stay).
+   */
+  handleCertificate(cert: CompletionCertificate): ProtocolMessage[] {
+    this.#assertUsable();
+    const c = this.#c;
+    if (cert.type !== c.type || cert.sessionTimestamp !== c.sessionTimestamp) {
+      throw new ProtocolError(ProtocolErrorCode.WRONG_SESSION, `certificate of ${cert.type} session ${cert.sessionTimestamp} reached ${c.type} session ${c.sessionTimestamp}`);
+    }
+    const out: ProtocolMessage[] = [];
+    for (const m of certificateCompletions(cert, c.self)) {
+      if (this.#completions.has(m.from) || this.#phase === 'finalized') continue;
+      out.push(...this.#dispatch(c.source === null ? m : { ...m, source: c.source }, undefined));
+    }
+    return out;
+  }
+
+  /**
    * Stops waiting (the node's timeout): in the ack phase, decides the dealer set from
    * the dealers acknowledged by every operator heard from this round (operators silent
    * all round are no longer waited for); in the completion phase, fails with NO_QUORUM.
@@ -261,6 +287,18 @@ export class ProtocolSession {
       throw new ProtocolError(ProtocolErrorCode.INVALID_STATE, 'proceed() before start()');
     }
     return [];
+  }
+
+  /**
+   * What a certificate can still finalize after the round gave up (finalizeWithCertificate):
+   * the completion this node signed, with its new share; null when it signed none or
+   * finalized. Secret: keep in memory only.
+   */
+  pendingCompletion(): PendingCompletion | null {
+    const own = this.#own;
+    if (own === null || this.#result !== null) return null;
+    const c = this.#c;
+    return { type: c.type, sessionTimestamp: c.sessionTimestamp, dealers: own.dealers, commitments: own.commitments, threshold: c.threshold, participants: [...c.operators], privateShare: own.share };
   }
 
   /** The finalized version, or null until phase = finalized. */
@@ -349,6 +387,15 @@ export class ProtocolSession {
         ProtocolErrorCode.WRONG_SESSION,
         `${msg.type} for ${msg.protocol} session ${msg.sessionTimestamp} reached ${this.#c.type} session ${this.#c.sessionTimestamp}`,
         { details },
+      );
+    }
+    if ((msg.source ?? null) !== this.#c.source) {
+      // Built on another version (a lagging or restarted node): not a participant of this
+      // round at all, rejected the same way by every node; it counts as absent.
+      throw new ProtocolError(
+        ProtocolErrorCode.WRONG_SOURCE,
+        `${msg.type} from ${msg.from} reshares ${msg.source ?? 'no version (DKG)'}, this session reshares ${this.#c.source ?? 'nothing (DKG)'}`,
+        { details, fix: 'the sender rejoins as a receiver once it learns the agreed version' },
       );
     }
     if (msg.to !== this.#c.self) {
@@ -540,7 +587,7 @@ export class ProtocolSession {
     const setHash = dealerSetHash(msg.dealers);
     const digest = completionDigest(this.#c.type, this.#c.sessionTimestamp, msg.from, setHash, fromHex(msg.commitmentsHash));
     this.#checkSignature(digest, msg.signature, msg.from, ProtocolErrorCode.INVALID_COMPLETION_SIGNATURE, details);
-    this.#completions.set(msg.from, { dealers: [...msg.dealers], key: `${toHex(setHash)}:${msg.commitmentsHash}` });
+    this.#completions.set(msg.from, { dealers: [...msg.dealers], key: `${toHex(setHash)}:${msg.commitmentsHash}`, signature: msg.signature });
     return this.#progress(false);
   }
 
@@ -565,10 +612,10 @@ export class ProtocolSession {
   // ---- progress ------------------------------------------------------------------
 
   /**
-   * A dealer's state; `required` = whose acks it needs (every operator, or under force
-   * every present one). Conflicting commitments exclude it for good.
+   * A dealer's state on the fast path (acked by every operator). Conflicting commitments
+   * exclude it for good.
    */
-  #dealerState(dealer: OperatorAddress, required: Iterable<OperatorAddress> = this.#c.operators): DealerState {
+  #dealerState(dealer: OperatorAddress): DealerState {
     if (this.#excluded.has(dealer)) return 'excluded';
     const deal = this.#deals.get(dealer);
     const acks = this.#acks.get(dealer);
@@ -581,17 +628,25 @@ export class ProtocolSession {
         }
       }
     }
-    return ackState(deal !== undefined, acks, required);
+    return ackState(deal !== undefined, acks, this.#c.operators);
   }
 
-  /** The agreed dealer set, or null to keep waiting. `force`: stop waiting for pending dealers and absent operators. */
+  /** The agreed dealer set, or null to keep waiting. `force`: decide now from the acks held (chooseDealersAtDeadline). */
   #selectDealers(force: boolean): readonly OperatorAddress[] | null {
     const c = this.#c;
     const rule = { threshold: c.threshold, previousThreshold: c.reshare?.previousThreshold ?? null };
     const adopted = adoptableDealerSet(this.#completions.values(), rule, (d) => this.#deals.has(d) && !this.#excluded.has(d));
     if (adopted !== null) return adopted;
-    const required = force ? this.#present : c.operators;
-    const selection = chooseDealers(c.dealers.map((d) => [d, this.#dealerState(d, required)] as const), rule, force);
+    const states = c.dealers.map((d) => [d, this.#dealerState(d)] as const);
+    const selection = force
+      ? chooseDealersAtDeadline({
+        dealers: c.dealers,
+        excluded: (d) => this.#excluded.has(d),
+        hasDeal: (d) => this.#deals.has(d),
+        ackedBy: (d) => this.#acks.get(d),
+        present: this.#present,
+      }, rule)
+      : chooseDealers(states, rule, false);
     if (selection.kind === 'wait') return null;
     if (selection.kind === 'short') this.#fail(selection.code, selection.message);
     return selection.dealers;
@@ -622,7 +677,7 @@ export class ProtocolSession {
     const signature = toHex(c.signer.sign(completionDigest(c.type, c.sessionTimestamp, c.self, setHash, cHash)));
     const key = `${toHex(setHash)}:${toHex(cHash)}`;
     this.#own = { dealers: [...dealers], key, share, commitments: bytes };
-    this.#completions.set(c.self, { dealers: [...dealers], key });
+    this.#completions.set(c.self, { dealers: [...dealers], key, signature });
     this.#setPhase('completing');
     const out: ProtocolMessage[] = this.#others.map(
       (to) => ({ ...this.#base('complete', to), dealers: [...dealers], commitmentsHash: toHex(cHash), signature }),
@@ -644,6 +699,10 @@ export class ProtocolSession {
       this.#fail(ProtocolErrorCode.NO_QUORUM, `session ${c.sessionTimestamp} cannot reach ${c.threshold} matching completions (${verdict.matching} match, ${verdict.outstanding} outstanding)`);
     }
     if (verdict.kind !== 'finalize') return;
+    const signatures = [...this.#completions]
+      .filter(([, rec]) => rec.key === own.key)
+      .map(([operator, rec]) => ({ operator, signature: rec.signature }))
+      .sort((a, b) => (a.operator < b.operator ? -1 : 1));
     this.#result = {
       epoch: c.sessionTimestamp,
       privateShare: own.share,
@@ -652,6 +711,15 @@ export class ProtocolSession {
       threshold: c.threshold,
       participants: [...c.operators],
       dealers: own.dealers,
+      certificate: {
+        type: c.type,
+        sessionTimestamp: c.sessionTimestamp,
+        dealers: own.dealers,
+        commitments: own.commitments,
+        threshold: c.threshold,
+        participants: [...c.operators],
+        signatures,
+      },
     };
     this.#setPhase('finalized');
   }
@@ -691,8 +759,9 @@ export class ProtocolSession {
     return id;
   }
 
-  #base<T extends ProtocolMessage['type']>(type: T, to: OperatorAddress): { type: T; protocol: ProtocolType; sessionTimestamp: number; from: OperatorAddress; to: OperatorAddress } {
-    return { type, protocol: this.#c.type, sessionTimestamp: this.#c.sessionTimestamp, from: this.#c.self, to };
+  #base<T extends ProtocolMessage['type']>(type: T, to: OperatorAddress): { type: T; protocol: ProtocolType; sessionTimestamp: number; from: OperatorAddress; to: OperatorAddress; source?: Hex } {
+    const base = { type, protocol: this.#c.type, sessionTimestamp: this.#c.sessionTimestamp, from: this.#c.self, to };
+    return this.#c.source === null ? base : { ...base, source: this.#c.source };
   }
 
   #setPhase(phase: Exclude<SessionPhase, 'failed'>): void {

@@ -68,6 +68,30 @@ export interface FinalizedVersion {
   readonly participants: readonly OperatorAddress[];
   /** The agreed dealer set D whose contributions make up this version. */
   readonly dealers: readonly OperatorAddress[];
+  /** The t or more signed completions that finalized it (certificate.ts). */
+  readonly certificate: CompletionCertificate;
+}
+
+/** One operator's signed completion (65-byte r ‖ s ‖ v over completionDigest). */
+export interface CompletionSignature {
+  readonly operator: OperatorAddress;
+  readonly signature: Hex;
+}
+
+/** Proof that at least t operators completed a session with one dealer set and commitments (certificate.ts). */
+export interface CompletionCertificate {
+  readonly type: ProtocolType;
+  /** The session, i.e. the version's epoch. */
+  readonly sessionTimestamp: number;
+  /** D, ascending. */
+  readonly dealers: readonly OperatorAddress[];
+  /** C_0 … C_{t−1} of the version, 96-byte compressed G2; C_0 is the MPK. */
+  readonly commitments: readonly Uint8Array[];
+  readonly threshold: number;
+  /** The version's holders (the session's operator set), ascending. */
+  readonly participants: readonly OperatorAddress[];
+  /** At least `threshold` completions, ascending by operator. */
+  readonly signatures: readonly CompletionSignature[];
 }
 
 export interface StoredAcknowledgementShape {

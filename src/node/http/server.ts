@@ -38,7 +38,8 @@ export interface NodeApi {
   health(): Promise<HealthView>;
   readonly metrics: Registry;
   /** Authenticates and dispatches one protocol envelope that arrived on `route`. */
-  receiveProtocolMessage(route: string, body: unknown): Promise<void>;
+  /** Resolves to the reply body (undefined: `{accepted: true}`). */
+  receiveProtocolMessage(route: string, body: unknown): Promise<unknown>;
   /** The protocol routes this node accepts, e.g. "/protocol/dkg/share". */
   readonly protocolRoutes: readonly string[];
 }
@@ -147,8 +148,8 @@ export function buildHttpServer(api: NodeApi, options: HttpServerOptions): HttpS
   const protocolBodyLimit = options.protocolBodyLimitBytes ?? 1024 * 1024;
   for (const route of api.protocolRoutes) {
     server.post(route, { bodyLimit: protocolBodyLimit }, async (request) => {
-      await api.receiveProtocolMessage(route, request.body);
-      return { accepted: true };
+      const reply = await api.receiveProtocolMessage(route, request.body);
+      return reply ?? { accepted: true };
     });
   }
   return server;

@@ -27,6 +27,12 @@ export class ByteWriter {
     this.bytes = Buffer.alloc(size);
   }
 
+  u8(value: number): this {
+    if (!Number.isInteger(value) || value < 0 || value > 255) throw new RangeError(`u8 out of range: ${value}`);
+    this.bytes.writeUInt8(value, this.reserve(1));
+    return this;
+  }
+
   u16(value: number): this {
     if (!Number.isInteger(value) || value < 0 || value > MAX_U16) throw new RangeError(`u16 out of range: ${value}`);
     this.bytes.writeUInt16BE(value, this.reserve(2));
@@ -171,6 +177,15 @@ export class ByteReader {
   /** The offset of the next field. */
   get position(): number {
     return this.offset;
+  }
+
+  /** Bytes not read yet. */
+  get remaining(): number {
+    return this.bytes.length - this.offset;
+  }
+
+  u8(field: string): number {
+    return this.view.getUint8(this.take(field, 1));
   }
 
   /** One copy of the bytes from `start` up to the current position (into `slab` when given). */

@@ -62,6 +62,53 @@ describe('record codec', () => {
     }), { numRuns: 200 });
   });
 
+  /** A version with a completion certificate (signatures are opaque bytes to persistence). */
+  const certified = (epoch: number): KeyShareVersion => {
+    const v = keyShareVersion(epoch);
+    const sig = (): `0x${string}` => `0x${randomBytes(65).toString('hex')}`;
+    return {
+      ...v,
+      certificate: {
+        type: 'reshare',
+        sessionTimestamp: epoch,
+        dealers: v.participants.slice(0, 3),
+        commitments: v.commitments,
+        threshold: v.threshold,
+        participants: v.participants,
+        signatures: v.participants.slice(1).map((operator) => ({ operator, signature: sig() })),
+      },
+    };
+  };
+
+  it('round-trips a version with its completion certificate, and reads bodies written before certificates', () => {
+    const v = certified(EPOCH);
+    const stored = codec.encodeKeyShare(key, v);
+    expect(codec.decodeKeyShare(key, stored, EPOCH)).toEqual(v);
+    const cert = v.certificate!;
+    const extra = 1 + 2 + cert.dealers.length * 20 + 2 + cert.signatures.length * 20 + 2 + cert.signatures.length * 65;
+    expect(stored.length).toBe(codec.encodeKeyShare(key, keyShareVersion(EPOCH)).length + extra);
+    // An older build's body is the same bytes without the trailing section.
+    const { certificate: _dropped, ...plain } = v;
+    const oldBody = encodeKeyShareBody(plain);
+    expect(Buffer.from(encodeKeyShareBody(v).subarray(0, oldBody.length)).equals(Buffer.from(oldBody))).toBe(true);
+    const decodedOld = codec.decodeKeyShare(key, forge(key, 'keyshare', oldBody), EPOCH);
+    expect(decodedOld).toEqual(plain);
+    expect(decodedOld.certificate).toBeUndefined();
+  });
+
+  it('refuses a certificate section that is cut short, of an unknown type, or not its version\'s', () => {
+    const body = encodeKeyShareBody(certified(EPOCH));
+    expect(failureOf(() => codec.decodeKeyShare(key, forge(key, 'keyshare', body.subarray(0, body.length - 10)), EPOCH)).message).toContain('certificate.signatures');
+    const plainLength = encodeKeyShareBody(keyShareVersion(EPOCH)).length;
+    const badType = Buffer.from(body);
+    badType[plainLength] = 9;
+    expect(failureOf(() => codec.decodeKeyShare(key, forge(key, 'keyshare', badType), EPOCH)).message).toContain('certificate.type');
+    const v = certified(EPOCH);
+    const foreign = { ...v, certificate: { ...v.certificate!, threshold: 2 } };
+    expect(() => codec.encodeKeyShare(key, foreign)).not.toThrow();
+    expect(failureOf(() => codec.decodeKeyShare(key, codec.encodeKeyShare(key, { ...v, certificate: { ...v.certificate!, dealers: [...v.certificate!.dealers].reverse() } }), EPOCH)).message).toContain('certificate');
+  });
+
   it('stores a key share in a fixed binary layout: header, nonce, body, tag and nothing else', () => {
     const v = keyShareVersion(EPOCH);
     const stored = codec.encodeKeyShare(key, v);
@@ -100,7 +147,9 @@ describe('record codec', () => {
     const withShare = (share: bigint) => encodeKeyShareBody({ ...v, privateShare: share % (1n << 256n) });
     const cases: [string, Uint8Array, RegExp][] = [
       ['truncated', good.subarray(0, good.length - 5), /body\.participants\b.*ends first|body\.participants/],
-      ['trailing bytes', Buffer.concat([good, Uint8Array.of(0)]), /body\.key-share body: 1 unexpected trailing bytes/],
+      // After the participants only a certificate section may follow.
+      ['a stray byte after the participants', Buffer.concat([good, Uint8Array.of(0)]), /body\.certificate\.type: unknown type 0/],
+      ['trailing bytes after a certificate', Buffer.concat([encodeKeyShareBody(certified(EPOCH)), Uint8Array.of(0)]), /body\.key-share body: 1 unexpected trailing bytes/],
       ['empty', new Uint8Array(0), /body\.epoch: the record ends before this field/],
       ['share not below r', withShare(FR_ORDER + 5n), /record\.privateShare is out of range/],
       ['threshold above n', encodeKeyShareBody({ ...v, threshold: v.participants.length + 1 }), /record\.threshold is out of range/],

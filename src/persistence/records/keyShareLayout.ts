@@ -1,6 +1,6 @@
-import type { KeyShareVersion, NodeState, OperatorAddress } from '../types.js';
+import type { KeyShareVersion, NodeState, OperatorAddress, StoredCompletionCertificate } from '../types.js';
 import { G2_COMPRESSED_BYTES } from '../validation.js';
-import { ByteReader, ByteWriter, Slab } from './byteLayout.js';
+import { ByteReader, ByteWriter, LayoutError, Slab } from './byteLayout.js';
 
 /**
  * Binary bodies of the two fixed-shape records. Key-share versions are the records a
@@ -9,6 +9,12 @@ import { ByteReader, ByteWriter, Slab } from './byteLayout.js';
  *
  *   epoch u64 ‖ createdAt u64 ‖ threshold u16 ‖ privateShare 32
  *   ‖ masterPublicKey 96 ‖ commitments (u16 count, 96 each) ‖ participants (u16 count, 20 each)
+ *   [ ‖ certificate: type u8 (1 dkg, 2 reshare) ‖ dealers (u16 count, 20 each)
+ *       ‖ signers (u16 count, 20 each) ‖ signatures (u16 count, 65 each) ]
+ *
+ * The certificate section is optional and last: bodies written before certificates end
+ * after the participants and still decode (without one). Its epoch, threshold,
+ * participants and commitments are the version's own, so they are not stored twice.
  *
  * Node state: lastProcessedBoundary u64 ‖ nodeStartTime u64 ‖ operatorAddress 20.
  * Range rules (scalar < r, sorted participants, threshold ≤ n) are the validators' job,
@@ -16,20 +22,50 @@ import { ByteReader, ByteWriter, Slab } from './byteLayout.js';
  */
 
 const ADDRESS_BYTES = 20;
+const SIGNATURE_BYTES = 65;
+const CERTIFICATE_TYPES = { dkg: 1, reshare: 2 } as const;
 const addressHex = (address: string): string => address.slice(2);
 const toAddress = (hex: string): OperatorAddress => `0x${hex}`;
 
 export function encodeKeyShareBody(v: KeyShareVersion): Uint8Array {
-  const size = 8 + 8 + 2 + 32 + G2_COMPRESSED_BYTES + 2 + v.commitments.length * G2_COMPRESSED_BYTES + 2 + v.participants.length * ADDRESS_BYTES;
-  return new ByteWriter(size)
+  const cert = v.certificate;
+  const certSize = cert === undefined ? 0 : 1 + 2 + cert.dealers.length * ADDRESS_BYTES + 2 + cert.signatures.length * ADDRESS_BYTES + 2 + cert.signatures.length * SIGNATURE_BYTES;
+  const size = 8 + 8 + 2 + 32 + G2_COMPRESSED_BYTES + 2 + v.commitments.length * G2_COMPRESSED_BYTES + 2 + v.participants.length * ADDRESS_BYTES + certSize;
+  const w = new ByteWriter(size)
     .u64(v.epoch)
     .u64(v.createdAt)
     .u16(v.threshold)
     .u256(v.privateShare)
     .raw(v.masterPublicKey)
     .list(v.commitments, G2_COMPRESSED_BYTES)
-    .hexList(v.participants.map(addressHex), ADDRESS_BYTES)
-    .finish();
+    .hexList(v.participants.map(addressHex), ADDRESS_BYTES);
+  if (cert !== undefined) {
+    w.u8(CERTIFICATE_TYPES[cert.type])
+      .hexList(cert.dealers.map(addressHex), ADDRESS_BYTES)
+      .hexList(cert.signatures.map((s) => addressHex(s.operator)), ADDRESS_BYTES)
+      .hexList(cert.signatures.map((s) => s.signature.slice(2)), SIGNATURE_BYTES);
+  }
+  return w.finish();
+}
+
+function readCertificate(r: ByteReader, version: Omit<KeyShareVersion, 'certificate'>): StoredCompletionCertificate {
+  const code = r.u8('certificate.type');
+  const type = code === CERTIFICATE_TYPES.dkg ? 'dkg' : code === CERTIFICATE_TYPES.reshare ? 'reshare' : null;
+  if (type === null) throw new LayoutError('certificate.type', `unknown type ${code}`);
+  const split = (hex: string, width: number): string[] => Array.from({ length: hex.length / (width * 2) }, (_, i) => hex.slice(i * width * 2, (i + 1) * width * 2));
+  const dealers = split(r.countedHex('certificate.dealers', ADDRESS_BYTES), ADDRESS_BYTES).map(toAddress);
+  const signers = split(r.countedHex('certificate.signers', ADDRESS_BYTES), ADDRESS_BYTES).map(toAddress);
+  const signatures = split(r.countedHex('certificate.signatures', SIGNATURE_BYTES), SIGNATURE_BYTES);
+  if (signers.length !== signatures.length) throw new LayoutError('certificate.signatures', `${signatures.length} signatures for ${signers.length} signers`);
+  return {
+    type,
+    sessionTimestamp: version.epoch,
+    dealers,
+    commitments: version.commitments,
+    threshold: version.threshold,
+    participants: version.participants,
+    signatures: signers.map((operator, i) => ({ operator, signature: `0x${signatures[i] ?? ''}` })),
+  };
 }
 
 /**
@@ -60,8 +96,11 @@ export function createKeyShareBodyDecoder(): (body: Uint8Array) => KeyShareVersi
       const width = ADDRESS_BYTES * 2;
       last = { hex, participants: Object.freeze(Array.from({ length: hex.length / width }, (_, i) => toAddress(hex.slice(i * width, (i + 1) * width)))) };
     }
+    const version = { epoch, privateShare, commitments, masterPublicKey, threshold, participants: last.participants, createdAt };
+    if (r.remaining === 0) return version;
+    const certificate = readCertificate(r, version);
     r.end('key-share body');
-    return { epoch, privateShare, commitments, masterPublicKey, threshold, participants: last.participants, createdAt };
+    return { ...version, certificate };
   };
 }
 
