@@ -150,6 +150,23 @@ describe('SessionRunner with real protocol sessions', () => {
     }
   });
 
+  it('a node whose completions are all lost finalizes from a certificate a peer forwards', async () => {
+    const sessions = dkgSessions(4, 'runner-cert');
+    const cutOff = [...sessions.keys()][2]!;
+    // Deadlines far beyond the round: the late node can only finish through the certificate.
+    const net = network(sessions, { ackMs: 100_000, totalMs: 110_000, drop: (m) => m.type === 'complete' && m.to === cutOff });
+    const late = net.runners.get(cutOff)!;
+    const lateRun = late.run();
+    const finished = await Promise.all([...net.runners].filter(([a]) => a !== cutOff).map(([, r]) => r.run()));
+    expect(sessions.get(cutOff)!.result()).toBeNull();
+    // What a node does after its round: push its certificate to the peers.
+    late.deliverCertificate(finished[0]!.certificate);
+    const adopted = await lateRun;
+    expect(hex(adopted.masterPublicKey)).toBe(hex(finished[0]!.masterPublicKey));
+    expect(adopted.commitments.map(hex)).toEqual(finished[0]!.commitments.map(hex));
+    expect(adopted.certificate.signatures.length).toBeGreaterThanOrEqual(3);
+  });
+
   it('counts and survives a rejected message, then still finalizes', async () => {
     const sessions = dkgSessions(4, 'runner-garbage');
     const net = network(sessions);

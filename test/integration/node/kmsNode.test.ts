@@ -272,7 +272,7 @@ it('an operator joins by reshare, then another leaves; the master key and app ke
   agreed.push(joined);
   await settled(withJoiner, joinBoundary);
   const joinedRound = messages(joiner, 'round started').at(-1);
-  expect(joinedRound).toMatchObject({ type: 'reshare', role: 'joiner', operators: 5, session: joined });
+  expect(joinedRound).toMatchObject({ type: 'reshare', role: 'receiver', operators: 5, session: joined });
   const five = await Promise.all(withJoiner.map(pubkey));
   expect(five.every((k) => k.masterPublicKey === masterPublicKey && k.threshold === 4 && k.participants.length === 5)).toBe(true);
   expect(five[0]!.participants).toContain(joiner.account.address);

@@ -107,7 +107,7 @@ it('a reshare finalizes while one operator is frozen for a boundary; after SIGCO
   const keys = await Promise.all(ops.map(pubkey));
   expect(keys.every((k) => k.version === v2 && k.masterPublicKey === mpk && k.threshold === 3 && k.participants.length === 4)).toBe(true);
   const joined = messages(frozen, 'round started', mark).find((l) => Number(l.session) === v2);
-  expect(joined).toMatchObject({ type: 'reshare', role: 'joiner' });
+  expect(joined).toMatchObject({ type: 'reshare', role: 'receiver' });
   // Its new share works: with two others it recovers the same app key, and so does the client library.
   expect(await appKey([frozen, a, b], APP, mpk, 3)).toBe(firstAppKey);
   const derived = await createKmsClient({ nodes: ops.map((o) => o.process.url) }).deriveAppKey(APP);
