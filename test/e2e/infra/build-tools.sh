@@ -4,10 +4,13 @@
 # kube-apiserver and kubectl come from k8s.io/kubernetes, whose go.mod replaces its staging
 # modules with local paths, so `go install ...@version` refuses it: a throwaway module in the
 # cache requires k8s.io/kubernetes and replaces every staging module with its published v0.x.y.
-# helm comes from helm.sh/helm/v3 with `go install`. etcd comes from Debian (etcd-server).
+# The node components of the single-node cluster (kube-controller-manager, kube-scheduler, kubelet,
+# kube-proxy) come from the same module. helm comes from helm.sh/helm/v3 with `go install`. etcd
+# comes from Debian (etcd-server).
 # Idempotent: a tool whose cached binary runs is not rebuilt. Prints the tool directory paths
 # as KEY=value lines on stdout (progress goes to stderr); fails with one "build-tools: error:" line.
-#   usage: build-tools.sh [all|kube-apiserver|kubectl|helm|etcd]...
+#   usage: build-tools.sh [all|apiserver-tools|cluster|<one tool>|etcd]...
+#     apiserver-tools: etcd, kube-apiserver, kubectl, helm; cluster: the node components; all: both
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=test/e2e/infra/versions.env
@@ -60,10 +63,14 @@ k8s_ldflags() {
   echo "$x"
 }
 
+# Every command the throwaway module builds. All of them are imported before `go mod tidy`:
+# kube-proxy and the kubelet need modules (e.g. sigs.k8s.io/knftables) the others do not.
+K8S_COMMANDS="kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy"
+
 # The throwaway module that lets `go build` resolve k8s.io/kubernetes' commands.
 prepare_k8s_module() {
   local gobin="$1" dir="$2" log="$3"
-  [ -f "$dir/go.sum" ] && [ -f "$dir/.ready" ] && return 0
+  [ -f "$dir/go.sum" ] && [ "$(cat "$dir/.ready" 2>/dev/null)" = "$K8S_COMMANDS" ] && return 0
   rm -rf "$dir"; mkdir -p "$dir"
   say "resolving k8s.io/kubernetes@$k8s_version (module download, a few minutes the first time)"
   local info gomod
@@ -86,19 +93,14 @@ prepare_k8s_module() {
     for m in $staging; do echo "	$m => $m $staging_version"; done
     echo ")"
   } >"$dir/go.mod"
-  cat >"$dir/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-GO
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for c in $K8S_COMMANDS; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$c"; done
+    printf ')\n'
+  } >"$dir/tools.go"
   say "resolving the Kubernetes $k8s_version dependency graph (go mod tidy)"
   (cd "$dir" && run_logged "go mod tidy for k8s.io/kubernetes@$k8s_version" "$log" "$gobin" mod tidy)
-  touch "$dir/.ready"
+  echo "$K8S_COMMANDS" >"$dir/.ready"
 }
 
 build_k8s_cmd() {
@@ -159,7 +161,7 @@ ensure_etcd() {
 }
 
 main() {
-  local targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(all)
+  local targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(apiserver-tools)
   mkdir -p "$cache" "$log_dir" "$cache/.build"
   command -v flock >/dev/null || fail "flock is missing: install util-linux"
   # One build at a time per cache, whoever asks (make, jest globalSetup, a developer).
@@ -168,12 +170,17 @@ main() {
   local gobin=""
   for t in "${targets[@]}"; do
     case "$t" in
-      all) gobin="${gobin:-$(find_go)}"; go_env
-           ensure_etcd; build_k8s_cmd kube-apiserver "$gobin"; build_k8s_cmd kubectl "$gobin"; build_helm "$gobin" ;;
-      kube-apiserver|kubectl) gobin="${gobin:-$(find_go)}"; go_env; build_k8s_cmd "$t" "$gobin" ;;
+      all|apiserver-tools|cluster) gobin="${gobin:-$(find_go)}"; go_env ;;&
+      all|apiserver-tools)
+           ensure_etcd; build_k8s_cmd kube-apiserver "$gobin"; build_k8s_cmd kubectl "$gobin"; build_helm "$gobin" ;;&
+      all|cluster)
+           for c in kube-controller-manager kube-scheduler kubelet kube-proxy; do build_k8s_cmd "$c" "$gobin"; done ;;
+      all|apiserver-tools|cluster) ;;
+      kube-apiserver|kubectl|kube-controller-manager|kube-scheduler|kubelet|kube-proxy)
+           gobin="${gobin:-$(find_go)}"; go_env; build_k8s_cmd "$t" "$gobin" ;;
       helm) gobin="${gobin:-$(find_go)}"; go_env; build_helm "$gobin" ;;
       etcd) ensure_etcd ;;
-      *) fail "unknown tool '$t' (use all, kube-apiserver, kubectl, helm or etcd)" ;;
+      *) fail "unknown tool '$t' (use all, apiserver-tools, cluster, kube-apiserver, kubectl, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, helm or etcd)" ;;
     esac
   done
 }

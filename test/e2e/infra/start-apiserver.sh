@@ -25,7 +25,7 @@ command -v openssl >/dev/null || fail "openssl is missing: install it with 'apt-
 command -v node >/dev/null || fail "node is missing (used to pick free loopback ports)"
 
 # The build script prints NAME_DIR=... lines for the tools it ensured.
-tools="$("$here/build-tools.sh" all)" || exit 1
+tools="$("$here/build-tools.sh" apiserver-tools)" || exit 1
 tool_dir() { printf '%s\n' "$tools" | sed -n "s/^$1=//p"; }
 etcd_bin="$(tool_dir ETCD_BIN)"
 apiserver_bin="$(tool_dir KUBE_APISERVER_DIR)/kube-apiserver"
