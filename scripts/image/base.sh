@@ -56,6 +56,16 @@ debootstrap --variant=minbase "$DEBIAN_SUITE" "$rootfs" "$mirror" >"$work/deboot
   fi
 } >"$rootfs/etc/apt/sources.list.d/debian.sources"
 rm -f "$rootfs/etc/apt/sources.list"
+# apt as the official Debian images set it up: no package caches or translations left in a layer
+# after apt-get (the Dockerfile's redis-server layer would otherwise carry ~80 MB of caches).
+cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+echo 'Acquire::Languages "none";' >"$rootfs/etc/apt/apt.conf.d/docker-no-languages"
+echo 'Acquire::GzipIndexes "true";' >"$rootfs/etc/apt/apt.conf.d/docker-gzip-indexes"
 # What the slim images drop: package caches and lists, documentation, man pages, locales.
 rm -rf "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
   "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/var/log/*.log

@@ -32,7 +32,8 @@ app_version="$(sed -n 's/^appVersion:[[:space:]]*"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p
 [ -n "$app_version" ] || fail "no appVersion in charts/kms-node/Chart.yaml"
 image="kms-node:$app_version"
 public_base="node:${NODE_VERSION}-${DEBIAN_SUITE}-slim"
-local_base="kms-node-base/node:${NODE_VERSION}-${DEBIAN_SUITE}-slim"
+# The assembled base is named after the script that made it, so a changed recipe makes a new one.
+local_base="kms-node-base/node:${NODE_VERSION}-${DEBIAN_SUITE}-slim-$(cat "$here/base.sh" "$here/versions.env" | sha256sum | cut -c1-8)"
 
 # The build context as the Dockerfile sees it (.dockerignore keeps tests and docs out).
 context_key() {
@@ -76,6 +77,10 @@ if [ -z "$base" ]; then
     say "$public_base cannot be pulled: using the locally assembled base $local_base"
     if ! docker_cli image inspect "$local_base" >/dev/null 2>&1; then
       "$here/base.sh" "$local_base" "$cache/downloads" "$run_dir/base"
+      # Bases from an older recipe are superseded.
+      for old in $(docker_cli images --format '{{.Repository}}:{{.Tag}}' kms-node-base/node); do
+        [ "$old" = "$local_base" ] || docker_cli rmi "$old" >/dev/null 2>&1 || true
+      done
     fi
     base="$local_base"
   fi
@@ -104,6 +109,8 @@ check_run --tmpfs /tmp --entrypoint node "$image" -e '
 check_run "$image" --help | grep -q '^Usage: kms-server' || fail "'kms-server --help' did not print its usage"
 check_run --entrypoint redis-server "$image" --version | grep -q '^Redis server' || fail "redis-server is missing from the image"
 size="$(docker_cli image inspect -f '{{.Size}}' "$image")"
+# Layers of earlier builds no tag uses any more: the cache keeps only what the next build can reuse.
+docker_cli image prune -f >/dev/null
 
 say "saving $image to $tar_path"
 docker_cli save -o "$tar_path.tmp" "$image"
