@@ -337,7 +337,8 @@ describe('rendered workload', () => {
     expect(pod.metadata.annotations?.['helm.sh/hook']).toBe('test');
     const script = pod.spec.containers[0]?.command?.join('\n') ?? '';
     expect(script).toContain("c.type === 'Ready'");
-    expect(envOf(pod.spec.containers[0]!).get('HEALTH_URL')).toBe('http://node1-kms-node.kms.svc:8000/health');
+    // The kubelet expands $(NODE1_KMS_NODE_SERVICE_HOST) from the Service's link variables: no DNS needed.
+    expect(envOf(pod.spec.containers[0]!).get('HEALTH_URL')).toBe('http://$(NODE1_KMS_NODE_SERVICE_HOST):8000/health');
   });
 });
 
