@@ -63,7 +63,7 @@ case "$mode" in
     done <"$rec/sysctls"
     # Cgroups the kubelet and runc made: leaves first (a cgroup is removed once it has no children).
     comm -13 "$rec/cgroups" <(cgroups) | while read -r top; do
-      find "$top" -depth -type d -exec rmdir {} \; 2>/dev/null
+      find "$top" -depth -type d -delete 2>/dev/null
     done
     for d in $RUNTIME_DIRS; do
       grep -qx "$d" "$rec/dirs" && continue

@@ -61,6 +61,7 @@ if [ -s "$state/bridge" ]; then
   ip link del "$(cat "$state/bridge")" 2>/dev/null
 fi
 [ -d "$state/host" ] && "$here/host-state.sh" restore "$state"
+say "host settings restored after $((SECONDS - started)) s"
 [ -s "$state/etcd-data" ] && rm -rf "$(cat "$state/etcd-data")"
 
 status=0
