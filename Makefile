@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export NODE_OPTIONS := --experimental-vm-modules --no-warnings=ExperimentalWarning
 
-.PHONY: setup deps build lint test test-unit test-integration test-mock-redis bench chaos image e2e demo demo-once clean
+.PHONY: setup deps build lint test test-unit test-integration test-mock-redis bench chaos image e2e cluster-e2e demo demo-once clean
 
 deps:
 	@scripts/ensure-deps.sh node
@@ -38,12 +38,20 @@ test-mock-redis: deps
 image: deps
 	@scripts/image/build.sh
 
-## Kubernetes suites (test/e2e) on a throwaway loopback kube-apiserver; kube-apiserver,
-## kubectl and helm are built from their Go modules on first use (~25 min on 2 cores), then cached
+## Kubernetes suites (test/e2e): a throwaway loopback kube-apiserver for most, and a real
+## single-node cluster whose pods run the image (test/e2e/cluster; needs root). The Kubernetes
+## binaries and helm are built from their Go modules on first use (~10 min on 2 cores), then cached
 ## outside the repo (KMS_TOOLS_CACHE, default ~/.cache/kms-node/tools).
 e2e: setup build
 	@test/e2e/infra/build-tools.sh all >/dev/null
+	@scripts/image/build.sh >/dev/null
 	@scripts/run-tests.sh e2e
+
+## Only the single-node cluster suite (test/e2e/cluster.test.ts).
+cluster-e2e: setup build
+	@test/e2e/infra/build-tools.sh all >/dev/null
+	@scripts/image/build.sh >/dev/null
+	@scripts/run-tests.sh cluster
 
 bench: setup build
 	@node_modules/.bin/tsx bench/run.ts

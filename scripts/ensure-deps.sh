@@ -41,7 +41,8 @@ case "$want" in
   cluster)
     apt_install containerd containerd; apt_install runc runc; apt_install etcd-server etcd
     apt_install containernetworking-plugins /usr/lib/cni/bridge; apt_install iptables iptables
-    apt_install conntrack conntrack; apt_install e2fsprogs mkfs.ext4; apt_install openssl openssl ;;
+    apt_install conntrack conntrack; apt_install e2fsprogs mkfs.ext4; apt_install openssl openssl
+    apt_install python3-minimal python3 ;;
   all) ensure_node; apt_install redis-server redis-server ;;
   *) fail "unknown target '$want' (use all, node, redis, etcd, image or cluster)" ;;
 esac

@@ -4,7 +4,8 @@
 #   unit         colocated src/**/*.test.ts (fast; ioredis-mock where Redis is needed)
 #   integration  test/integration (real redis-server, anvil, node processes)
 #   mock         the Redis suites again in users' mocked-Redis CI mode (KMS_TEST_REDIS=mock)
-#   e2e          test/e2e (kube-apiserver, kubectl, helm)
+#   e2e          test/e2e (kube-apiserver, kubectl, helm; the single-node cluster)
+#   cluster      test/e2e/cluster.test.ts alone (the chart's pods on a real single-node cluster)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=.test-results
@@ -20,6 +21,7 @@ for group in "$@"; do
     mock) KMS_TEST_REDIS=mock "$jest" --selectProjects unit integration --runInBand \
             --testPathPatterns 'src/persistence/|test/integration/persistence/' --passWithNoTests --json --outputFile="$results/mock.json" ;;
     e2e) "$jest" --selectProjects e2e --runInBand --passWithNoTests --json --outputFile="$results/e2e.json" ;;
+    cluster) "$jest" --selectProjects e2e test/e2e/cluster.test.ts --runInBand --json --outputFile="$results/cluster.json" ;;
     *) echo "run-tests: unknown group '$group'" >&2; exit 2 ;;
   esac
   status=$?

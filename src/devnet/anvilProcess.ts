@@ -24,6 +24,8 @@ export interface AnvilProcessOptions {
   readonly genesisTimestamp?: number;
   readonly accounts?: number;
   readonly startTimeoutMs?: number;
+  /** Address to listen on (default 127.0.0.1); a test cluster's bridge address lets its pods reach the chain. */
+  readonly host?: string;
 }
 
 /** The native anvil binary from @foundry-rs/anvil (so signals reach anvil itself), else the npm wrapper. */
@@ -50,7 +52,8 @@ function canSetpriv(): boolean {
 
 /** Starts anvil on a free loopback port and resolves once it reports where it listens. */
 export async function startAnvilProcess(options: AnvilProcessOptions = {}): Promise<AnvilProcess> {
-  const args = ['--host', '127.0.0.1', '--port', '0', '--chain-id', String(DEV_CHAIN_ID), '--mnemonic', DEV_MNEMONIC, '--accounts', String(options.accounts ?? 20)];
+  const host = options.host ?? '127.0.0.1';
+  const args = ['--host', host, '--port', '0', '--chain-id', String(DEV_CHAIN_ID), '--mnemonic', DEV_MNEMONIC, '--accounts', String(options.accounts ?? 20)];
   if (options.blockTime !== undefined) args.push('--block-time', String(options.blockTime));
   if (options.automine === false) args.push('--no-mining');
   if (options.genesisTimestamp !== undefined) args.push('--timestamp', String(options.genesisTimestamp));
@@ -69,7 +72,7 @@ export async function startAnvilProcess(options: AnvilProcessOptions = {}): Prom
     }, timeoutMs);
     const onData = (chunk: Buffer): void => {
       output = (output + chunk.toString('utf8')).slice(-64_000);
-      const match = /Listening on 127\.0\.0\.1:(\d+)/.exec(output);
+      const match = new RegExp(`Listening on ${host.replaceAll('.', '\\.')}:(\\d+)`).exec(output);
       if (match?.[1] !== undefined) {
         clearTimeout(timer);
         resolve(Number(match[1]));
@@ -89,7 +92,7 @@ export async function startAnvilProcess(options: AnvilProcessOptions = {}): Prom
   if (child.pid === undefined) throw new Error('spawned anvil has no pid');
   let stopped: Promise<void> | null = null;
   return {
-    rpcUrl: `http://127.0.0.1:${port}`,
+    rpcUrl: `http://${host}:${port}`,
     port,
     pid: child.pid,
     output: () => output,

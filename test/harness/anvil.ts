@@ -41,6 +41,8 @@ export interface StartAnvilOptions {
   /** Genesis timestamp (Unix seconds), for reproducible block timestamps. */
   readonly genesisTimestamp?: number;
   readonly startTimeoutMs?: number;
+  /** Listen address (default 127.0.0.1). */
+  readonly host?: string;
 }
 
 export interface AnvilHandle {
@@ -75,6 +77,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
     ...(options.automine === undefined ? {} : { automine: options.automine }),
     ...(options.genesisTimestamp === undefined ? {} : { genesisTimestamp: options.genesisTimestamp }),
     ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+    ...(options.host === undefined ? {} : { host: options.host }),
   });
   const rpcUrl = anvil.rpcUrl;
   const transport = http(rpcUrl, { timeout: 5_000, retryCount: 0 });

@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { INFRA_DIR, ok, parseKeyValues, required, run, TOOL_BUILD_TIMEOUT_MS } from './tools.js';
+import { helmEnv, INFRA_DIR, ok, parseKeyValues, required, run, TOOL_BUILD_TIMEOUT_MS } from './tools.js';
 import type { CommandResult, RunOptions, ToolPaths } from './tools.js';
 
 export { ok, run, TOOL_BUILD_TIMEOUT_MS };
@@ -109,16 +109,7 @@ export async function startApiServer(options: StartOptions = {}): Promise<ApiSer
     helm: (args, opts = {}) =>
       run(tools.helm, ['--kubeconfig', kubeconfig, ...args], {
         ...opts,
-        // helm keeps caches and repository config under HOME-relative dirs: keep them in the temp
-        // dir. Its own discovery cache (not kubectl's) makes a first install see the cluster as a
-        // fresh client would.
-        env: {
-          HELM_CACHE_HOME: path.join(stateDir, 'helm-cache'),
-          HELM_CONFIG_HOME: path.join(stateDir, 'helm-config'),
-          HELM_DATA_HOME: path.join(stateDir, 'helm-data'),
-          KUBECACHEDIR: path.join(stateDir, 'helm-kube-cache'),
-          ...opts.env,
-        },
+        env: { ...helmEnv(stateDir), ...opts.env },
       }),
     async createToken(account, expirationSeconds = 600) {
       const result = await kubectl(['create', 'token', account.name, '-n', account.namespace, `--duration=${expirationSeconds}s`]);

@@ -104,3 +104,17 @@ export async function ensureTools(which: readonly ('kube-apiserver' | 'kubectl' 
   if (etcd !== undefined) tools.etcd = etcd;
   return tools;
 }
+
+/**
+ * helm keeps caches and repository config under HOME-relative dirs: these keep them in a test's
+ * state dir. Its own discovery cache (not kubectl's) makes a first install see the cluster as a
+ * fresh client would.
+ */
+export function helmEnv(stateDir: string): Record<string, string> {
+  return {
+    HELM_CACHE_HOME: path.join(stateDir, 'helm-cache'),
+    HELM_CONFIG_HOME: path.join(stateDir, 'helm-config'),
+    HELM_DATA_HOME: path.join(stateDir, 'helm-data'),
+    KUBECACHEDIR: path.join(stateDir, 'helm-kube-cache'),
+  };
+}
