@@ -40,7 +40,7 @@ image: deps
 
 ## Kubernetes suites (test/e2e): a throwaway loopback kube-apiserver for most, and a real
 ## single-node cluster whose pods run the image (test/e2e/cluster; needs root). The Kubernetes
-## binaries and helm are built from their Go modules on first use (~10 min on 2 cores), then cached
+## binaries and helm are built from their Go modules on first use (~17 min on 2 cores), then cached
 ## outside the repo (KMS_TOOLS_CACHE, default ~/.cache/kms-node/tools).
 e2e: setup build
 	@test/e2e/infra/build-tools.sh all >/dev/null
