@@ -8,6 +8,7 @@
  *   KMS_CHAOS_NODES=4,7  KMS_CHAOS_BOUNDARIES=60  KMS_CHAOS_SEED=<n> (replays a run)
  *   KMS_CHAOS_BASELINE=parallel|sequential   the baseline beside the chaos run (same load) or after it
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +64,7 @@ function summary(r: SoakReport): Record<string, unknown> {
     app_key_unchanged: r.appKeyUnchanged,
     old_ciphertext_decrypts: r.oldCiphertextDecrypts,
     broken_invariants: r.broken,
+    round_outcomes_logged: countBy(r.roundOutcomes.flat().filter((o): o is string => o !== null), (o) => o),
     faults_struck: struck.length,
     faults_skipped: r.faultRuns.length - struck.length,
     faults_by_kind: countBy(struck, (x) => x.fault.kind),
@@ -83,6 +85,24 @@ function faultDetail(r: SoakReport): Record<string, unknown>[] {
   }));
 }
 
+/** Writes bench/results/chaos.json with the runs so far (after each n, so a stopped run keeps what it measured). */
+function save(parallel: boolean, results: readonly Record<string, unknown>[]): string {
+  return writeResults('chaos', {
+    commit: execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(),
+    notes: [
+      'Each run: anvil (blocks mined by the soak), the registry, n kms-server processes with their own embedded redis-server (AOF, appendfsync always).',
+      'After a DKG and a first reshare the soak derives an app key and encrypts to it, then mines a boundary every boundaryPeriodMs while faults strike; the baseline is the same run (same seed and pacing) without faults.',
+      `Baseline ran ${parallel ? 'at the same time as the chaos run (both see the same machine load)' : 'after the chaos run'}.`,
+      'liveness_ratio: boundaries with at most n − t faulty nodes whose round produced the new version (epoch = boundary timestamp) on every node not faulty in that slot, over all such boundaries.',
+      'reconverge: boundaries from the first boundary after a fault\'s node serves again to the first round that produced its version on every live node including that one.',
+      'Phases are read from the nodes: deals = a node saved its first session snapshot of the round (kms_persistence_operation_duration_seconds_count{operation="saveProtocolSession"}), acks = a node saved its second (completions out).',
+      'The machine (2 cores) is shared with other work; see load_average.',
+    ],
+    goal: { liveness_ratio: LIVENESS_GOAL, mpk_changes: 0, lost_versions: 0 },
+    runs: results,
+  });
+}
+
 export async function run(): Promise<void> {
   const s = settings();
   const results: Record<string, unknown>[] = [];
@@ -100,7 +120,9 @@ export async function run(): Promise<void> {
       nodes, threshold: chaos.schedule.threshold, max_faulty: chaos.schedule.maxFaulty, seed, boundaries: s.boundaries,
       pacing: chaos.pacing, fault_rate: chaos.schedule.faultRate, quiet_tail: chaos.schedule.quietTail,
       chaos: summary(chaos), baseline: summary(baseline), faults: faultDetail(chaos),
-      boundaries_detail: chaos.observations.boundaries.map((b) => ({ boundary: b.index + 1, faulty: b.faulty.map((n) => n + 1), produced_on: b.producedOn.map((n) => n + 1) })),
+      boundaries_detail: chaos.observations.boundaries.map((b) => ({
+        boundary: b.index + 1, faulty: b.faulty.map((n) => n + 1), produced_on: b.producedOn.map((n) => n + 1), node_logs: chaos.roundOutcomes[b.index] ?? [],
+      })),
     });
     for (const [what, r] of [['chaos', chaos], ['baseline (no faults)', baseline]] as const) {
       rows.push({
@@ -109,22 +131,10 @@ export async function run(): Promise<void> {
         mpk_changes: r.figures.mpkChanges, lost_versions: r.figures.lostVersions, broken: r.broken.length,
       });
     }
+    save(s.parallel, results);
   }
   printTable('chaos soak (liveness_ratio goal ≥ 0.95; mpk_changes and lost_versions must be 0)', rows);
-  const path = writeResults('chaos', {
-    notes: [
-      'Each run: anvil (blocks mined by the soak), the registry, n kms-server processes with their own embedded redis-server (AOF, appendfsync always).',
-      'After a DKG and a first reshare the soak derives an app key and encrypts to it, then mines a boundary every boundaryPeriodMs while faults strike; the baseline is the same run (same seed and pacing) without faults.',
-      `Baseline ran ${s.parallel ? 'at the same time as the chaos run (both see the same machine load)' : 'after the chaos run'}.`,
-      'liveness_ratio: boundaries with at most n − t faulty nodes whose round produced the new version (epoch = boundary timestamp) on every node not faulty in that slot, over all such boundaries.',
-      'reconverge: boundaries from the first boundary after a fault\'s node serves again to the first round that produced its version on every live node including that one.',
-      'Phases are read from the nodes: deals = a node saved its first session snapshot of the round (kms_persistence_operation_duration_seconds_count{operation="saveProtocolSession"}), acks = a node saved its second (completions out).',
-      'The machine (2 cores) is shared with other work; see load_average.',
-    ],
-    goal: { liveness_ratio: LIVENESS_GOAL, mpk_changes: 0, lost_versions: 0 },
-    runs: results,
-  });
-  console.log(`\nwrote ${path}`);
+  console.log(`\nwrote ${save(s.parallel, results)}`);
   if (failed) {
     console.error('chaos: an invariant broke or liveness_ratio is under the goal (see above)');
     process.exitCode = 1;

@@ -7,7 +7,9 @@
  * invariants that broke. The seed is logged first: rerunning with it replays the schedule.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { roundLogEvents } from '../../src/devnet/chaos/roundLog.js';
 import { chaosSchedule, type ChaosSchedule } from '../../src/devnet/chaos/schedule.js';
 import { brokenInvariants, soakFigures, type BoundaryObservation, type SoakFigures, type SoakObservations } from '../../src/devnet/chaos/soakMetrics.js';
 import { appKeySchema, kmsClient, waitForAgreement } from '../../src/devnet/demo.js';
@@ -26,8 +28,8 @@ export interface Pacing {
 
 /** Reshare n = 7 took ~7 s on an idle 2-core machine (bench/results/protocol.json); rounds get twice that and more. */
 export function defaultPacing(nodes: number): Pacing {
-  const protocolTimeoutMs = nodes <= 4 ? 12_000 : 16_000 + (nodes - 7) * 3_000;
-  return { blocksPerBoundary: 10, boundaryPeriodMs: protocolTimeoutMs + 4_000, protocolTimeoutMs };
+  const protocolTimeoutMs = nodes <= 4 ? 12_000 : 18_000 + (nodes - 7) * 3_000;
+  return { blocksPerBoundary: 10, boundaryPeriodMs: protocolTimeoutMs + (nodes <= 4 ? 4_000 : 6_000), protocolTimeoutMs };
 }
 
 export interface SoakOptions {
@@ -55,6 +57,8 @@ export interface SoakReport {
   readonly durationMs: number;
   readonly loadAverage: { readonly start: readonly number[]; readonly end: readonly number[] };
   readonly logFiles: readonly string[];
+  /** Per boundary, what each node logged about that round ('completed', 'failed:<CODE>', or null: no round). */
+  readonly roundOutcomes: readonly (readonly (string | null)[])[];
 }
 
 const APP_ID = 'chaos-soak';
@@ -168,8 +172,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     if (!appKeyUnchanged) broken.push(`kms-client derived app key ${appKeyAfter.appKey.slice(0, 18)}… at the end, not the ${appKeyBefore.appKey.slice(0, 18)}… of before the faults`);
     if (!oldCiphertextDecrypts) broken.push('the ciphertext made before the faults no longer decrypts');
     log(`liveness ${figures.liveBoundaries}/${figures.eligibleBoundaries} = ${figures.livenessRatio.toFixed(3)}; mpk_changes ${figures.mpkChanges}; lost_versions ${figures.lostVersions}; ${broken.length === 0 ? 'every invariant held' : `BROKEN: ${broken.join('; ')}`}`);
+    const logEvents = ops.map((o) => roundLogEvents(readFileSync(o.process.options.logFile, 'utf8')));
+    const roundOutcomes = boundaries.map((b) => logEvents.map((events) => events.filter((e) => e.session === b.sessionTimestamp).at(-1)?.outcome ?? null));
     return {
-      label, schedule, pacing, observations, figures, broken, faultRuns, appKeyUnchanged, oldCiphertextDecrypts,
+      roundOutcomes, label, schedule, pacing, observations, figures, broken, faultRuns, appKeyUnchanged, oldCiphertextDecrypts,
       durationMs: Date.now() - started, loadAverage: { start: loadStart, end: loadavg() },
       logFiles: ops.map((o) => o.process.options.logFile),
     };
