@@ -26,10 +26,26 @@ export interface Pacing {
   readonly protocolTimeoutMs: number;
 }
 
-/** Reshare n = 7 took ~7 s on an idle 2-core machine (bench/results/protocol.json); rounds get twice that and more. */
-export function defaultPacing(nodes: number): Pacing {
-  const protocolTimeoutMs = nodes <= 4 ? 12_000 : 18_000 + (nodes - 7) * 3_000;
-  return { blocksPerBoundary: 10, boundaryPeriodMs: protocolTimeoutMs + (nodes <= 4 ? 4_000 : 6_000), protocolTimeoutMs };
+/**
+ * Reshare n = 7 took ~7 s on an idle 2-core machine (bench/results/protocol.json) and a
+ * round of n = 4 took 6–8 s with the machine 10× oversubscribed; a round may use the
+ * whole protocol timeout (ack deadline at half of it) and a restart or SIGCONT needs a
+ * few seconds more before the next boundary. KMS_CHAOS_PROTOCOL_TIMEOUT_MS and
+ * KMS_CHAOS_BOUNDARY_PERIOD_MS override the defaults.
+ */
+export function defaultPacing(nodes: number, env: NodeJS.ProcessEnv = process.env): Pacing {
+  const protocolTimeoutMs = envMs(env, 'KMS_CHAOS_PROTOCOL_TIMEOUT_MS') ?? (nodes <= 4 ? 16_000 : 24_000 + (nodes - 7) * 4_000);
+  const boundaryPeriodMs = envMs(env, 'KMS_CHAOS_BOUNDARY_PERIOD_MS') ?? protocolTimeoutMs + (nodes <= 4 ? 4_000 : 6_000);
+  if (boundaryPeriodMs <= protocolTimeoutMs) throw new RangeError(`the boundary period (${boundaryPeriodMs} ms) must exceed the protocol timeout (${protocolTimeoutMs} ms), or every round overlaps the next boundary`);
+  return { blocksPerBoundary: 10, boundaryPeriodMs, protocolTimeoutMs };
+}
+
+function envMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1_000) throw new RangeError(`${name} must be a whole number of milliseconds ≥ 1000, got "${raw}"`);
+  return value;
 }
 
 export interface SoakOptions {
