@@ -16,6 +16,8 @@ export const CryptoErrorCode = {
   IDENTITY_POINT: 'CRYPTO_IDENTITY_POINT',
   /** An argument of the wrong type or range (ids, thresholds, lists). */
   INVALID_ARGUMENT: 'CRYPTO_INVALID_ARGUMENT',
+  /** An app id outside the rule: 5..1024 UTF-8 bytes of well-formed Unicode (see appId.ts). */
+  INVALID_APP_ID: 'CRYPTO_INVALID_APP_ID',
   /** Two equal ids in a set that must be distinct. */
   DUPLICATE_ID: 'CRYPTO_DUPLICATE_ID',
   /** A malformed IBE ciphertext (length, magic, version, C1). */

@@ -102,7 +102,7 @@ describe('IBE', () => {
     expect(await codeOfAsync(() => ibeDecrypt('other-application', appKey, ct))).toBe('CRYPTO_DECRYPTION_FAILED');
     expect(await codeOfAsync(() => ibeDecrypt(appId, appKey.double(), ct))).toBe('CRYPTO_DECRYPTION_FAILED');
     expect(await codeOfAsync(() => ibeDecrypt(appId, G1.ZERO, ct))).toBe('CRYPTO_INVALID_POINT');
-    expect(await codeOfAsync(() => ibeEncrypt('abcd', mpk, enc.encode('x'), rng))).toBe('CRYPTO_INVALID_ARGUMENT');
+    expect(await codeOfAsync(() => ibeEncrypt('abcd', mpk, enc.encode('x'), rng))).toBe('CRYPTO_INVALID_APP_ID');
     expect(await codeOfAsync(() => ibeEncrypt(appId, G2.ZERO, enc.encode('x'), rng))).toBe('CRYPTO_INVALID_POINT');
   }, SLOW);
 

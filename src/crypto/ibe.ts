@@ -18,11 +18,11 @@ import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { assertAppId } from './appId.js';
 import { CryptoError, CryptoErrorCode, abytes } from './errors.js';
 import { hashToG1 } from './hashToG1.js';
 import { G1, G2_BYTES, decodeG2, encodeG2, type G1Point, type G2Point } from './points.js';
 import { defaultRandomSource, randomScalar, type RandomSource } from './scalar.js';
-import { aappId } from './signatures.js';
 
 const Fp12 = bls12_381.fields.Fp12;
 type Gt = ReturnType<typeof bls12_381.pairing>;
@@ -36,7 +36,6 @@ export const IBE_HEADER_BYTES = IBE_MAGIC.length + 1 + G2_BYTES + IBE_NONCE_BYTE
 export const IBE_MIN_CIPHERTEXT_BYTES = IBE_HEADER_BYTES + IBE_TAG_BYTES;
 export const IBE_HKDF_SALT = utf8ToBytes('eigenx-kms-go-ibe-encryption');
 export const IBE_INFO_PREFIX = 'IBE-encryption|v1|';
-export const MIN_APP_ID_LENGTH = 5;
 
 const FP_BYTES = 48;
 
@@ -78,7 +77,7 @@ export async function ibeEncrypt(
   plaintext: Uint8Array,
   rng: RandomSource = defaultRandomSource,
 ): Promise<Uint8Array> {
-  aappId(appId, MIN_APP_ID_LENGTH);
+  assertAppId(appId);
   abytes(plaintext, undefined, 'plaintext');
   if (!(masterPublicKey instanceof bls12_381.G2.Point) || masterPublicKey.is0()) {
     throw new CryptoError(CryptoErrorCode.INVALID_POINT, '"masterPublicKey" expected a non-identity G2 point');
@@ -148,7 +147,7 @@ export function parseIbeCiphertext(ciphertext: Uint8Array): IbeCiphertextParts {
 
 /** Decrypts with the recovered app key s·H1(appId); throws CRYPTO_DECRYPTION_FAILED on any tampering. */
 export async function ibeDecrypt(appId: string, appKey: G1Point, ciphertext: Uint8Array): Promise<Uint8Array> {
-  aappId(appId, MIN_APP_ID_LENGTH);
+  assertAppId(appId);
   if (!(appKey instanceof G1) || appKey.is0()) {
     throw new CryptoError(CryptoErrorCode.INVALID_POINT, '"appKey" expected a non-identity G1 point');
   }

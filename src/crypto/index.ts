@@ -5,6 +5,7 @@ export * from './points.js';
 export * from './polynomial.js';
 export * from './lagrange.js';
 export * from './operatorId.js';
+export * from './appId.js';
 export * from './hashToG1.js';
 export * from './signatures.js';
 export * from './ibe.js';

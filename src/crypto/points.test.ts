@@ -171,6 +171,27 @@ describe('G1/G2 codecs', () => {
     expect(codeOf(() => decodeG1(dirty, { allowIdentity: true }))).toBe('CRYPTO_INVALID_POINT');
   });
 
+  it('decodes the Go original’s uncompressed identity (0x40, 96/192 bytes) as the identity where allowed, and never writes it', () => {
+    const goZeroG1 = new Uint8Array(96);
+    goZeroG1[0] = 0x40;
+    const goZeroG2 = new Uint8Array(192);
+    goZeroG2[0] = 0x40;
+    expect(decodeG1(goZeroG1, { allowIdentity: true }).is0()).toBe(true);
+    expect(decodeG2(goZeroG2, { allowIdentity: true }).is0()).toBe(true);
+    // Where the identity is not legitimate it stays refused, now by name.
+    expect(codeOf(() => decodeG1(goZeroG1))).toBe('CRYPTO_IDENTITY_POINT');
+    expect(codeOf(() => decodeG2(goZeroG2))).toBe('CRYPTO_IDENTITY_POINT');
+    // Any other uncompressed bytes are still refused: a stray bit, the other group's length, a real point uncompressed.
+    const stray = goZeroG1.slice();
+    stray[95] = 1;
+    expect(codeOf(() => decodeG1(stray, { allowIdentity: true }))).toBe('CRYPTO_INVALID_ENCODING');
+    expect(codeOf(() => decodeG1(goZeroG2, { allowIdentity: true }))).toBe('CRYPTO_INVALID_ENCODING');
+    expect(codeOf(() => decodeG1(G1.BASE.toBytes(false), { allowIdentity: true }))).toBe('CRYPTO_INVALID_ENCODING');
+    expect(encodeG1(G1.ZERO)).toHaveLength(48);
+    expect(encodeG2(G2.ZERO)).toHaveLength(96);
+    expect(encodeG1(G1.ZERO)[0]).toBe(0xc0);
+  });
+
   it('msm equals the sum of separate multiplications', () => {
     fc.assert(
       fc.property(fc.array(fc.bigInt({ min: 0n, max: CURVE_ORDER - 1n }), { minLength: 1, maxLength: 6 }), (ks) => {

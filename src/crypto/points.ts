@@ -6,6 +6,12 @@
  * on the curve, in the prime-order subgroup, and byte-identical when re-encoded
  * (which rejects x ≥ p and stray flag bits). The identity is rejected unless the
  * caller opts in with `allowIdentity`.
+ *
+ * The Go original writes the identity in gnark's *uncompressed* form (its ZeroG1Point /
+ * ZeroG2Point: 96 or 192 bytes, 0x40 then zeros). Where a point comes from the wire or
+ * a file, that encoding decodes as the identity too (under the same `allowIdentity`
+ * rule); every other uncompressed encoding is still refused, and we only ever write
+ * the compressed form.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import type { WeierstrassPoint } from '@noble/curves/abstract/weierstrass.js';
@@ -36,14 +42,29 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/** gnark's uncompressed infinity (mUncompressedInfinity): 0x40 then zeros, twice the compressed length. */
+export function isUncompressedInfinity(bytes: Uint8Array, compressedLength: number): boolean {
+  if (bytes.length !== 2 * compressedLength || bytes[0] !== 0x40) return false;
+  for (let i = 1; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
 function decodeWith<P extends G1Point | G2Point>(
   bytes: Uint8Array,
   length: number,
   group: string,
   fromBytes: (b: Uint8Array) => P,
+  identity: P,
   options: DecodePointOptions,
 ): P {
   const title = options.title ?? `${group} point`;
+  abytes(bytes, undefined, title);
+  if (isUncompressedInfinity(bytes, length)) {
+    if (options.allowIdentity !== true) {
+      throw new CryptoError(CryptoErrorCode.IDENTITY_POINT, `"${title}" is the ${group} identity (uncompressed form), which is not allowed here`);
+    }
+    return identity;
+  }
   abytes(bytes, length, title);
   if (((bytes[0] ?? 0) & 0x80) === 0) {
     throw new CryptoError(CryptoErrorCode.INVALID_POINT, `"${title}" is not a compressed ${group} encoding (flag 0x80 unset)`);
@@ -85,14 +106,14 @@ export function encodeG2(point: G2Point): Uint8Array {
   return point.toBytes(true);
 }
 
-/** Decodes a canonical 48-byte compressed G1 subgroup point; see module doc for what is rejected. */
+/** Decodes a canonical 48-byte compressed G1 subgroup point (or Go's 96-byte identity); see module doc. */
 export function decodeG1(bytes: Uint8Array, options: DecodePointOptions = {}): G1Point {
-  return decodeWith(bytes, G1_BYTES, 'G1', (b) => G1.fromBytes(b), options);
+  return decodeWith(bytes, G1_BYTES, 'G1', (b) => G1.fromBytes(b), G1.ZERO, options);
 }
 
-/** Decodes a canonical 96-byte compressed G2 subgroup point; see module doc for what is rejected. */
+/** Decodes a canonical 96-byte compressed G2 subgroup point (or Go's 192-byte identity); see module doc. */
 export function decodeG2(bytes: Uint8Array, options: DecodePointOptions = {}): G2Point {
-  return decodeWith(bytes, G2_BYTES, 'G2', (b) => G2.fromBytes(b), options);
+  return decodeWith(bytes, G2_BYTES, 'G2', (b) => G2.fromBytes(b), G2.ZERO, options);
 }
 
 function hexBody(hex: string, length: number, title: string): Uint8Array {

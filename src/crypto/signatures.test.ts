@@ -76,6 +76,6 @@ describe('threshold signatures on app ids', () => {
     expect(codeOf(() => recoverAppKey([{ id: 1n, signature: G1.ZERO }], 1))).toBe('CRYPTO_IDENTITY_POINT');
     expect(codeOf(() => verifyAppKey(G1.BASE, appId, G2.ZERO))).toBe('CRYPTO_IDENTITY_POINT');
     expect(codeOf(() => partialSign(0n, appId))).toBe('CRYPTO_INVALID_SCALAR');
-    expect(codeOf(() => partialSign(1n, ''))).toBe('CRYPTO_INVALID_ARGUMENT');
+    expect(codeOf(() => partialSign(1n, ''))).toBe('CRYPTO_INVALID_APP_ID');
   });
 });

@@ -5,6 +5,7 @@
  * e(σ, G2) = e(H1(appId), MPK).
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
+import { assertAppId } from './appId.js';
 import { CryptoError, CryptoErrorCode, alist, anumber } from './errors.js';
 import { hashToG1 } from './hashToG1.js';
 import { lagrangeCoefficientsAtZero } from './lagrange.js';
@@ -13,14 +14,6 @@ import { evaluateCommitments } from './polynomial.js';
 import { ascalar } from './scalar.js';
 
 const Fp12 = bls12_381.fields.Fp12;
-
-/** Throws CRYPTO_INVALID_ARGUMENT unless appId is a non-empty string. */
-export function aappId(appId: unknown, minLength = 1): string {
-  if (typeof appId !== 'string' || appId.length < minLength) {
-    throw new CryptoError(CryptoErrorCode.INVALID_ARGUMENT, `"appId" expected a string of at least ${minLength} characters`);
-  }
-  return appId;
-}
 
 function aG1(p: unknown, title: string, allowIdentity = false): G1Point {
   if (!(p instanceof G1)) throw new CryptoError(CryptoErrorCode.INVALID_ARGUMENT, `"${title}" expected a G1 point`);
@@ -48,7 +41,7 @@ export function pairingEquals(a: G1Point, b: G2Point, c: G1Point, d: G2Point): b
 /** σ_i = x_i·H1(appId). */
 export function partialSign(share: bigint, appId: string): G1Point {
   ascalar(share, 'share', true);
-  return hashToG1(aappId(appId)).multiply(share);
+  return hashToG1(assertAppId(appId)).multiply(share);
 }
 
 /** X_i = Σ C_k·id^k: an operator's public share under aggregated commitments. */
@@ -60,7 +53,7 @@ export function publicShare(commitments: readonly G2Point[], id: bigint): G2Poin
 export function verifyPartial(partial: G1Point, appId: string, signerPublicShare: G2Point): boolean {
   aG1(partial, 'partial');
   aG2(signerPublicShare, 'signerPublicShare');
-  return pairingEquals(partial, G2.BASE, hashToG1(aappId(appId)), signerPublicShare);
+  return pairingEquals(partial, G2.BASE, hashToG1(assertAppId(appId)), signerPublicShare);
 }
 
 export interface PartialSignature {
@@ -96,5 +89,5 @@ export function recoverAppKey(partials: readonly PartialSignature[], threshold: 
 export function verifyAppKey(appKey: G1Point, appId: string, masterPublicKey: G2Point): boolean {
   aG1(appKey, 'appKey');
   aG2(masterPublicKey, 'masterPublicKey');
-  return pairingEquals(appKey, G2.BASE, hashToG1(aappId(appId)), masterPublicKey);
+  return pairingEquals(appKey, G2.BASE, hashToG1(assertAppId(appId)), masterPublicKey);
 }

@@ -5,7 +5,7 @@ import RedisMock from 'ioredis-mock';
 import { silentLogger } from '../../logging/logger.js';
 import { MigrationError, SchemaVersionError } from '../errors.js';
 import { createRecordSealer } from '../sealing.js';
-import { type Migration } from './migrations.js';
+import { convertGoKeyShare, type Migration } from './migrations.js';
 import { RedisPersistence } from './redisPersistence.js';
 
 interface FixtureKey { type: 'string' | 'set' | 'bytes'; value?: string; members?: string[]; hex?: string }
@@ -95,6 +95,16 @@ describe('schema migration v0 (Go original) → v1', () => {
     expect((error as Error).message).toContain('no master public key');
     expect(await dump(raw)).toEqual(before);
     await raw.quit();
+  });
+
+  it('reads Go’s uncompressed identity (ZeroG2Point) in a commitment as the identity, and refuses it as the MPK', () => {
+    const raw = fixture.keys['kms:keyshare:1764000000']!.value!;
+    const record = JSON.parse(raw) as { Commitments: unknown[] };
+    const zero = { CompressedBytes: Buffer.concat([Buffer.from([0x40]), Buffer.alloc(191)]).toString('base64') };
+    const withZero = JSON.stringify({ ...record, Commitments: [...record.Commitments, zero] });
+    const converted = convertGoKeyShare('k', withZero);
+    expect(Buffer.from(converted.commitments.at(-1)!).toString('hex')).toBe(`c0${'00'.repeat(95)}`);
+    expect(() => convertGoKeyShare('k', JSON.stringify({ ...record, MasterPublicKey: zero }))).toThrow(/MasterPublicKey is the identity point/);
   });
 
   it('refuses an active pointer that names a missing version', async () => {

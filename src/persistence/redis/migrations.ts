@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { G2, G2_BYTES, encodeG2, isUncompressedInfinity } from '../../crypto/points.js';
 import type { Logger } from '../../logging/logger.js';
 import { MigrationError, PersistenceValidationError } from '../errors.js';
 import { SCHEMA_VERSION, type KeySchema } from '../keySchema.js';
@@ -72,9 +73,16 @@ function parseGoScalar(key: string, value: unknown): bigint {
   return fail(key, 'PrivateShare is not a decimal or hex scalar');
 }
 
-function parseGoPoint(key: string, value: unknown, field: string): Uint8Array {
+/**
+ * A Go G2Point. Go writes the identity uncompressed (its ZeroG2Point, 192 bytes): read as
+ * the compressed identity where it can be legitimate (a commitment), refused for the MPK.
+ */
+function parseGoPoint(key: string, value: unknown, field: string, allowIdentity: boolean): Uint8Array {
   if (!isRecord(value) || typeof value.CompressedBytes !== 'string') fail(key, `${field} is not {"CompressedBytes": base64}`);
-  return new Uint8Array(Buffer.from(value.CompressedBytes, 'base64'));
+  const bytes = new Uint8Array(Buffer.from(value.CompressedBytes, 'base64'));
+  if (!isUncompressedInfinity(bytes, G2_BYTES)) return bytes;
+  if (!allowIdentity) fail(key, `${field} is the identity point`);
+  return encodeG2(G2.ZERO);
 }
 
 function parseGoAddress(key: string, value: unknown, field: string): OperatorAddress {
@@ -95,8 +103,8 @@ export function convertGoKeyShare(key: string, raw: string): KeyShareVersion {
   const version: KeyShareVersion = {
     epoch: go.Version,
     privateShare: parseGoScalar(key, go.PrivateShare),
-    commitments: go.Commitments.map((c, i) => parseGoPoint(key, c, `Commitments[${i}]`)),
-    masterPublicKey: parseGoPoint(key, go.MasterPublicKey, 'MasterPublicKey'),
+    commitments: go.Commitments.map((c, i) => parseGoPoint(key, c, `Commitments[${i}]`, true)),
+    masterPublicKey: parseGoPoint(key, go.MasterPublicKey, 'MasterPublicKey', false),
     // Go computes every version's threshold as ceil(2n/3) over its holders.
     threshold: Math.ceil((2 * participants.length) / 3),
     participants,
