@@ -158,7 +158,8 @@ describe('deriveAppKey', () => {
     const { targets, started } = await cluster();
     const agreed = await agreeOnMasterPublicKey(targets, request);
     await expect(deriveAppKey(targets, agreed, 'abc', request)).rejects.toMatchObject({ code: 'CLIENT_BAD_INPUT' });
-    await expect(deriveAppKey(targets, agreed, 'x'.repeat(257), request)).rejects.toMatchObject({ code: 'CLIENT_BAD_INPUT' });
+    await expect(deriveAppKey(targets, agreed, 'x'.repeat(1025), request)).rejects.toMatchObject({ code: 'CLIENT_BAD_INPUT' });
+    await expect(deriveAppKey(targets, agreed, '\ud800abcd', request)).rejects.toMatchObject({ code: 'CLIENT_BAD_INPUT' });
     await expect(deriveAppKey(targets, agreed, APP, { ...request, attestationTime: -1 })).rejects.toMatchObject({ code: 'CLIENT_BAD_INPUT' });
     expect(started.signCalls).toEqual([0, 0, 0, 0]);
   }, SLOW);

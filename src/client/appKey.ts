@@ -10,6 +10,7 @@
 import {
   Fr,
   G2,
+  appIdProblem,
   defaultRandomSource,
   g1FromHex,
   hashToG1,
@@ -29,9 +30,6 @@ import { ClientError, ClientErrorCode, badInput, isClientError, type NodeOutcome
 import { agreeOnMasterPublicKey, type AgreedMasterPublicKey } from './masterPublicKey.js';
 import { describeNodeFailure, requestPartialSignature, type NodeRequestOptions, type NodeTarget, type PartialSignatureResponse } from './nodeApi.js';
 
-/** The node's app id rule (POST /app/sign). */
-export const APP_ID_MIN_LENGTH = 5;
-export const APP_ID_MAX_LENGTH = 256;
 
 export interface DeriveAppKeyOptions {
   /** Unix seconds: nodes sign with the key version valid at that time (default: the active one). */
@@ -56,16 +54,11 @@ export interface DerivedAppKey {
   readonly rejected: readonly NodeOutcome[];
 }
 
-/** Throws CLIENT_BAD_INPUT unless appId meets the nodes' rule (5..256 characters). */
+/** Throws CLIENT_BAD_INPUT unless appId meets the nodes' rule (src/crypto/appId.ts: 5..1024 UTF-8 bytes, no lone surrogates). */
 export function assertAppId(appId: unknown): string {
-  if (typeof appId !== 'string' || appId.length < APP_ID_MIN_LENGTH || appId.length > APP_ID_MAX_LENGTH) {
-    throw badInput(
-      `app id must be a string of ${APP_ID_MIN_LENGTH} to ${APP_ID_MAX_LENGTH} characters`,
-      'pass the app id the app was registered with',
-      'appId',
-    );
-  }
-  return appId;
+  const problem = appIdProblem(appId);
+  if (problem !== null) throw badInput(problem, 'pass the app id the app was registered with', 'appId');
+  return appId as string;
 }
 
 /** Throws CLIENT_BAD_INPUT unless t is a non-negative safe integer (Unix seconds). */
@@ -87,18 +80,20 @@ interface Candidate {
 
 /** Why this node's answer cannot be used whatever its version, or its decoded signature. */
 function judge(node: NodeTarget, answer: PartialSignatureResponse, agreed: AgreedMasterPublicKey): { ok: Candidate } | { reason: string } {
-  const addr = answer.operatorAddress;
+  const addr = answer.OperatorAddress;
   const knownAddress = node.expectedAddress ?? agreed.addressByUrl.get(node.display);
   if (knownAddress !== undefined && knownAddress !== addr) {
     return { reason: `signed as operator ${addr}, but this URL is operator ${knownAddress}` };
   }
   let signature: G1Point;
   try {
-    signature = g1FromHex(answer.partialSignature, { title: 'partialSignature' });
+    signature = g1FromHex(answer.PartialSignature, { title: 'PartialSignature', allowIdentity: true });
   } catch (error) {
     return { reason: `partial signature is not a valid G1 point (${describeNodeFailure(error)})` };
   }
-  return { ok: { url: node.display, operatorAddress: addr, id: operatorId(addr), signature, version: answer.version } };
+  // The Go original's "no signature" is its zero point; like its client, drop it by name.
+  if (signature.is0()) return { reason: 'sent the identity point instead of a partial signature' };
+  return { ok: { url: node.display, operatorAddress: addr, id: operatorId(addr), signature, version: answer.Version } };
 }
 
 /**

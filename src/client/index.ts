@@ -19,7 +19,8 @@ import { agreeOnMasterPublicKey, type AgreedMasterPublicKey } from './masterPubl
 import { nodeTarget, type FetchLike, type NodeRequestOptions, type NodeTarget } from './nodeApi.js';
 
 export * from './errors.js';
-export { assertAppId, assertAttestationTime, APP_ID_MAX_LENGTH, APP_ID_MIN_LENGTH } from './appKey.js';
+export { assertAppId, assertAttestationTime } from './appKey.js';
+export { APP_ID_MAX_BYTES, APP_ID_MIN_BYTES } from '../crypto/appId.js';
 export type { DeriveAppKeyOptions, DerivedAppKey } from './appKey.js';
 export type { AgreedMasterPublicKey } from './masterPublicKey.js';
 export type { FetchLike, NodeTarget } from './nodeApi.js';

@@ -56,7 +56,9 @@ interface Group {
 }
 
 /** Why a view cannot be right on its own terms, or null when it is consistent. */
-function inconsistency(view: PubkeyResponse, expectedAddress: string | undefined): string | null {
+function inconsistency(view: PubkeyResponse, expectedAddress: string | undefined, askedActive: boolean): string | null {
+  if (view.masterPublicKey === null) return 'reports no master public key for its version';
+  if (askedActive && !view.isActive) return `reports version ${view.version} as not active`;
   const participants = new Set(view.participants);
   if (participants.size !== view.participants.length) return 'inconsistent view: duplicate participants';
   if (view.commitments.length !== view.threshold) {
@@ -76,7 +78,8 @@ function inconsistency(view: PubkeyResponse, expectedAddress: string | undefined
 
 function decodePoints(view: PubkeyResponse): Group['points'] {
   try {
-    const commitments = view.commitments.map((hex, k) => g2FromHex(hex, { title: `commitments[${k}]` }));
+    // C_k for k ≥ 1 may be the identity (a zero coefficient sum); C_0, the MPK, never.
+    const commitments = view.commitments.map((hex, k) => g2FromHex(hex, { title: `commitments[${k}]`, allowIdentity: k > 0 }));
     const mpk = commitments[0];
     if (mpk === undefined) return 'no commitments';
     return { mpk, commitments };
@@ -86,7 +89,7 @@ function decodePoints(view: PubkeyResponse): Group['points'] {
 }
 
 function describeView(view: PubkeyResponse): string {
-  return `version ${view.version}, threshold ${view.threshold}, MPK ${view.masterPublicKey.slice(0, 18)}…`;
+  return `version ${view.version}, threshold ${view.threshold}, MPK ${(view.masterPublicKey ?? 'none').slice(0, 18)}…`;
 }
 
 /**
@@ -116,7 +119,7 @@ export async function agreeOnMasterPublicKey(nodes: readonly NodeTarget[], optio
     addressByUrl.set(node.display, view.operatorAddress);
     const problem = version !== undefined && view.version !== version
       ? `answered key version ${view.version} when asked for version ${version}`
-      : inconsistency(view, node.expectedAddress);
+      : inconsistency(view, node.expectedAddress, version === undefined);
     if (problem !== null) {
       outcomes.set(node.display, problem);
       return;

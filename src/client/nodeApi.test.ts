@@ -7,6 +7,8 @@ import { codeOf } from '../../test/gen/errorCode.js';
 const request: NodeRequestOptions = { timeoutMs: 5_000, fetch: (input, init) => fetch(input, init) };
 const ADDR = '0x' + 'Ab'.repeat(20);
 const G2HEX = '0x' + 'a'.repeat(192);
+const G2B64 = { CompressedBytes: Buffer.from('a'.repeat(192), 'hex').toString('base64') };
+const G1B64 = { CompressedBytes: Buffer.from('b'.repeat(96), 'hex').toString('base64') };
 
 const servers: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -51,29 +53,29 @@ describe('nodeTarget', () => {
 describe('fetchPubkey / requestPartialSignature', () => {
   it('parses and lowercases a valid /pubkey answer, ignoring unknown fields', async () => {
     const url = await serve(
-      json(200, { operatorAddress: ADDR, version: 7, threshold: 1, masterPublicKey: G2HEX.toUpperCase().replace('0X', '0x'), commitments: [G2HEX], participants: [ADDR], isActive: true }),
+      json(200, { operatorAddress: ADDR, version: 7, threshold: 1, masterPublicKey: G2B64, commitments: [G2B64], participants: [ADDR], isActive: true, future: 1 }),
     );
     const view = await fetchPubkey(nodeTarget(url), request);
-    expect(view).toEqual({ operatorAddress: ADDR.toLowerCase(), version: 7, threshold: 1, masterPublicKey: G2HEX, commitments: [G2HEX], participants: [ADDR.toLowerCase()] });
+    expect(view).toEqual({ operatorAddress: ADDR.toLowerCase(), version: 7, isActive: true, threshold: 1, masterPublicKey: G2HEX, commitments: [G2HEX], participants: [ADDR.toLowerCase()] });
   });
 
-  it('sends appId and attestationTime, and parses the partial', async () => {
+  it('sends AppID and AttestationTime, and parses the partial', async () => {
     let body = '';
     const url = await serve((req, res) => {
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        json(200, { operatorAddress: ADDR, version: 3, partialSignature: '0x' + 'b'.repeat(96) })(req, res);
+        json(200, { OperatorAddress: ADDR, Version: 3, PartialSignature: G1B64 })(req, res);
       });
     });
     const answer = await requestPartialSignature(nodeTarget(url), { appId: 'my-app', attestationTime: 5 }, request);
-    expect(JSON.parse(body)).toEqual({ appId: 'my-app', attestationTime: 5 });
-    expect(answer.partialSignature).toBe('0x' + 'b'.repeat(96));
+    expect(JSON.parse(body)).toEqual({ AppID: 'my-app', AttestationTime: 5 });
+    expect(answer.PartialSignature).toBe('0x' + 'b'.repeat(96));
   });
 
   it('names the field of a schema violation', async () => {
-    const url = await serve(json(200, { operatorAddress: ADDR, version: 3, partialSignature: '0x1234' }));
+    const url = await serve(json(200, { OperatorAddress: ADDR, Version: 3, PartialSignature: { CompressedBytes: 'EjQ=' } }));
     const err = await nodeFailure(requestPartialSignature(nodeTarget(url), { appId: 'my-app' }, request));
-    expect(err.message).toMatch(/^node http:\/\/127\.0\.0\.1:\d+: \/app\/sign answered an invalid body \(partialSignature: expected 0x followed by 96 hex digits\)/);
+    expect(err.message).toMatch(/^node http:\/\/127\.0\.0\.1:\d+: \/app\/sign answered an invalid body \(PartialSignature: CompressedBytes holds 2 bytes, a compressed G1 point has 48\)/);
     expect(err.details).toMatchObject({ reason: 'invalid-response' });
   });
 

@@ -4,6 +4,8 @@
  * answers garbage becomes a ClientError naming its URL, never a crash or a hang.
  */
 import { z } from 'zod';
+import { appSignRequestJson, appSignResponseSchema, type AppSignResponse } from '../wire/appSign.js';
+import { pubkeyResponseSchema, type PubkeyResponse } from '../wire/pubkey.js';
 import { ClientError, ClientErrorCode, badInput } from './errors.js';
 
 /** The fetch the client uses; injectable for tests and custom agents. */
@@ -27,32 +29,6 @@ export interface NodeRequestOptions {
 /** Largest answer read from a node; /pubkey for 100 operators is ~25 KB. */
 export const MAX_NODE_RESPONSE_BYTES = 1024 * 1024;
 
-const ADDRESS = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte hex address')
-  .transform((a) => a.toLowerCase());
-const hexBytes = (bytes: number) =>
-  z
-    .string()
-    .regex(new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`), `expected 0x followed by ${bytes * 2} hex digits`)
-    .transform((h) => h.toLowerCase());
-const VERSION = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-
-const pubkeySchema = z.object({
-  operatorAddress: ADDRESS,
-  version: VERSION,
-  threshold: z.number().int().min(1).max(10_000),
-  masterPublicKey: hexBytes(96),
-  commitments: z.array(hexBytes(96)).min(1).max(10_000),
-  participants: z.array(ADDRESS).min(1).max(10_000),
-});
-
-const partialSchema = z.object({
-  operatorAddress: ADDRESS,
-  version: VERSION,
-  partialSignature: hexBytes(48),
-});
-
 /** Node error codes that get a reason of their own (the rest are 'status'). */
 const REASON_OF_CODE: Readonly<Record<string, string>> = {
   NO_ACTIVE_KEY: 'no-active-key',
@@ -61,10 +37,10 @@ const REASON_OF_CODE: Readonly<Record<string, string>> = {
 
 const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
-/** GET /pubkey, with addresses and hex lowercased. */
-export type PubkeyResponse = z.infer<typeof pubkeySchema>;
-/** POST /app/sign, with the address and hex lowercased. */
-export type PartialSignatureResponse = z.infer<typeof partialSchema>;
+/** GET /pubkey as read (src/wire/pubkey.ts): addresses lowercase, points as 0x-hex of their compressed encoding. */
+export type { PubkeyResponse } from '../wire/pubkey.js';
+/** POST /app/sign as read (src/wire/appSign.ts): the address lowercase, the signature as 0x-hex. */
+export type { AppSignResponse as PartialSignatureResponse } from '../wire/appSign.js';
 
 /** Checks and normalizes a node URL (http or https, absolute). */
 export function nodeTarget(raw: string, expectedAddress?: string): NodeTarget {
@@ -200,7 +176,7 @@ export async function fetchPubkey(node: NodeTarget, options: NodeRequestOptions,
   }
   const route = version === undefined ? '/pubkey' : `/pubkey?version=${version}`;
   const body = await call(node, route, { method: 'GET', headers: { accept: 'application/json' } }, options);
-  return parse(node, route, pubkeySchema, body);
+  return parse(node, route, pubkeyResponseSchema, body);
 }
 
 /** POST /app/sign: the node's partial signature on appId. */
@@ -208,13 +184,12 @@ export async function requestPartialSignature(
   node: NodeTarget,
   request: { readonly appId: string; readonly attestationTime?: number },
   options: NodeRequestOptions,
-): Promise<PartialSignatureResponse> {
-  const payload = request.attestationTime === undefined ? { appId: request.appId } : { appId: request.appId, attestationTime: request.attestationTime };
+): Promise<AppSignResponse> {
   const body = await call(
     node,
     '/app/sign',
-    { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(payload) },
+    { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(appSignRequestJson(request)) },
     options,
   );
-  return parse(node, '/app/sign', partialSchema, body);
+  return parse(node, '/app/sign', appSignResponseSchema, body);
 }

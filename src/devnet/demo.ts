@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { pubkeyResponseSchema, type PubkeyResponse } from '../wire/pubkey.js';
 import { cliEntry, REPO_ROOT } from './cliEntry.js';
 import type { Devnet, DevnetOperator } from './devnet.js';
 import { DemoStepError } from './progress.js';
@@ -24,14 +25,8 @@ const healthSchema = z.object({
   round: z.object({ sessionTimestamp: z.number() }).nullable(),
 });
 
-const pubkeySchema = z.object({
-  operatorAddress: z.string(),
-  version: z.number().int(),
-  threshold: z.number().int(),
-  masterPublicKey: z.string(),
-  participants: z.array(z.string()),
-});
-export type NodePubkey = z.infer<typeof pubkeySchema>;
+/** GET /pubkey read with the one wire schema (src/wire/pubkey.ts): the MPK as 0x-hex, as kms-client prints it. */
+export type NodePubkey = PubkeyResponse;
 
 /** GET /health of one node; null when it does not answer. */
 export async function nodeHealth(url: string): Promise<NodeHealth | null> {
@@ -49,7 +44,7 @@ export async function nodePubkey(url: string): Promise<NodePubkey | null> {
   try {
     const response = await fetch(`${url}/pubkey`, { signal: AbortSignal.timeout(2_000) });
     if (!response.ok) return null;
-    const parsed = pubkeySchema.safeParse(await response.json());
+    const parsed = pubkeyResponseSchema.safeParse(await response.json());
     return parsed.success ? parsed.data : null;
   } catch {
     return null;
@@ -81,9 +76,9 @@ export async function waitForAgreement(
     const keys = await Promise.all(operators.map((o) => nodePubkey(o.process.url)));
     const healths = await Promise.all(operators.map((o) => nodeHealth(o.process.url)));
     const first = keys[0];
-    const agreed = first !== null && first !== undefined && accept(first.version)
+    const agreed = first !== null && first !== undefined && first.masterPublicKey !== null && accept(first.version)
       && keys.every((k) => k !== null && k.version === first.version && k.masterPublicKey === first.masterPublicKey);
-    if (agreed) {
+    if (agreed && first.masterPublicKey !== null) {
       const counts = healths.map((h) => h?.versionCount ?? 0);
       const boundaries = healths.map((h) => h?.lastProcessedBoundary ?? 0);
       return {

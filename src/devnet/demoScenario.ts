@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { appSignRequestJson } from '../wire/appSign.js';
 import { Devnet, type DevnetOperator } from './devnet.js';
 import {
   appKeySchema, kmsClient, lastRestoredState, nodeHealth, nodePubkey, runningUrls, sleep, waitForAgreement, waitForIdle, type Agreement,
@@ -170,7 +171,7 @@ async function checkRestored(
   const response = await fetch(`${victim.process.url}/app/sign`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ appId }),
+    body: JSON.stringify(appSignRequestJson({ appId })),
     signal: AbortSignal.timeout(5_000),
   });
   if (!response.ok) throw new Error(`POST /app/sign answered ${response.status}`);

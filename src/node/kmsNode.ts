@@ -1,7 +1,7 @@
 import type { BlockReader, BoundaryEvent } from '../chain/blockSource.js';
 import { BlockSource } from '../chain/blockSource.js';
 import type { Operator, OperatorSetSource } from '../chain/operatorSet.js';
-import { g1ToHex, partialSign } from '../crypto/index.js';
+import { encodeG1, partialSign } from '../crypto/index.js';
 import { isKmsError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { NodePersistence } from '../persistence/nodePersistence.js';
@@ -26,7 +26,9 @@ import { ReplayGuard } from '../transport/replayGuard.js';
 import type { OperatorSigner } from '../transport/signer.js';
 import { NodeNotReadyError, NoKeyVersionError, OperatorMismatchError } from './errors.js';
 import { CERTIFICATE_ROUTES, CertificateExchange } from './certificateExchange.js';
-import { buildHttpServer, type HealthView, type HttpServer, type NodeApi, type PartialSignatureView, type PubkeyView } from './http/server.js';
+import type { AppSignFacts } from '../wire/appSign.js';
+import type { PubkeyFacts } from '../wire/pubkey.js';
+import { buildHttpServer, type HealthView, type HttpServer, type NodeApi } from './http/server.js';
 import { KeyStore } from './keyStore.js';
 import type { NodeMetrics } from './metrics.js';
 import { PeerMessenger, PROTOCOL_ROUTES } from './peerMessenger.js';
@@ -394,16 +396,16 @@ export class KmsNode implements NodeApi {
     return Promise.resolve();
   }
 
-  publicKey(): PubkeyView | null {
+  publicKey(): PubkeyFacts | null {
     const active = this.keyStore?.activeVersion ?? null;
-    return active === null ? null : pubkeyViewOf(active, this.options.self);
+    return active === null ? null : pubkeyViewOf(active, this.options.self, true);
   }
 
-  publicKeyAt(epoch: number): Promise<PubkeyView | null> {
+  publicKeyAt(epoch: number): Promise<PubkeyFacts | null> {
     return storedPubkeyView(this.requireKeyStore(), epoch, this.options.self);
   }
 
-  async signApp(appId: string, attestationTime: number | null): Promise<PartialSignatureView> {
+  async signApp(appId: string, attestationTime: number | null): Promise<AppSignFacts> {
     const keyStore = this.requireKeyStore();
     const version = attestationTime === null ? keyStore.activeVersion : await keyStore.versionAt(attestationTime);
     if (version === null) {
@@ -412,7 +414,7 @@ export class KmsNode implements NodeApi {
         ? new NodeNotReadyError('this node has no active key version yet', { fix: 'wait for the first DKG to complete' })
         : new NoKeyVersionError(`no key version was valid at ${attestationTime}`, { details: { attestationTime } });
     }
-    const partialSignature = g1ToHex(partialSign(version.privateShare, appId));
+    const partialSignature = encodeG1(partialSign(version.privateShare, appId));
     this.m.metrics.appSignRequests.inc({ outcome: 'signed' });
     return { operatorAddress: this.options.self, version: version.epoch, partialSignature };
   }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { KeyShareVersion, OperatorAddress } from '../persistence/types.js';
 import { newestCertificate, type CompletionCertificate, type PreviousVersion } from '../protocol/index.js';
 
-/** A peer's GET /pubkey answer, validated. */
+/** A peer's view of its active version as the certificate exchange carries it (hex points); not the /pubkey wire format (src/wire/pubkey.ts). */
 export interface PeerKeyView {
   readonly operatorAddress: OperatorAddress;
   readonly version: number;

@@ -25,7 +25,8 @@ export interface KeyView {
 export async function activeKey(url: string): Promise<KeyView | null> {
   try {
     const key = await fetchPubkey(nodeTarget(url), options);
-    return { version: key.version, masterPublicKey: key.masterPublicKey };
+    // Our nodes always serve an MPK; a view without one counts as no key.
+    return key.masterPublicKey === null ? null : { version: key.version, masterPublicKey: key.masterPublicKey };
   } catch {
     return null;
   }
@@ -35,7 +36,8 @@ export async function activeKey(url: string): Promise<KeyView | null> {
 export async function heldVersion(url: string, version: number): Promise<KeyView | 'not-held' | null> {
   try {
     const key = await fetchPubkey(nodeTarget(url), options, version);
-    return key.version === version ? { version, masterPublicKey: key.masterPublicKey } : 'not-held';
+    if (key.version !== version) return 'not-held';
+    return key.masterPublicKey === null ? null : { version, masterPublicKey: key.masterPublicKey };
   } catch (error) {
     if (isClientError(error) && error.details.reason === 'version-not-held') return 'not-held';
     return null;

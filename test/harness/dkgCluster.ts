@@ -10,8 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { g1ToHex, partialSign } from '../../src/crypto/index.js';
 import { silentLogger } from '../../src/logging/logger.js';
-import { buildHttpServer, type HttpServer, type NodeApi, type PartialSignatureView, type PubkeyView } from '../../src/node/http/server.js';
+import { buildHttpServer, type HttpServer, type NodeApi } from '../../src/node/http/server.js';
 import { NoKeyVersionError } from '../../src/node/errors.js';
+import type { PubkeyFacts } from '../../src/wire/pubkey.js';
 import { createReshareSession } from '../../src/protocol/reshare.js';
 import type { ProtocolSession } from '../../src/protocol/session.js';
 import { createSimulatedOperators, finalizedVersions, recoverSimulatedSigner, runSessions, runSimulatedDkg, seededRandomSources } from '../../src/protocol/simulation.js';
@@ -79,6 +80,24 @@ export function runReshare(keys: DkgKeys, seed: string, epoch: number): DkgKeys 
   return { ...keys, versions, threshold: versions[0]!.threshold, masterPublicKeyHex: hex(versions[0]!.masterPublicKey) };
 }
 
+/** What a node reports on /pubkey, points as 0x-hex so a behaviour can edit them; served through the real wire format. */
+export interface PubkeyView {
+  readonly operatorAddress: string;
+  readonly version: number;
+  readonly threshold: number;
+  readonly masterPublicKey: string;
+  readonly commitments: readonly string[];
+  readonly participants: readonly string[];
+  readonly isActive?: boolean;
+}
+
+/** What a node answers on /app/sign, the signature as 0x-hex of any length (served base64 through the real wire format). */
+export interface PartialSignatureView {
+  readonly operatorAddress: string;
+  readonly version: number;
+  readonly partialSignature: string;
+}
+
 /** What an honest node with this version reports on /pubkey. */
 export function honestPubkey(version: FinalizedVersion, operatorAddress: string): PubkeyView {
   return {
@@ -88,6 +107,21 @@ export function honestPubkey(version: FinalizedVersion, operatorAddress: string)
     masterPublicKey: hex(version.masterPublicKey),
     commitments: version.commitments.map(hex),
     participants: [...version.participants],
+  };
+}
+
+const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.slice(2), 'hex'));
+
+function pubkeyFacts(view: PubkeyView | null, isActive: boolean): PubkeyFacts | null {
+  if (view === null) return null;
+  return {
+    operatorAddress: view.operatorAddress,
+    version: view.version,
+    isActive: view.isActive ?? isActive,
+    threshold: view.threshold,
+    masterPublicKey: bytes(view.masterPublicKey),
+    commitments: view.commitments.map(bytes),
+    participants: view.participants,
   };
 }
 
@@ -128,19 +162,20 @@ export async function startNodes(
     const api: NodeApi = {
       publicKey: () => {
         const honest = honestPubkey(version, address);
-        return behaviour.pubkey === undefined ? honest : behaviour.pubkey(honest);
+        return pubkeyFacts(behaviour.pubkey === undefined ? honest : behaviour.pubkey(honest), true);
       },
       publicKeyAt: (epoch) => {
         const stored = held.find((v) => v.epoch === epoch);
         const honest = stored === undefined ? null : honestPubkey(stored, address);
-        return Promise.resolve(behaviour.pubkeyAt === undefined ? honest : behaviour.pubkeyAt(honest, epoch));
+        return Promise.resolve(pubkeyFacts(behaviour.pubkeyAt === undefined ? honest : behaviour.pubkeyAt(honest, epoch), epoch === version.epoch));
       },
       signApp: (appId, attestationTime) => {
         signCalls[i] = (signCalls[i] ?? 0) + 1;
         const signing = attestationTime === null ? version : held.filter((v) => v.epoch <= attestationTime).at(-1);
         if (signing === undefined) return Promise.reject(new NoKeyVersionError(`no key version was valid at ${attestationTime}`));
         const honest = { operatorAddress: address, version: signing.epoch, partialSignature: g1ToHex(partialSign(signing.privateShare, appId)) };
-        return Promise.resolve(behaviour.sign === undefined ? honest : behaviour.sign(honest, appId, attestationTime));
+        const answer = behaviour.sign === undefined ? honest : behaviour.sign(honest, appId, attestationTime);
+        return Promise.resolve({ ...answer, partialSignature: bytes(answer.partialSignature) });
       },
       health: () => Promise.resolve({ status: 'ok', body: {} }),
       metrics: new Registry(),

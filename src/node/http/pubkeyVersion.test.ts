@@ -1,12 +1,16 @@
 import { Registry } from 'prom-client';
-import { commitPolynomial, encodeG2, evaluatePolynomial, g1FromHex, g1ToHex, g2FromHex, operatorId, partialSign, publicShare, verifyPartial } from '../../crypto/index.js';
+import { commitPolynomial, encodeG1, encodeG2, evaluatePolynomial, g1FromHex, g2FromHex, operatorId, partialSign, publicShare, verifyPartial } from '../../crypto/index.js';
+import { appSignResponseSchema } from '../../wire/appSign.js';
+import { pubkeyResponseSchema, type PubkeyJson } from '../../wire/pubkey.js';
 import { silentLogger } from '../../logging/logger.js';
 import { MemoryPersistence } from '../../persistence/memory/memoryPersistence.js';
 import type { KeyShareVersion, OperatorAddress } from '../../persistence/types.js';
 import { counting } from '../../../test/gen/countingPersistence.js';
 import { KeyStore } from '../keyStore.js';
 import { pubkeyViewOf, storedPubkeyView } from '../publicKeyView.js';
-import { buildHttpServer, type HttpServer, type PubkeyView } from './server.js';
+import { buildHttpServer, type HttpServer } from './server.js';
+
+type PubkeyView = PubkeyJson;
 
 const SELF: OperatorAddress = '0x00000000000000000000000000000000000000a1';
 const OTHER: OperatorAddress = '0x00000000000000000000000000000000000000b2';
@@ -52,12 +56,12 @@ async function serverOverKeyStore(): Promise<HttpServer> {
   loads.length = 0;
   return buildHttpServer(
     {
-      publicKey: () => (store.activeVersion === null ? null : pubkeyViewOf(store.activeVersion, SELF)),
+      publicKey: () => (store.activeVersion === null ? null : pubkeyViewOf(store.activeVersion, SELF, true)),
       publicKeyAt: (epoch) => storedPubkeyView(store, epoch, SELF),
       signApp: async (appId, attestationTime) => {
         const v = attestationTime === null ? store.activeVersion : await store.versionAt(attestationTime);
         if (v === null) throw new Error('no version');
-        return { operatorAddress: SELF, version: v.epoch, partialSignature: g1ToHex(partialSign(v.privateShare, appId)) };
+        return { operatorAddress: SELF, version: v.epoch, partialSignature: encodeG1(partialSign(v.privateShare, appId)) };
       },
       health: () => Promise.resolve({ status: 'ok', body: {} }),
       metrics: new Registry(),
@@ -76,17 +80,20 @@ describe('GET /pubkey?version=<epoch>', () => {
     expect(older.statusCode).toBe(200);
     const view = older.json<PubkeyView>();
     expect(Object.keys(view).sort()).toEqual(Object.keys(active.json<PubkeyView>()).sort());
+    const b64 = (b: Uint8Array) => ({ CompressedBytes: Buffer.from(b).toString('base64') });
     expect(view).toEqual({
-      operatorAddress: SELF,
+      operatorAddress: '0x00000000000000000000000000000000000000A1',
       version: EPOCHS[0],
+      isActive: false,
       threshold: 2,
-      masterPublicKey: `0x${Buffer.from(versions[0]!.masterPublicKey).toString('hex')}`,
-      commitments: versions[0]!.commitments.map((c) => `0x${Buffer.from(c).toString('hex')}`),
+      masterPublicKey: b64(versions[0]!.masterPublicKey),
+      commitments: versions[0]!.commitments.map(b64),
       participants: [SELF, OTHER],
     });
     expect(active.json<PubkeyView>().version).toBe(ACTIVE);
     // The active version is in memory; the older one is one record read, then cached.
     expect((await server.inject({ method: 'GET', url: `/pubkey?version=${ACTIVE}` })).json<PubkeyView>()).toEqual(active.json());
+    expect(active.json<PubkeyView>().isActive).toBe(true);
     await server.inject({ method: 'GET', url: `/pubkey?version=${EPOCHS[0]}` });
     expect(loads).toEqual([EPOCHS[0]]);
     expect(lists()).toBe(0);
@@ -139,12 +146,12 @@ describe('GET /pubkey?version=<epoch>', () => {
     const server = await serverOverKeyStore();
     const bodies: string[] = [];
     for (const [i, epoch] of EPOCHS.entries()) {
-      const signed = await server.inject({ method: 'POST', url: '/app/sign', payload: { appId: 'my-app', attestationTime: epoch + 10 } });
-      const answer = signed.json<{ operatorAddress: string; version: number; partialSignature: string }>();
-      expect(answer.version).toBe(epoch);
-      const res = await server.inject({ method: 'GET', url: `/pubkey?version=${answer.version}` });
-      const commitments = res.json<PubkeyView>().commitments.map((c) => g2FromHex(c));
-      const partial = g1FromHex(answer.partialSignature);
+      const signed = await server.inject({ method: 'POST', url: '/app/sign', payload: { AppID: 'my-app', AttestationTime: epoch + 10 } });
+      const answer = appSignResponseSchema.parse(signed.json());
+      expect(answer.Version).toBe(epoch);
+      const res = await server.inject({ method: 'GET', url: `/pubkey?version=${answer.Version}` });
+      const commitments = pubkeyResponseSchema.parse(res.json()).commitments.map((c) => g2FromHex(c));
+      const partial = g1FromHex(answer.PartialSignature);
       expect(verifyPartial(partial, 'my-app', publicShare(commitments, operatorId(SELF)))).toBe(true);
       // And not against another version's commitments: the check can fail.
       const otherVersion = versions[(i + 1) % versions.length]!.commitments.map((c) => g2FromHex(`0x${Buffer.from(c).toString('hex')}`));

@@ -1,17 +1,24 @@
+import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { capturingLogger } from '../../../test/harness/logCapture.js';
+import { appIdProblem } from '../../crypto/appId.js';
+import { G1, G2, encodeG1, encodeG2 } from '../../crypto/index.js';
 import { silentLogger } from '../../logging/logger.js';
 import { TransportError } from '../../transport/errors.js';
+import type { PubkeyFacts } from '../../wire/pubkey.js';
 import { EarlyMessageRefusedError, NoKeyVersionError } from '../errors.js';
-import { buildHttpServer, type HealthView, type NodeApi, type PubkeyView } from './server.js';
+import { buildHttpServer, type HealthView, type NodeApi } from './server.js';
+
+const ADDRESS = '0x00000000000000000000000000000000000000ab';
+const CHECKSUMMED = '0x00000000000000000000000000000000000000AB';
 
 function api(overrides: Partial<NodeApi> = {}): NodeApi {
   const registry = new Registry();
   return {
     publicKey: () => null,
     publicKeyAt: () => Promise.resolve(null),
-    signApp: (appId, attestationTime) =>
-      Promise.resolve({ operatorAddress: '0xabc', version: attestationTime ?? 7, partialSignature: `sig:${appId}` }),
+    signApp: (_appId, attestationTime) =>
+      Promise.resolve({ operatorAddress: ADDRESS, version: attestationTime ?? 7, partialSignature: encodeG1(G1.BASE) }),
     health: (): Promise<HealthView> => Promise.resolve({ status: 'ok', body: { phase: 'running' } }),
     metrics: registry,
     receiveProtocolMessage: () => Promise.resolve(),
@@ -26,40 +33,44 @@ describe('HTTP API', () => {
     const res = await none.inject({ method: 'GET', url: '/pubkey' });
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({ error: { code: 'NO_ACTIVE_KEY', message: 'this node has no active key version yet' } });
-    const view: PubkeyView = { operatorAddress: '0xabc', version: 5, threshold: 3, masterPublicKey: '0x01', commitments: ['0x01'], participants: ['0xabc'] };
+    const mpk = encodeG2(G2.BASE);
+    const view: PubkeyFacts = { operatorAddress: ADDRESS, version: 5, isActive: true, threshold: 1, masterPublicKey: mpk, commitments: [mpk], participants: [ADDRESS] };
     const some = buildHttpServer(api({ publicKey: () => view }), { logger: silentLogger() });
-    expect((await some.inject({ method: 'GET', url: '/pubkey' })).json()).toEqual(view);
+    const b64 = Buffer.from(mpk).toString('base64');
+    expect((await some.inject({ method: 'GET', url: '/pubkey' })).json()).toEqual({
+      operatorAddress: CHECKSUMMED, version: 5, isActive: true, threshold: 1, masterPublicKey: { CompressedBytes: b64 }, commitments: [{ CompressedBytes: b64 }], participants: [ADDRESS],
+    });
   });
 
-  it('POST /app/sign validates the body and names the field', async () => {
+  it('POST /app/sign checks the app id by the UTF-8 rule and names the field', async () => {
     const server = buildHttpServer(api(), { logger: silentLogger() });
-    const ok = await server.inject({ method: 'POST', url: '/app/sign', payload: { appId: 'my-app', attestationTime: 12 } });
-    expect(ok.json()).toEqual({ operatorAddress: '0xabc', version: 12, partialSignature: 'sig:my-app' });
-    const short = await server.inject({ method: 'POST', url: '/app/sign', payload: { appId: 'abc' } });
+    const ok = await server.inject({ method: 'POST', url: '/app/sign', payload: { AppID: 'my-app', AttestationTime: 12 } });
+    expect(ok.json()).toEqual({ OperatorAddress: CHECKSUMMED, Version: 12, PartialSignature: { CompressedBytes: Buffer.from(encodeG1(G1.BASE)).toString('base64') } });
+    const short = await server.inject({ method: 'POST', url: '/app/sign', payload: { AppID: 'abcd' } });
     expect(short.statusCode).toBe(400);
-    expect(short.json()).toEqual({ error: { code: 'INVALID_REQUEST', message: 'appId: appId must be at least 5 characters' } });
-    const unknown = await server.inject({ method: 'POST', url: '/app/sign', payload: { appId: 'my-app', extra: 1 } });
-    expect(unknown.statusCode).toBe(400);
-    expect(unknown.json<{ error: { message: string } }>().error.message).toMatch(/extra/);
-    const notJson = await server.inject({ method: 'POST', url: '/app/sign', headers: { 'content-type': 'application/json' }, payload: '{' });
-    expect(notJson.statusCode).toBe(400);
+    expect(short.json()).toEqual({ error: { code: 'INVALID_APP_ID', message: 'app id must be at least 5 bytes in UTF-8, got 4', details: { field: 'AppID' } } });
+    // Three characters, nine bytes: valid, as in Go.
+    expect((await server.inject({ method: 'POST', url: '/app/sign', payload: { AppID: '日本語' } })).statusCode).toBe(200);
+    const lone = await server.inject({ method: 'POST', url: '/app/sign', headers: { 'content-type': 'application/json' }, payload: '{"AppID":"\\ud800abcd"}' });
+    expect(lone.statusCode).toBe(400);
+    expect(lone.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'INVALID_APP_ID', message: expect.stringMatching(/not well-formed Unicode: lone surrogate U\+D800 at index 0/) as unknown });
   });
 
   it('refuses bodies over the limit with 413', async () => {
     const server = buildHttpServer(api(), { logger: silentLogger() });
-    const res = await server.inject({ method: 'POST', url: '/app/sign', payload: { appId: 'x'.repeat(20_000) } });
+    const res = await server.inject({ method: 'POST', url: '/app/sign', payload: { AppID: 'x'.repeat(20_000) } });
     expect(res.statusCode).toBe(413);
     expect(res.json<{ error: { message: string } }>().error.message).toBe('request body is too large');
   });
 
   it('maps typed errors to 4xx with their code, anything else to a bare 500', async () => {
     const noVersion = buildHttpServer(api({ signApp: () => Promise.reject(new NoKeyVersionError('no key version valid at 5')) }), { logger: silentLogger() });
-    const res404 = await noVersion.inject({ method: 'POST', url: '/app/sign', payload: { appId: 'my-app' } });
+    const res404 = await noVersion.inject({ method: 'POST', url: '/app/sign', payload: { AppID: 'my-app' } });
     expect(res404.statusCode).toBe(404);
     expect(res404.json<{ error: { code: string } }>().error.code).toBe('NODE_NO_KEY_VERSION');
 
     const boom = buildHttpServer(api({ signApp: () => Promise.reject(new Error('share=123 secret detail')) }), { logger: silentLogger() });
-    const res500 = await boom.inject({ method: 'POST', url: '/app/sign', payload: { appId: 'my-app' } });
+    const res500 = await boom.inject({ method: 'POST', url: '/app/sign', payload: { AppID: 'my-app' } });
     expect(res500.statusCode).toBe(500);
     expect(res500.body).not.toMatch(/secret|share=|at /);
   });
@@ -122,5 +133,30 @@ describe('HTTP API', () => {
     const res = await server.inject({ method: 'GET', url: '/nope' });
     expect(res.statusCode).toBe(404);
     expect(res.json<{ error: { code: string } }>().error.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('POST /app/sign applies the app id rule across the Unicode range', () => {
+  it('signs exactly the id sent when it is valid, else 400 INVALID_APP_ID; never a repaired id', async () => {
+    const seen: string[] = [];
+    const server = buildHttpServer(api({
+      signApp: (appId) => {
+        seen.push(appId);
+        return Promise.resolve({ operatorAddress: ADDRESS, version: 1, partialSignature: encodeG1(G1.BASE) });
+      },
+    }), { logger: silentLogger() });
+    const anyUnits = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((u) => String.fromCharCode(u)), maxLength: 30 });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(anyUnits, fc.string({ unit: 'binary', maxLength: 30 })), async (id) => {
+        seen.length = 0;
+        // JSON.stringify writes a lone surrogate as a \uXXXX escape, as any JSON encoder must.
+        const res = await server.inject({ method: 'POST', url: '/app/sign', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ AppID: id }) });
+        if (appIdProblem(id) === null) return res.statusCode === 200 && seen.length === 1 && seen[0] === id;
+        // An empty AppID is "AppID is required", as in Go.
+        const code = id === '' ? 'INVALID_REQUEST' : 'INVALID_APP_ID';
+        return res.statusCode === 400 && res.json<{ error: { code: string } }>().error.code === code && seen.length === 0;
+      }),
+      { numRuns: 300 },
+    );
   });
 });

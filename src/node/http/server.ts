@@ -2,39 +2,28 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { LogController, fastify, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Registry } from 'prom-client';
+import { appIdProblem } from '../../crypto/appId.js';
 import type { Logger } from '../../logging/logger.js';
+import { appSignJson, isAppSignRequestProblem, readAppSignRequest, type AppSignFacts } from '../../wire/appSign.js';
+import { pubkeyJson, type PubkeyFacts } from '../../wire/pubkey.js';
 import { HttpRequestError, toHttpError } from './httpErrors.js';
+import { answerWrongMethods } from './methods.js';
 import { ProtocolRejectionLog } from './protocolRejections.js';
-
-/** What GET /pubkey reports: public data of the active version (or of ?version=<epoch>). */
-export interface PubkeyView {
-  readonly operatorAddress: string;
-  /** The version's epoch: the boundary block timestamp (Unix seconds) of the round that made it. */
-  readonly version: number;
-  readonly threshold: number;
-  readonly masterPublicKey: string;
-  readonly commitments: readonly string[];
-  readonly participants: readonly string[];
-}
+import { strictUtf8JsonParser } from './strictJson.js';
 
 export interface HealthView {
   readonly status: 'ok' | 'degraded' | 'unhealthy';
   readonly body: Readonly<Record<string, unknown>>;
 }
 
-export interface PartialSignatureView {
-  readonly operatorAddress: string;
-  /** The epoch of the key version that signed; GET /pubkey?version=<it> gives its public data. */
-  readonly version: number;
-  readonly partialSignature: string;
-}
-
 /** The node as the HTTP API sees it. */
 export interface NodeApi {
-  publicKey(): PubkeyView | null;
+  /** Public data of the active version (GET /pubkey), or null before the first key. */
+  publicKey(): PubkeyFacts | null;
   /** Public data of the stored version with exactly this epoch, or null when this node does not hold it. */
-  publicKeyAt(epoch: number): Promise<PubkeyView | null>;
-  signApp(appId: string, attestationTime: number | null): Promise<PartialSignatureView>;
+  publicKeyAt(epoch: number): Promise<PubkeyFacts | null>;
+  /** σ = x·H1(appId) with the active version (attestationTime null) or the one valid then; `version` names the signer's. */
+  signApp(appId: string, attestationTime: number | null): Promise<AppSignFacts>;
   health(): Promise<HealthView>;
   readonly metrics: Registry;
   /** Authenticates and dispatches one protocol envelope that arrived on `route`. */
@@ -51,12 +40,6 @@ export interface HttpServerOptions {
   /** Where refused protocol requests are logged (rate-limited); built from `logger` by default. */
   readonly protocolRejections?: ProtocolRejectionLog;
 }
-
-const APP_ID = z.string().min(5, 'appId must be at least 5 characters').max(256, 'appId must be at most 256 characters');
-const appSignBody = z.strictObject({
-  appId: APP_ID,
-  attestationTime: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
-});
 
 /** Accepts the decimal digits of a safe integer; anything else (sign, dot, exponent, repeats) is refused. */
 const pubkeyQuery = z.object({
@@ -93,9 +76,7 @@ export function buildHttpServer(api: NodeApi, options: HttpServerOptions): HttpS
     }
     void reply.status(mapped.status).send(mapped.body);
   });
-  server.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } });
-  });
+  answerWrongMethods(server);
 
   server.get('/pubkey', async (request, reply) => {
     const query = pubkeyQuery.safeParse(request.query);
@@ -120,19 +101,29 @@ export function buildHttpServer(api: NodeApi, options: HttpServerOptions): HttpS
           { version: epoch },
         );
       }
-      return stored;
+      return pubkeyJson(stored);
     }
     const view = api.publicKey();
     if (view === null) {
       return reply.status(503).send({ error: { code: 'NO_ACTIVE_KEY', message: 'this node has no active key version yet' } });
     }
-    return view;
+    return pubkeyJson(view);
   });
 
-  server.post('/app/sign', async (request) => {
-    const parsed = appSignBody.safeParse(request.body);
-    if (!parsed.success) throw new HttpRequestError(400, 'INVALID_REQUEST', describeZodError(parsed.error));
-    return api.signApp(parsed.data.appId, parsed.data.attestationTime ?? null);
+  void server.register((scope, _options, done) => {
+    // Go's handler reads the body as JSON whatever its content type (curl -d sends a form type).
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, strictUtf8JsonParser);
+    scope.post('/app/sign', async (request) => {
+      const parsed = readAppSignRequest(request.body);
+      if (isAppSignRequestProblem(parsed)) {
+        throw new HttpRequestError(400, 'INVALID_REQUEST', `${parsed.message}. Fix: send {"AppID": "<app id>", "AttestationTime": 0}`, { field: parsed.field });
+      }
+      const problem = appIdProblem(parsed.appId);
+      if (problem !== null) throw new HttpRequestError(400, 'INVALID_APP_ID', problem, { field: 'AppID' });
+      return appSignJson(await api.signApp(parsed.appId, parsed.attestationTime));
+    });
+    done();
   });
 
   server.get('/health', async (_request, reply) => {
@@ -153,10 +144,4 @@ export function buildHttpServer(api: NodeApi, options: HttpServerOptions): HttpS
     });
   }
   return server;
-}
-
-export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
-    .join('; ');
 }

@@ -163,7 +163,7 @@ describe('kms-client', () => {
   it.each([
     [['pubkey'], /say which nodes to ask/],
     [['--bogus', 'pubkey'], /unknown option '--bogus'/],
-    [['--nodes', 'http://127.0.0.1:1', 'app-key', 'abc'], /app id must be a string of 5 to 256 characters/],
+    [['--nodes', 'http://127.0.0.1:1', 'app-key', 'abc'], /app id must be at least 5 bytes in UTF-8, got 3/],
   ])('usage error %j → exit 2 with a message', async (args, message) => {
     const result = await run(args);
     expect(result.code).toBe(2);

@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { g1FromHex, g1ToHex, g2FromHex, operatorId, recoverAppKey, verifyAppKey } from '../../../src/crypto/index.js';
 import type { Devnet, DevnetOperator } from '../../../src/devnet/devnet.js';
+import { appSignRequestJson, appSignResponseSchema } from '../../../src/wire/appSign.js';
+import { pubkeyResponseSchema } from '../../../src/wire/pubkey.js';
 
 export interface NodeHealth {
   readonly status: string;
@@ -21,11 +23,14 @@ export interface NodeHealth {
   readonly chain: { readonly lastHead: string | null; readonly lastHeadAt: number | null } | null;
 }
 
+/** GET /pubkey read with the one wire schema (src/wire/pubkey.ts): addresses lowercase, points as 0x-hex. */
 export interface PubkeyBody {
   readonly operatorAddress: string;
   readonly version: number;
+  readonly isActive: boolean;
   readonly threshold: number;
   readonly masterPublicKey: string;
+  readonly commitments: readonly string[];
   readonly participants: readonly string[];
 }
 
@@ -46,23 +51,32 @@ export async function health(operator: DevnetOperator): Promise<NodeHealth> {
   return (await getJson(`${operator.process.url}/health`)).body as NodeHealth;
 }
 
-export async function pubkey(operator: DevnetOperator): Promise<PubkeyBody> {
-  const { status, body } = await getJson(`${operator.process.url}/pubkey`);
-  if (status !== 200) throw new Error(`${operator.process.options.name} /pubkey answered ${status}`);
-  return body as PubkeyBody;
+/** GET /pubkey, or /pubkey?version=<epoch>, parsed with the wire schema; throws unless 200 with an MPK. */
+export async function pubkey(operator: DevnetOperator, epoch?: number): Promise<PubkeyBody> {
+  const route = epoch === undefined ? '/pubkey' : `/pubkey?version=${epoch}`;
+  const { status, body } = await getJson(`${operator.process.url}${route}`);
+  if (status !== 200) throw new Error(`${operator.process.options.name} ${route} answered ${status}`);
+  const view = pubkeyResponseSchema.parse(body);
+  const { masterPublicKey } = view;
+  if (masterPublicKey === null) throw new Error(`${operator.process.options.name} ${route} reported no master public key`);
+  return { ...view, masterPublicKey };
 }
 
 export interface SignAnswer {
   readonly status: number;
+  /** A 200 answer read with the wire schema (address lowercase, signature as 0x-hex), else the error body. */
   readonly body: { operatorAddress: string; version: number; partialSignature: string; error?: { code: string } };
 }
 
 export async function sign(operator: DevnetOperator, appId: string, attestationTime?: number): Promise<SignAnswer> {
-  return (await getJson(`${operator.process.url}/app/sign`, {
+  const { status, body } = await getJson(`${operator.process.url}/app/sign`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(attestationTime === undefined ? { appId } : { appId, attestationTime }),
-  })) as SignAnswer;
+    body: JSON.stringify(appSignRequestJson(attestationTime === undefined ? { appId } : { appId, attestationTime })),
+  });
+  if (status !== 200) return { status, body: body as SignAnswer['body'] };
+  const answer = appSignResponseSchema.parse(body);
+  return { status, body: { operatorAddress: answer.OperatorAddress, version: answer.Version, partialSignature: answer.PartialSignature } };
 }
 
 /** Polls `probe` until it returns a non-undefined value; errors of the probe count as "not yet". */
