@@ -10,6 +10,7 @@
  * data dir), else 1 naming the failed step; without it, it keeps printing a line per new
  * key version until Ctrl-C. Exit 2 for bad flags.
  */
+import { appIdProblem } from '../crypto/appId.js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -50,7 +51,8 @@ async function main(argv: readonly string[]): Promise<number> {
     flags = program.opts<Flags>();
     nodes = whole(flags.nodes, '--nodes', 4, 10);
     boundaryInterval = whole(flags.boundaryInterval, '--boundary-interval', 5, 100);
-    if (flags.appId.length < 5 || flags.appId.length > 256) throw new UsageError(`--app-id must be 5 to 256 characters; got '${flags.appId}'`);
+    const appIdWrong = appIdProblem(flags.appId);
+    if (appIdWrong !== null) throw new UsageError(`--app-id: ${appIdWrong}; got '${flags.appId}'`);
   } catch (error) {
     if (error instanceof CommanderError) return error.code === 'commander.helpDisplayed' ? 0 : 2;
     if (error instanceof UsageError) {

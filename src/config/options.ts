@@ -56,6 +56,12 @@ export const SERVER_OPTIONS = [
   { name: 'host', description: 'address the HTTP API listens on', defaultValue: '127.0.0.1' },
   { name: 'port', description: 'HTTP API port', defaultValue: '8000' },
   { name: 'log-level', description: 'fatal, error, warn, info, debug, trace or silent', defaultValue: 'info' },
+  // app key release (POST /app/sign)
+  { name: 'app-allowlist', description: 'comma-separated app ids this node signs for (exact match); others get 403. Unset = every app id' },
+  { name: 'app-sign-rate', description: 'requests per second each client address (IPv6: each /64) may make to /app/sign', defaultValue: '50' },
+  { name: 'app-sign-burst', description: 'requests a client may make at once to /app/sign before the rate applies', defaultValue: '100' },
+  { name: 'app-sign-max-concurrent', description: 'requests /app/sign signs at once; more get 429', defaultValue: '20' },
+  { name: 'app-sign-max-body-bytes', description: 'largest /app/sign request body', defaultValue: '16384' },
   // controller
   { name: 'controller', description: 'also run the Kubernetes controller for this node\'s KmsNode resource', isSwitch: true },
   { name: 'kmsnode-name', description: 'name of the KmsNode resource the controller reconciles' },

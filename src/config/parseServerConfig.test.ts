@@ -44,6 +44,21 @@ describe('parseServerConfig', () => {
     expect(config.controller).toEqual({ enabled: false });
   });
 
+  it('app key release: upstream limits and no allowlist by default; KMS_APP_ALLOWLIST and the limits are read and checked', () => {
+    const plain = parseServerConfig(sources(minimal, { KMS_OPERATOR_KEY: KEY }));
+    expect(plain.appSign).toEqual({ allowlist: null, ratePerSecond: 50, burst: 100, maxConcurrent: 20, maxBodyBytes: 16384 });
+    const set = parseServerConfig(sources({ ...minimal, 'app-sign-burst': '10' }, { KMS_OPERATOR_KEY: KEY, KMS_APP_ALLOWLIST: 'my-app-id, other-app,,🚀🚀', KMS_APP_SIGN_RATE: '5' }));
+    expect(set.appSign).toEqual({ allowlist: ['my-app-id', 'other-app', '🚀🚀'], ratePerSecond: 5, burst: 10, maxConcurrent: 20, maxBodyBytes: 16384 });
+    expect(problemsOf(() => parseServerConfig(sources({ ...minimal, 'app-allowlist': 'ok-app-id,abc', 'app-sign-rate': '0', 'app-sign-max-body-bytes': '10' }, { KMS_OPERATOR_KEY: KEY })))).toEqual([
+      "--app-allowlist|KMS_APP_ALLOWLIST|entry 'abc' can never be signed for: app id must be at least 5 bytes in UTF-8, got 3",
+      '--app-sign-rate|KMS_APP_SIGN_RATE|must be a whole number from 1 to 1000000; got 0',
+      '--app-sign-max-body-bytes|KMS_APP_SIGN_MAX_BODY_BYTES|must be a whole number from 1024 to 1048576; got 10',
+    ]);
+    expect(problemsOf(() => parseServerConfig(sources({ ...minimal, 'app-allowlist': ' , ' }, { KMS_OPERATOR_KEY: KEY })))).toEqual([
+      '--app-allowlist|KMS_APP_ALLOWLIST|lists no app id; leave it unset to sign for every app id',
+    ]);
+  });
+
   it('flags win over env, env over defaults', () => {
     const config = parseServerConfig(sources({ ...minimal, port: '9001' }, { KMS_OPERATOR_KEY: KEY, KMS_PORT: '9000', KMS_PERSISTENCE_DATA_PATH: '/var/lib/kms' }));
     expect(config.server.port).toBe(9001);

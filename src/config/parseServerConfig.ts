@@ -3,6 +3,7 @@ import type { LevelWithSilent } from 'pino';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { SERVER_OPTIONS, envName, flagName, type OptionSpec, type RawServerOptions, type ServerOptionName } from './options.js';
 import { stripUrlCredentials } from './redactUrl.js';
+import { checkAppSignPolicy, type AppSignPolicy } from '../node/http/appSignAccess.js';
 import type { AppendFsync, OperatorSetSettings, PersistenceSettings, ServerConfig } from './serverConfig.js';
 
 export interface ConfigSources {
@@ -136,6 +137,7 @@ export function parseServerConfig(sources: ConfigSources): ServerConfig {
   const host = raw('host') ?? '127.0.0.1';
   const port = integer('port', 1, 65535);
   const logLevel = oneOf('log-level', LOG_LEVELS);
+  const appSign = parseAppSign({ raw, problem, integer });
 
   // controller
   let controller: ServerConfig['controller'] = { enabled: false };
@@ -159,9 +161,29 @@ export function parseServerConfig(sources: ConfigSources): ServerConfig {
     persistence: persistence as PersistenceSettings,
     encryptionSecret,
     server: { host, port: port as number },
+    appSign,
     logLevel: logLevel as LevelWithSilent,
     controller,
   };
+}
+
+/** Controlled release of app keys: the allowlist and the limits, checked by the one policy check. */
+function parseAppSign(h: Pick<ParseHelpers, 'raw' | 'problem' | 'integer'>): AppSignPolicy {
+  const list = h.raw('app-allowlist');
+  const options = { allowlist: 'app-allowlist', ratePerSecond: 'app-sign-rate', burst: 'app-sign-burst', maxConcurrent: 'app-sign-max-concurrent', maxBodyBytes: 'app-sign-max-body-bytes' } as const;
+  const number = (name: ServerOptionName): number | undefined => {
+    const value = h.raw(name);
+    return value === undefined ? undefined : /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  };
+  const { policy, problems } = checkAppSignPolicy({
+    allowlist: list === undefined ? null : list.split(','),
+    ratePerSecond: number(options.ratePerSecond),
+    burst: number(options.burst),
+    maxConcurrent: number(options.maxConcurrent),
+    maxBodyBytes: number(options.maxBodyBytes),
+  });
+  for (const p of problems) h.problem(options[p.field], p.message);
+  return policy;
 }
 
 interface ParseHelpers {

@@ -1,4 +1,5 @@
 import type { LevelWithSilent } from 'pino';
+import type { AppSignPolicy } from '../node/http/appSignAccess.js';
 import type { OperatorAddress } from '../persistence/types.js';
 
 export type AppendFsync = 'always' | 'everysec';
@@ -55,6 +56,8 @@ export interface ServerConfig {
   /** Secret that seals shares at rest; 'operator-key' = derived from the operator key. */
   readonly encryptionSecret: { readonly source: 'operator-key' } | { readonly source: 'file'; readonly secret: Uint8Array };
   readonly server: { readonly host: string; readonly port: number };
+  /** Who may obtain app-key partial signatures (POST /app/sign) and how fast. */
+  readonly appSign: AppSignPolicy;
   readonly logLevel: LevelWithSilent;
   readonly controller: { readonly enabled: false } | { readonly enabled: true; readonly kmsNodeName: string; readonly namespace: string };
 }

@@ -77,6 +77,7 @@ export async function createNode(config: ServerConfig, logger: Logger): Promise<
       pollIntervalMs: config.chain.pollIntervalMs ?? defaults.pollIntervalMs,
       protocolTimeoutMs: config.chain.protocolTimeoutMs ?? defaults.protocolTimeoutMs,
       confirmations: defaults.confirmations,
+      appSign: config.appSign,
     },
     {
       persistence,

@@ -28,6 +28,7 @@ import { NodeNotReadyError, NoKeyVersionError, OperatorMismatchError } from './e
 import { CERTIFICATE_ROUTES, CertificateExchange } from './certificateExchange.js';
 import type { AppSignFacts } from '../wire/appSign.js';
 import type { PubkeyFacts } from '../wire/pubkey.js';
+import type { AppSignPolicy } from './http/appSignAccess.js';
 import { buildHttpServer, type HealthView, type HttpServer, type NodeApi } from './http/server.js';
 import { KeyStore } from './keyStore.js';
 import type { NodeMetrics } from './metrics.js';
@@ -50,6 +51,8 @@ export interface KmsNodeOptions {
   readonly confirmations: number;
   /** Largest accepted clock difference between peers, ms (default 60 s). */
   readonly maxSkewMs?: number;
+  /** Who may obtain app-key partial signatures and how fast (default: upstream's limits, no allowlist). */
+  readonly appSign?: AppSignPolicy;
 }
 
 /** Everything the node talks to, built by the composition root and injected. */
@@ -127,7 +130,7 @@ export class KmsNode implements NodeApi {
       maxSkewMs,
     });
     this.certificates = new CertificateExchange(certificateTransport(m.peerClient), certificateTransport(m.probeClient), options.self, this.log);
-    this.http = buildHttpServer(this, { logger: m.logger });
+    this.http = buildHttpServer(this, { logger: m.logger, appSignRequests: m.metrics.appSignRequests, ...(options.appSign === undefined ? {} : { appSign: options.appSign }) });
   }
 
   /** Health check (fail fast) → restore → HTTP → chain watcher. */

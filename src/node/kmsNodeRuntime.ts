@@ -1,4 +1,5 @@
 import type { ControllerModeConfig } from '../config/parseServerConfig.js';
+import { DEFAULT_APP_SIGN_POLICY } from './http/appSignAccess.js';
 import type { ServerConfig } from '../config/serverConfig.js';
 import { enforceAofPolicy } from '../controller/runtime/aofPolicy.js';
 import { AofPolicyError } from '../controller/runtime/errors.js';
@@ -159,6 +160,7 @@ export function toServerConfig(config: ControllerNodeConfig, base: RuntimeBaseSe
     persistence,
     encryptionSecret: p.encryptionSecret === null ? { source: 'operator-key' } : { source: 'file', secret: new TextEncoder().encode(p.encryptionSecret) },
     server: { host: base.host, port: config.server.port },
+    appSign: config.appSign ?? DEFAULT_APP_SIGN_POLICY,
     logLevel: base.logLevel,
     controller: { enabled: false },
   };

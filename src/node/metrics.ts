@@ -63,7 +63,7 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     lastProcessedBoundary: new Gauge({ name: 'kms_last_processed_boundary', help: 'Last block boundary acted on', registers }),
     appSignRequests: new Counter({
       name: 'kms_app_sign_requests_total',
-      help: 'POST /app/sign requests by outcome',
+      help: 'POST /app/sign requests by outcome: signed, no_version (allowed), refused (not on the allowlist), invalid, rate_limited, busy (concurrency ceiling)',
       labelNames: ['outcome'],
       registers,
     }),

@@ -163,4 +163,15 @@ spec:
     {{- end }}
   server:
     port: {{ .Values.node.server.port }}
+  {{- with .Values.node.appSign }}
+  appSign:
+    {{- if .allowlist }}
+    allowlist:
+      {{- toYaml .allowlist | nindent 6 }}
+    {{- end }}
+    ratePerSecond: {{ .ratePerSecond | int64 }}
+    burst: {{ .burst | int64 }}
+    maxConcurrent: {{ .maxConcurrent | int64 }}
+    maxBodyBytes: {{ .maxBodyBytes | int64 }}
+  {{- end }}
 {{- end -}}

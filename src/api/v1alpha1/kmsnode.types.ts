@@ -55,11 +55,22 @@ export interface KmsNodeServerSpec {
   readonly port?: number;
 }
 
+/** Controlled release of app keys (POST /app/sign); unset fields take upstream's defaults. */
+export interface KmsNodeAppSignSpec {
+  /** Exact app ids this node signs for; absent = every app id. */
+  readonly allowlist?: readonly string[];
+  readonly ratePerSecond?: number;
+  readonly burst?: number;
+  readonly maxConcurrent?: number;
+  readonly maxBodyBytes?: number;
+}
+
 export interface KmsNodeSpec {
   readonly operator: KmsNodeOperatorSpec;
   readonly chain: KmsNodeChainSpec;
   readonly persistence: KmsNodePersistenceSpec;
   readonly server?: KmsNodeServerSpec;
+  readonly appSign?: KmsNodeAppSignSpec;
 }
 
 export type KmsNodePhase = 'Pending' | 'Restoring' | 'Running' | 'Degraded' | 'NeedsIntervention';

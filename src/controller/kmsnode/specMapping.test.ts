@@ -12,10 +12,22 @@ describe('specToNodeConfig', () => {
       config: {
         persistence: { type: 'redis', dataPath: '/var/lib/kms/data', redis: { mode: 'embedded', appendfsync: 'always', keyPrefix: 'kms:' }, encryptionSecret: null },
         server: { port: 8000 },
+        appSign: { allowlist: null, ratePerSecond: 50, burst: 100, maxConcurrent: 20, maxBodyBytes: 16384 },
         chain: { rpcUrl: 'http://127.0.0.1:8545', chainId: 31337, registryAddress: '0x2222222222222222222222222222222222222222' },
         operator: { address: '0x1111111111111111111111111111111111111111', privateKey: `0x${'ab'.repeat(32)}` },
       },
     });
+  });
+
+  test('spec.appSign: the allowlist (trimmed, deduplicated) and limits map to the node; bad entries are named', () => {
+    const spec: KmsNodeSpec = { ...defaultSpec(), appSign: { allowlist: ['my-app-id', ' my-app-id', '日本語'], ratePerSecond: 5, maxConcurrent: 2 } };
+    const result = specToNodeConfig(spec, SECRETS);
+    expect(result.ok && result.config.appSign).toEqual({ allowlist: ['my-app-id', '日本語'], ratePerSecond: 5, burst: 100, maxConcurrent: 2, maxBodyBytes: 16384 });
+    const bad = specToNodeConfig({ ...defaultSpec(), appSign: { allowlist: ['abc'], burst: 0 } }, SECRETS);
+    expect(!bad.ok && bad.problems).toEqual([
+      { kind: 'invalid', path: 'spec.appSign.allowlist', message: "entry 'abc' can never be signed for: app id must be at least 5 bytes in UTF-8, got 3" },
+      { kind: 'invalid', path: 'spec.appSign.burst', message: 'must be a whole number from 1 to 1000000; got 0' },
+    ]);
   });
 
   test('defaults apply when redis settings are omitted', () => {

@@ -1,5 +1,6 @@
 import { isAbsolute, normalize } from 'node:path';
 import type { AppendFsync, KmsNodeSpec, SecretKeyRef } from '../../api/v1alpha1/kmsnode.types.js';
+import { checkAppSignPolicy, type AppSignPolicy } from '../../node/http/appSignAccess.js';
 
 /**
  * KmsNode spec + the Secret values it references → the node configuration the runtime
@@ -28,6 +29,8 @@ export interface ControllerPersistenceConfig {
 export interface ControllerNodeConfig {
   readonly persistence: ControllerPersistenceConfig;
   readonly server: { readonly port: number };
+  /** Absent in configs built without a spec (tests): upstream's defaults apply. */
+  readonly appSign?: AppSignPolicy;
   readonly chain: {
     /** Secret (provider URLs embed API keys): never log it. */
     readonly rpcUrl: string;
@@ -105,6 +108,8 @@ export function specToNodeConfig(spec: KmsNodeSpec, secrets: SecretValues, forbi
 
   const port = spec.server?.port ?? DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65_535) invalid('spec.server.port', `must be an integer 1-65535; got ${port}`);
+  const { policy: appSign, problems: appSignProblems } = checkAppSignPolicy({ ...spec.appSign, allowlist: spec.appSign?.allowlist ?? null });
+  for (const p of appSignProblems) invalid(`spec.appSign.${p.field}`, p.message);
 
   const { chainId, registryAddress } = spec.chain;
   if (!Number.isInteger(chainId) || chainId <= 0) invalid('spec.chain.chainId', `must be a positive integer; got ${chainId}`);
@@ -121,6 +126,7 @@ export function specToNodeConfig(spec: KmsNodeSpec, secrets: SecretValues, forbi
     config: {
       persistence,
       server: { port },
+      appSign,
       chain: { rpcUrl, chainId, registryAddress: registryAddress.toLowerCase() },
       operator: { address: spec.operator.address.toLowerCase(), privateKey },
     },

@@ -7,6 +7,7 @@ import { silentLogger } from '../../logging/logger.js';
 import { TransportError } from '../../transport/errors.js';
 import type { PubkeyFacts } from '../../wire/pubkey.js';
 import { EarlyMessageRefusedError, NoKeyVersionError } from '../errors.js';
+import { DEFAULT_APP_SIGN_POLICY } from './appSignAccess.js';
 import { buildHttpServer, type HealthView, type NodeApi } from './server.js';
 
 const ADDRESS = '0x00000000000000000000000000000000000000ab';
@@ -144,7 +145,8 @@ describe('POST /app/sign applies the app id rule across the Unicode range', () =
         seen.push(appId);
         return Promise.resolve({ operatorAddress: ADDRESS, version: 1, partialSignature: encodeG1(G1.BASE) });
       },
-    }), { logger: silentLogger() });
+      // Hundreds of requests from one test client: no rate limit in the way.
+    }), { logger: silentLogger(), appSign: { ...DEFAULT_APP_SIGN_POLICY, burst: 100_000 } });
     const anyUnits = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((u) => String.fromCharCode(u)), maxLength: 30 });
     await fc.assert(
       fc.asyncProperty(fc.oneof(anyUnits, fc.string({ unit: 'binary', maxLength: 30 })), async (id) => {

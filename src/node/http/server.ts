@@ -1,15 +1,15 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { LogController, fastify, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Registry } from 'prom-client';
-import { appIdProblem } from '../../crypto/appId.js';
+import type { Counter, Registry } from 'prom-client';
 import type { Logger } from '../../logging/logger.js';
-import { appSignJson, isAppSignRequestProblem, readAppSignRequest, type AppSignFacts } from '../../wire/appSign.js';
+import type { AppSignFacts } from '../../wire/appSign.js';
 import { pubkeyJson, type PubkeyFacts } from '../../wire/pubkey.js';
+import { AppSignAccess, DEFAULT_APP_SIGN_POLICY, type AppSignPolicy } from './appSignAccess.js';
+import { registerAppSign } from './appSignRoute.js';
 import { HttpRequestError, toHttpError } from './httpErrors.js';
 import { answerWrongMethods } from './methods.js';
 import { ProtocolRejectionLog } from './protocolRejections.js';
-import { strictUtf8JsonParser } from './strictJson.js';
 
 export interface HealthView {
   readonly status: 'ok' | 'degraded' | 'unhealthy';
@@ -39,6 +39,10 @@ export interface HttpServerOptions {
   readonly protocolBodyLimitBytes?: number;
   /** Where refused protocol requests are logged (rate-limited); built from `logger` by default. */
   readonly protocolRejections?: ProtocolRejectionLog;
+  /** Who may obtain partial signatures and how fast (default: upstream's limits, no allowlist). */
+  readonly appSign?: AppSignPolicy;
+  /** kms_app_sign_requests_total: the route counts refused, rate_limited, busy and invalid requests in it. */
+  readonly appSignRequests?: Counter<'outcome'>;
 }
 
 /** Accepts the decimal digits of a safe integer; anything else (sign, dot, exponent, repeats) is refused. */
@@ -110,21 +114,7 @@ export function buildHttpServer(api: NodeApi, options: HttpServerOptions): HttpS
     return pubkeyJson(view);
   });
 
-  void server.register((scope, _options, done) => {
-    // Go's handler reads the body as JSON whatever its content type (curl -d sends a form type).
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer' }, strictUtf8JsonParser);
-    scope.post('/app/sign', async (request) => {
-      const parsed = readAppSignRequest(request.body);
-      if (isAppSignRequestProblem(parsed)) {
-        throw new HttpRequestError(400, 'INVALID_REQUEST', `${parsed.message}. Fix: send {"AppID": "<app id>", "AttestationTime": 0}`, { field: parsed.field });
-      }
-      const problem = appIdProblem(parsed.appId);
-      if (problem !== null) throw new HttpRequestError(400, 'INVALID_APP_ID', problem, { field: 'AppID' });
-      return appSignJson(await api.signApp(parsed.appId, parsed.attestationTime));
-    });
-    done();
-  });
+  registerAppSign(server, api, new AppSignAccess(options.appSign ?? DEFAULT_APP_SIGN_POLICY, options.appSignRequests));
 
   server.get('/health', async (_request, reply) => {
     const health = await api.health();

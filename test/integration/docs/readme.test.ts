@@ -31,7 +31,7 @@ test('a table edited by hand is detected', () => {
   expect(extractConfigTable(edited)).not.toBe(renderConfigTable());
 });
 
-test.each(['README.md', 'docs/persistence.md'])('every relative link in %s exists', (file) => {
+test.each(['README.md', 'docs/persistence.md', 'docs/api.md'])('every relative link in %s exists', (file) => {
   const text = readFileSync(join(ROOT, file), 'utf8');
   const links = [...text.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)].map((m) => m[1] ?? '').filter((l) => !/^[a-z]+:/.test(l));
   expect(links.length).toBeGreaterThan(0);

@@ -51,9 +51,17 @@ export async function health(operator: DevnetOperator): Promise<NodeHealth> {
   return (await getJson(`${operator.process.url}/health`)).body as NodeHealth;
 }
 
-/** GET /pubkey, or /pubkey?version=<epoch>, parsed with the wire schema; throws unless 200 with an MPK. */
-export async function pubkey(operator: DevnetOperator, epoch?: number): Promise<PubkeyBody> {
-  const route = epoch === undefined ? '/pubkey' : `/pubkey?version=${epoch}`;
+/** GET /pubkey parsed with the wire schema; throws unless 200 with an MPK. (One parameter: it is passed to map.) */
+export function pubkey(operator: DevnetOperator): Promise<PubkeyBody> {
+  return readPubkey(operator, '/pubkey');
+}
+
+/** GET /pubkey?version=<epoch>, likewise. */
+export function pubkeyAt(operator: DevnetOperator, epoch: number): Promise<PubkeyBody> {
+  return readPubkey(operator, `/pubkey?version=${epoch}`);
+}
+
+async function readPubkey(operator: DevnetOperator, route: string): Promise<PubkeyBody> {
   const { status, body } = await getJson(`${operator.process.url}${route}`);
   if (status !== 200) throw new Error(`${operator.process.options.name} ${route} answered ${status}`);
   const view = pubkeyResponseSchema.parse(body);

@@ -13,7 +13,7 @@ import { g1FromHex, g1ToHex, g2FromHex, operatorId, publicShare, verifyPartial }
 import { Devnet, type DevnetOperator } from '../../../src/devnet/devnet.js';
 import { makeTempDir, removeTempDir } from '../../harness/tempDir.js';
 import {
-  appKey, convergeWithinBoundaries, converged, getJson, health, logMark, messages, mineToNextBoundary, pubkey, settled, sign, waitFor, type NodeHealth,
+  appKey, convergeWithinBoundaries, converged, getJson, health, logMark, messages, mineToNextBoundary, pubkey, pubkeyAt, settled, sign, waitFor, type NodeHealth,
 } from './cluster.js';
 
 jest.setTimeout(600_000);
@@ -186,7 +186,7 @@ it('MultipleKeyVersions: DKG → reshare → reshare leaves three versions, rest
   const active = await pubkey(first!);
   expect(active.isActive).toBe(true);
   for (const epoch of epochs.slice(0, 2)) {
-    const views = await Promise.all(ops.map((o) => pubkey(o, epoch)));
+    const views = await Promise.all(ops.map((o) => pubkeyAt(o, epoch)));
     for (const [i, view] of views.entries()) {
       expect(view).toMatchObject({ operatorAddress: ops[i]!.account.address, version: epoch, isActive: false, masterPublicKey, threshold: 3 });
       expect(view.commitments[0]).toBe(masterPublicKey);
