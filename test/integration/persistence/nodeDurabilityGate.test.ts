@@ -76,4 +76,46 @@ interface HealthBody {
       await redis.stop();
     }
   });
+
+  it('a round during which the AOF is switched off fails with PERSISTENCE_NOT_DURABLE naming the finding, and activates nothing', async () => {
+    const redis = await startRedisServer();
+    const { logger, lines } = capturingLogger();
+    const persistence = await openPersistence({ type: 'redis', mode: 'external', url: redis.url }, { logger, sealingSecret: randomBytes(32) });
+    // The round's first snapshot is where the AOF goes off: after the round started, before it finalizes.
+    const trip = { armed: false };
+    const tripping = new Proxy(persistence, {
+      get(target, property) {
+        if (property === 'saveProtocolSession') {
+          return async (session: Parameters<NodePersistence['saveProtocolSession']>[0]): Promise<void> => {
+            if (trip.armed) {
+              trip.armed = false;
+              await redisCommand(redis, ['CONFIG', 'SET', 'appendonly', 'no']);
+            }
+            await target.saveProtocolSession(session);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const { node, chain } = singleNode({ logger, persistence: tripping });
+    await node.start();
+    try {
+      chain.mineToNextBoundary();
+      await until('the DKG version', () => node.status().keys.versionCount === 1, 60_000);
+      const dkgVersion = node.status().keys.activeVersion;
+      trip.armed = true;
+      const mark = lines().length;
+      chain.mineToNextBoundary();
+      await until('the round to end', () => lines().slice(mark).some((l) => l.includes('round failed') || l.includes('round completed')), 60_000);
+      const failed = lines().slice(mark).find((l) => l.includes('round failed')) ?? '';
+      expect(failed).toContain('"code":"PERSISTENCE_NOT_DURABLE"');
+      expect(failed).toContain('Refusing saveKeyShareVersion: Redis is not durable right now (aof-enabled: appendonly is no');
+      expect(node.status().keys).toMatchObject({ versionCount: 1, activeVersion: dkgVersion });
+      expect(await persistence.listKeyShareEpochs()).toHaveLength(1);
+    } finally {
+      await node.stop();
+      await redis.stop();
+    }
+  });
 });
