@@ -114,11 +114,11 @@ describe('HTTP API', () => {
   it('a flood of rejected protocol requests writes a bounded number of log lines', async () => {
     const { logger, lines } = capturingLogger();
     const server = buildHttpServer(api({ receiveProtocolMessage: () => Promise.reject(new TransportError('BAD_SIGNATURE', 'no', { details: { from: `0x${'cd'.repeat(20)}` } })) }), { logger });
-    for (let i = 0; i < 1_000; i++) {
+    for (let i = 0; i < 300; i++) {
       expect((await server.inject({ method: 'POST', url: '/protocol/dkg/share', payload: {} })).statusCode).toBe(401);
     }
     expect(lines().filter((l) => l.includes('protocol request rejected'))).toHaveLength(5);
-  });
+  }, 60_000);
 
   it('GET /health is 503 when unhealthy, 200 otherwise; /metrics is Prometheus text', async () => {
     const server = buildHttpServer(api({ health: () => Promise.resolve({ status: 'unhealthy', body: { reason: 'aof off' } }) }), { logger: silentLogger() });
