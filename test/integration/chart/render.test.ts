@@ -312,7 +312,14 @@ describe('rendered workload', () => {
         encryptionKeySecretRef: { name: 'kms-seal', key: 'encryption-key' },
       },
       server: { port: 8000 },
+      appSign: { ratePerSecond: 50, burst: 100, maxConcurrent: 20, maxBodyBytes: 16384 },
     });
+  });
+
+  test('the KmsNode carries the app-key allowlist and limits from node.appSign', async () => {
+    const values = merge(BASE_VALUES, { node: { appSign: { allowlist: ['my-app-id', '日本語'], ratePerSecond: 5, burst: 10, maxConcurrent: 2, maxBodyBytes: 4096 } } });
+    const node = find(await renderOk(values), 'KmsNode', 'node1-kms-node') as K8sObject & { spec: { appSign: unknown } };
+    expect(node.spec.appSign).toEqual({ allowlist: ['my-app-id', '日本語'], ratePerSecond: 5, burst: 10, maxConcurrent: 2, maxBodyBytes: 4096 });
   });
 
   test('NetworkPolicy: default deny ingress, API port from peers, clients and the helm test', () => {
