@@ -109,8 +109,6 @@ check_run --tmpfs /tmp --entrypoint node "$image" -e '
 check_run "$image" --help | grep -q '^Usage: kms-server' || fail "'kms-server --help' did not print its usage"
 check_run --entrypoint redis-server "$image" --version | grep -q '^Redis server' || fail "redis-server is missing from the image"
 size="$(docker_cli image inspect -f '{{.Size}}' "$image")"
-# Layers of earlier builds no tag uses any more: the cache keeps only what the next build can reuse.
-docker_cli image prune -f >/dev/null
 
 say "saving $image to $tar_path"
 docker_cli save -o "$tar_path.tmp" "$image"
