@@ -35,6 +35,32 @@ export default tseslint.config(
     },
   },
   {
+    // Layering: the node does not know the controller (or the composition root that wires
+    // the two); the controller reaches the node only through the NodeRuntime seam. src/app
+    // is where they meet.
+    files: ['src/node/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/controller/**', '**/controller', '**/app/**', '@kubernetes/client-node'], message: 'src/node imports nothing from src/controller or src/app; they use the node through src/node/runtime.ts' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['src/controller/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/app/**'], message: 'the controller does not import the composition root (src/app)' },
+          { group: ['**/node/*', '!**/node/runtime.js'], message: 'the controller uses the node through src/node/runtime.ts only' },
+        ],
+      }],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       'no-console': 'off',

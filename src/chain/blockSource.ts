@@ -7,6 +7,7 @@
  * The session id is the boundary block's own timestamp, read from that block, so every
  * node derives the same id whatever head it happened to see.
  */
+import { backoffDelay } from '../backoff.js';
 import type { Hash, PublicClient } from 'viem';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import { decideBoundary } from './boundary.js';
@@ -95,6 +96,7 @@ export class BlockSource {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     positive('backoff.initialMs', this.backoff.initialMs);
     positive('backoff.maxMs', this.backoff.maxMs);
+    if (this.backoff.maxMs < this.backoff.initialMs) throw new ChainConfigError('backoff.maxMs', this.backoff.maxMs, `integer ≥ backoff.initialMs (${this.backoff.initialMs})`);
     // Checked here so pollOnce() (and the loop) can never throw on configuration.
     nonNegative('confirmations', options.confirmations ?? 0);
     if (options.maxLagBlocks !== undefined) nonNegative('maxLagBlocks', options.maxLagBlocks);
@@ -206,8 +208,7 @@ export class BlockSource {
   }
 
   private backoffDelay(): number {
-    const exponent = Math.min(this.consecutiveFailures - 1, 30);
-    return Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** exponent);
+    return backoffDelay({ initialMs: this.backoff.initialMs, maxMs: this.backoff.maxMs }, this.consecutiveFailures);
   }
 
   /** Starts delivering the waiting event unless a delivery is under way or we are stopped. */

@@ -1,19 +1,15 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { runControllerMode } from '../app/controllerMode.js';
+import { runNodeMode } from '../app/nodeMode.js';
+import { EXIT_BAD_CONFIG, EXIT_FAILURE } from '../app/signals.js';
+import { isControllerMode, parseControllerModeConfig } from '../config/controllerModeConfig.js';
 import { ConfigError } from '../config/errors.js';
-import { SERVER_OPTIONS, envName } from '../config/options.js';
-import { isControllerMode, parseControllerModeConfig, parseServerConfig, type ConfigSources } from '../config/parseServerConfig.js';
-import { redactConfig } from '../config/serverConfig.js';
-import { isKmsError } from '../errors.js';
-import { createLogger, type Logger } from '../logging/logger.js';
-import { createNode } from '../node/createNode.js';
-import type { KmsNode } from '../node/kmsNode.js';
-import { KmsNodeRuntime } from '../node/kmsNodeRuntime.js';
-
-/** Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration. */
-const EXIT_FAILURE = 1;
-const EXIT_BAD_CONFIG = 2;
+import { SERVER_OPTIONS, envName, flagName } from '../config/options.js';
+import { parseServerConfig, type ConfigSources } from '../config/parseServerConfig.js';
+import { describeError } from '../logging/describeError.js';
+import { createLogger } from '../logging/logger.js';
 
 function buildCommand(): Command {
   const command = new Command('kms-server')
@@ -41,6 +37,14 @@ function rawFlags(command: Command): Record<string, string> {
   return flags;
 }
 
+function fileMode(path: string): number | null {
+  try {
+    return statSync(path).mode;
+  } catch {
+    return null;
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const command = buildCommand();
   command.exitOverride();
@@ -50,53 +54,14 @@ async function main(argv: readonly string[]): Promise<number> {
     const code = (error as { exitCode?: number }).exitCode;
     return code === 0 ? 0 : EXIT_BAD_CONFIG;
   }
-
-  const sources: ConfigSources = { flags: rawFlags(command), env: process.env, readFile: (path) => readFileSync(path, 'utf8') };
-  if (isControllerMode(sources)) return runControllerMode(sources);
+  const sources: ConfigSources = { flags: rawFlags(command), env: process.env, readFile: (path) => readFileSync(path, 'utf8'), fileMode };
+  if (isControllerMode(sources)) {
+    const config = validated(() => parseControllerModeConfig(sources));
+    return config === null ? EXIT_BAD_CONFIG : runControllerMode(config);
+  }
   const config = validated(() => parseServerConfig(sources));
   if (config === null) return EXIT_BAD_CONFIG;
-
-  const logger = createLogger({ level: config.logLevel });
-  logger.info({ config: redactConfig(config) }, 'configuration');
-  if (config.persistence.type === 'memory') {
-    logger.warn('PERSISTENCE IS IN MEMORY: every key share is lost when this process exits. Use it for tests only; production nodes use --persistence-type redis.');
-  }
-
-  let node: KmsNode;
-  try {
-    node = await createNode(config, logger);
-    await node.start();
-  } catch (error) {
-    logger.fatal({ err: describe(error) }, 'start-up failed');
-    process.stderr.write(`kms-server: start-up failed: ${describe(error).message}\n`);
-    return EXIT_FAILURE;
-  }
-  return waitForSignal(() => node.stop(), logger);
-}
-
-/**
- * The in-pod mode: the KmsNode resource configures the node. The controller starts,
- * reconfigures and stops the node runtime; kms-server only supplies the process-level
- * settings (listen host, log level, redis-server binary, chain timing overrides).
- */
-async function runControllerMode(sources: ConfigSources): Promise<number> {
-  const config = validated(() => parseControllerModeConfig(sources));
-  if (config === null) return EXIT_BAD_CONFIG;
-  const logger = createLogger({ level: config.logLevel });
-  // Loaded lazily: the Kubernetes client is needed only in this mode.
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const { startKmsNodeController } = await import('../controller/index.js');
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
-  const runtime = new KmsNodeRuntime(config, logger);
-  const controller = startKmsNodeController({
-    kubeConfig, namespace: config.namespace, name: config.kmsNodeName, runtime, logger, resyncPeriodMs: config.resyncPeriodMs,
-  });
-  logger.info({ kmsnode: `${config.namespace}/${config.kmsNodeName}`, resyncPeriodMs: config.resyncPeriodMs }, 'controller started; the KmsNode resource configures this node');
-  return waitForSignal(async () => {
-    await controller.stop();
-    await runtime.stop();
-  }, logger);
+  return runNodeMode(config, createLogger({ level: config.logLevel }), (option) => `${flagName({ name: option })} (env ${envName({ name: option })})`);
 }
 
 /** The parsed configuration, or null after printing every problem of a bad one. */
@@ -110,39 +75,10 @@ function validated<T>(parse: () => T): T | null {
   }
 }
 
-function waitForSignal(stop: () => Promise<void>, logger: Logger): Promise<number> {
-  return new Promise((resolveExit) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting without waiting');
-        resolveExit(EXIT_FAILURE);
-        return;
-      }
-      stopping = true;
-      logger.info({ signal }, 'stopping: no new work, ending the current round, closing persistence');
-      stop().then(
-        () => { resolveExit(0); },
-        (error: unknown) => {
-          logger.error({ err: describe(error) }, 'stop failed');
-          resolveExit(EXIT_FAILURE);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
-}
-
-function describe(error: unknown): { code: string; message: string } {
-  if (isKmsError(error)) return { code: error.code, message: error.message };
-  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
-}
-
 main(process.argv).then(
   (code) => { process.exitCode = code; },
   (error: unknown) => {
-    process.stderr.write(`kms-server: ${describe(error).message}\n`);
+    process.stderr.write(`kms-server: ${describeError(error).message}\n`);
     process.exitCode = EXIT_FAILURE;
   },
 );

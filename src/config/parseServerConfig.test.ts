@@ -1,5 +1,6 @@
 import { ConfigError } from './errors.js';
 import { SERVER_OPTIONS, envName } from './options.js';
+import { isControllerMode, parseControllerModeConfig } from './controllerModeConfig.js';
 import { parseServerConfig, type ConfigSources } from './parseServerConfig.js';
 import { redactConfig } from './serverConfig.js';
 
@@ -7,15 +8,17 @@ import { redactConfig } from './serverConfig.js';
 const KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const ADDRESS = '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266';
 
-function sources(flags: ConfigSources['flags'], env: Record<string, string> = {}, files: Record<string, string> = {}): ConfigSources {
+/** Files by path; a file is private (0600) unless `modes` says otherwise. */
+function sources(flags: ConfigSources['flags'], env: Record<string, string> = {}, files: Record<string, string> = {}, modes: Record<string, number> = {}): ConfigSources {
   return {
     flags,
     env,
     readFile: (path) => {
       const content = files[path];
-      if (content === undefined) throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+      if (content === undefined) throw Object.assign(new Error('nope'), { code: 'EACCES' });
       return content;
     },
+    fileMode: (path) => modes[path] ?? (path in files ? 0o100600 : null),
   };
 }
 
@@ -70,10 +73,23 @@ describe('parseServerConfig', () => {
     expect(config.operator.privateKey).toBe(KEY);
   });
 
-  it('external redis: credentials leave the URL; password from env', () => {
-    const config = parseServerConfig(sources({ ...minimal, 'redis-url': 'rediss://user:inline@db.example:6380/' }, { KMS_OPERATOR_KEY: KEY, KMS_REDIS_PASSWORD: 'from-env' }));
-    expect(config.persistence).toMatchObject({ mode: 'external', url: 'rediss://db.example:6380/', username: 'user', password: 'from-env', db: 0 });
-    expect(JSON.stringify(redactConfig(config))).not.toMatch(/from-env|inline|ac0974bec/);
+  it('external redis: credentials and db leave the URL and pass as values', () => {
+    const config = parseServerConfig(sources({ ...minimal, 'redis-url': 'rediss://user:inline@db.example:6380/3' }, { KMS_OPERATOR_KEY: KEY }));
+    expect(config.persistence).toMatchObject({ mode: 'external', url: 'rediss://db.example:6380', username: 'user', password: 'inline', db: 3 });
+    expect(JSON.stringify(redactConfig(config))).not.toMatch(/inline|ac0974bec/);
+    const fromEnv = parseServerConfig(sources({ ...minimal, 'redis-url': 'rediss://db.example:6380' }, { KMS_OPERATOR_KEY: KEY, KMS_REDIS_PASSWORD: 'from-env' }));
+    expect(fromEnv.persistence).toMatchObject({ username: null, password: 'from-env', db: 0 });
+  });
+
+  it('a credential given twice (in the URL and in the env) is refused, not ranked', () => {
+    const problems = problemsOf(() => parseServerConfig(sources({ ...minimal, 'redis-url': 'rediss://user:inline@db.example:6380' }, { KMS_OPERATOR_KEY: KEY, KMS_REDIS_PASSWORD: 'from-env' })));
+    expect(problems).toEqual(['--redis-password-file|KMS_REDIS_PASSWORD|the Redis URL already carries a password: give it in one place']);
+  });
+
+  it('the URL\'s database and --redis-db must agree', () => {
+    expect(problemsOf(() => parseServerConfig(sources({ ...minimal, 'redis-url': 'redis://h:6379/2', 'redis-db': '3' }, { KMS_OPERATOR_KEY: KEY })))).toEqual([
+      '--redis-db|KMS_REDIS_DB|is 3 but the Redis URL names database 2: give it in one place',
+    ]);
   });
 
   it.each([
@@ -81,6 +97,8 @@ describe('parseServerConfig', () => {
     ['port', { port: '70000' }, /must be a whole number from 1 to 65535; got '70000'/],
     ['chain-id', { 'chain-id': 'abc' }, /whole number/],
     ['redis-db', { 'redis-url': 'redis://127.0.0.1:6379', 'redis-db': '16' }, /from 0 to 15/],
+    ['redis-key-prefix', { 'redis-key-prefix': 'x'.repeat(65) }, /1-64 characters/],
+    ['operators-file', { 'registry-address': '', 'operators-file': '/no/such/operators.json' }, /file '\/no\/such\/operators.json' does not exist/],
     ['redis-url', { 'redis-url': 'http://127.0.0.1:6379' }, /must start with redis:\/\/ or rediss:\/\//],
     ['appendfsync', { appendfsync: 'everysec' }, /add --allow-weaker-fsync/],
     ['appendfsync', { appendfsync: 'no' }, /must be one of always, everysec/],
@@ -109,9 +127,58 @@ describe('parseServerConfig', () => {
     expect(problems.join()).not.toContain(other.slice(2, 20));
   });
 
-  it('an unreadable key file is named with its path', () => {
-    const problems = problemsOf(() => parseServerConfig(sources({ ...minimal, 'operator-key-file': '/missing' })));
-    expect(problems[0]).toMatch(/--operator-key-file\|KMS_OPERATOR_KEY_FILE\|cannot read file '\/missing' \(ENOENT\)/);
+  it('a missing or unreadable key file is named with its path', () => {
+    expect(problemsOf(() => parseServerConfig(sources({ ...minimal, 'operator-key-file': '/missing' })))).toEqual([
+      "--operator-key-file|KMS_OPERATOR_KEY_FILE|file '/missing' does not exist",
+    ]);
+    expect(problemsOf(() => parseServerConfig(sources({ ...minimal, 'operator-key-file': '/k' }, {}, {}, { '/k': 0o100400 })))).toEqual([
+      "--operator-key-file|KMS_OPERATOR_KEY_FILE|cannot read file '/k' (EACCES)",
+    ]);
+  });
+
+  it.each([[0o100640, '0640'], [0o100604, '0604'], [0o100660, '0660'], [0o100777, '0777']])('a key file with mode %o (group or other bits) is refused', (mode, shown) => {
+    const problems = problemsOf(() => parseServerConfig(sources({ ...minimal, 'operator-key-file': '/k' }, {}, { '/k': KEY }, { '/k': mode })));
+    expect(problems).toEqual([`--operator-key-file|KMS_OPERATOR_KEY_FILE|file '/k' is accessible to group or others (mode ${shown}): make it private with chmod 600 '/k'`]);
+  });
+
+  it('a key file and KMS_OPERATOR_KEY together are refused: the file does not silently win', () => {
+    const problems = problemsOf(() => parseServerConfig(sources({ ...minimal, 'operator-key-file': '/k' }, { KMS_OPERATOR_KEY: KEY }, { '/k': KEY })));
+    expect(problems).toEqual(["--operator-key-file|KMS_OPERATOR_KEY_FILE|give this secret once: both the file '/k' and KMS_OPERATOR_KEY are set; unset one of them"]);
+  });
+
+  it.each([
+    ['zero', `0x${'0'.repeat(64)}`],
+    ['the group order', '0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141'],
+    ['above the group order', `0x${'f'.repeat(64)}`],
+    ['too short', '0x1234'],
+  ])('an operator key that is %s names the flag and env var and never echoes the key', (_what, bad) => {
+    const fromEnv = problemsOf(() => parseServerConfig(sources(minimal, { KMS_OPERATOR_KEY: bad })));
+    expect(fromEnv).toEqual(['--operator-key-file|KMS_OPERATOR_KEY|the operator key must be 0x followed by 64 hex digits, a number from 1 to the secp256k1 group order minus 1 (value not shown)']);
+    const fromFile = problemsOf(() => parseServerConfig(sources({ ...minimal, 'operator-key-file': '/k' }, {}, { '/k': bad })));
+    expect(fromFile[0]).toMatch(/^--operator-key-file\|KMS_OPERATOR_KEY_FILE\|the operator key must be/);
+    const decimal = BigInt(bad.length === 66 ? bad : '0x0').toString(10);
+    for (const text of [...fromEnv, ...fromFile]) {
+      expect(text).not.toContain(bad.slice(2, 18));
+      if (decimal.length > 3) expect(text).not.toContain(decimal);
+    }
+  });
+
+  it('a sealing secret from a file or KMS_ENCRYPTION_KEY: one of them, at least 32 characters', () => {
+    const secret = 's'.repeat(32);
+    expect(parseServerConfig(sources(minimal, { KMS_OPERATOR_KEY: KEY, KMS_ENCRYPTION_KEY: secret })).encryptionSecret).toEqual({ source: 'file', secret: new TextEncoder().encode(secret) });
+    expect(problemsOf(() => parseServerConfig(sources(minimal, { KMS_OPERATOR_KEY: KEY, KMS_ENCRYPTION_KEY: 'short' })))).toEqual([
+      '--encryption-key-file|KMS_ENCRYPTION_KEY|the sealing secret must be at least 32 characters (value not shown)',
+    ]);
+  });
+
+  it('a declared data volume: the data path must lie under it', () => {
+    const under = parseServerConfig(sources({ ...minimal, 'volume-mount-path': '/var/lib/kms-node', 'persistence-data-path': '/var/lib/kms-node/data' }, { KMS_OPERATOR_KEY: KEY }));
+    expect(under.persistence).toMatchObject({ dataPath: '/var/lib/kms-node/data' });
+    for (const outside of ['/tmp', '/var/lib/kms-node', '/var/lib/kms-node-other/data', '/var/lib/kms-node/../x', 'data']) {
+      const problems = problemsOf(() => parseServerConfig(sources({ ...minimal, 'volume-mount-path': '/var/lib/kms-node', 'persistence-data-path': outside }, { KMS_OPERATOR_KEY: KEY })));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^--persistence-data-path\|KMS_PERSISTENCE_DATA_PATH\|must (lie under the data volume mounted at \/var\/lib\/kms-node|be an absolute, normalized)/);
+    }
   });
 
   it('the controller needs its resource name and namespace', () => {
@@ -130,26 +197,40 @@ describe('parseServerConfig', () => {
 });
 
 describe('controller mode', () => {
-  it('is on by flag or env and needs only the resource name and namespace', async () => {
-    const { isControllerMode, parseControllerModeConfig } = await import('./parseServerConfig.js');
+  const named = { 'kmsnode-name': 'node-0', namespace: 'kms', 'volume-mount-path': '/var/lib/kms-node' };
+
+  it('is on by flag or env and takes only process-level settings', () => {
     expect(isControllerMode(sources({ controller: 'true' }))).toBe(true);
     expect(isControllerMode(sources({}, { KMS_CONTROLLER: 'true' }))).toBe(true);
     expect(isControllerMode(sources({}))).toBe(false);
-    const config = parseControllerModeConfig(sources({ 'kmsnode-name': 'node-0', namespace: 'kms', host: '0.0.0.0' }));
-    expect(config).toMatchObject({ kmsNodeName: 'node-0', namespace: 'kms', host: '0.0.0.0', logLevel: 'info', redisServerBinary: 'redis-server', resyncPeriodMs: 30_000 });
+    const config = parseControllerModeConfig(sources({ ...named, host: '0.0.0.0' }));
+    expect(config).toMatchObject({ kmsNodeName: 'node-0', namespace: 'kms', host: '0.0.0.0', logLevel: 'info', redisServerBinary: 'redis-server', resyncPeriodMs: 30_000, probePort: 8001, volumeMountPath: '/var/lib/kms-node' });
     expect(problemsOf(() => parseControllerModeConfig(sources({})))).toEqual([
       '--kmsnode-name|KMS_KMSNODE_NAME|is required: the KmsNode resource name, when --controller is on',
       '--namespace|KMS_NAMESPACE|is required: the KmsNode namespace, when --controller is on',
+      '--volume-mount-path|KMS_VOLUME_MOUNT_PATH|is required in controller mode: the mount path of the data volume, under which spec.persistence.dataPath must lie',
     ]);
   });
 
-  it('takes the controller resync period from flag or env, within 1 s to 1 day', async () => {
-    const { parseControllerModeConfig } = await import('./parseServerConfig.js');
-    const named = { 'kmsnode-name': 'node-0', namespace: 'kms' };
+  it('takes the controller resync period from flag or env, within 1 s to 1 day', () => {
     expect(parseControllerModeConfig(sources({ ...named, 'controller-resync-ms': '600000' })).resyncPeriodMs).toBe(600_000);
     expect(parseControllerModeConfig(sources(named, { KMS_CONTROLLER_RESYNC_MS: '5000' })).resyncPeriodMs).toBe(5_000);
     expect(problemsOf(() => parseControllerModeConfig(sources({ ...named, 'controller-resync-ms': '500' })))).toEqual([
       "--controller-resync-ms|KMS_CONTROLLER_RESYNC_MS|must be a whole number from 1000 to 86400000; got '500'",
+    ]);
+  });
+
+  it('any other KMS_ setting, by env or flag, stops start-up naming it and where it belongs', () => {
+    const problems = problemsOf(() => parseControllerModeConfig(sources(
+      { ...named, port: '9000' },
+      { KMS_CHAIN_ID: '1', KMS_OPERATOR_KEY_FILE: '/k', KMS_PERSISTENCE_DATA_PATH: '/d', KMS_TYPO: 'x' },
+    )));
+    expect(problems).toEqual([
+      '--operator-key-file|KMS_OPERATOR_KEY_FILE|is not read in controller mode (the KmsNode resource configures the node): it has no place in controller mode; remove it',
+      '--chain-id|KMS_CHAIN_ID|is not read in controller mode (the KmsNode resource configures the node): set spec.chain.chainId in the KmsNode resource instead',
+      '--persistence-data-path|KMS_PERSISTENCE_DATA_PATH|is not read in controller mode (the KmsNode resource configures the node): set spec.persistence.dataPath in the KmsNode resource instead',
+      '--port|KMS_PORT|is not read in controller mode (the KmsNode resource configures the node): set spec.server.port in the KmsNode resource instead',
+      expect.stringMatching(/^KMS_TYPO\|\|is not a kms-server setting; in controller mode the pod env may carry only KMS_REDIS_SERVER_BINARY, KMS_HOST, KMS_LOG_LEVEL, KMS_CONTROLLER, KMS_KMSNODE_NAME, KMS_NAMESPACE, KMS_VOLUME_MOUNT_PATH, KMS_PROBE_PORT, KMS_CONTROLLER_RESYNC_MS$/),
     ]);
   });
 });

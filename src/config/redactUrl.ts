@@ -1,13 +1,6 @@
-/** Removes user:password from a URL so it can appear in messages and logs. */
+import { redactUrls } from '../logging/redactUrls.js';
+
+/** A URL fit for messages and logs: userinfo, query string and fragment removed; a non-URL is not echoed. */
 export function stripUrlCredentials(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username === '' && parsed.password === '') return url;
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    // Not a URL: keep only the scheme-like head so nothing secret after it leaks.
-    return url.replace(/\/\/[^@/]*@/, '//');
-  }
+  return url.includes('://') ? redactUrls(url) : '(not a URL; value not shown)';
 }

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { redactUrls } from './redactUrls.js';
 
 export type { Logger } from 'pino';
 
@@ -27,6 +28,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     name: options.name ?? 'kms-node',
     redact: { paths: [...REDACTED_PATHS], censor: '[Redacted]' },
     base: { pid: process.pid },
+    // Field names cannot catch a URL inside a message or an error: every line is scanned.
+    hooks: { streamWrite: redactUrls },
   };
   return options.destination === undefined
     ? pino(pinoOptions)

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { chainDefaults } from '../chain/chainDefaults.js';
+import type { PublicClient } from 'viem';
 import { assertChainId, createChainClient } from '../chain/client.js';
+import { ChainRpcError } from '../chain/errors.js';
 import { RegistryOperatorSetSource, StaticFileOperatorSetSource, type OperatorSetSource } from '../chain/operatorSet.js';
 import type { ServerConfig } from '../config/serverConfig.js';
 import type { Logger } from '../logging/logger.js';
@@ -9,6 +11,7 @@ import { openPersistence, type PersistenceConfig } from '../persistence/open.js'
 import type { NodePersistence } from '../persistence/nodePersistence.js';
 import { PeerClient } from '../transport/httpClient.js';
 import { OperatorSigner } from '../transport/signer.js';
+import { StartupSettingError } from './errors.js';
 import { KmsNode } from './kmsNode.js';
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
 
@@ -25,6 +28,7 @@ export function persistenceConfigOf(config: ServerConfig): PersistenceConfig {
   return {
     type: 'redis', mode: 'external', url: p.url, db: p.db, keyPrefix: p.keyPrefix,
     connectTimeoutMs: p.connectTimeoutMs, commandTimeoutMs: p.commandTimeoutMs,
+    credentials: { username: p.username, password: p.password },
     durability: p.appendfsync === 'everysec' ? { allowEverysec: true } : 'always',
   };
 }
@@ -36,14 +40,9 @@ export function sealingSecretOf(config: ServerConfig): Uint8Array {
 
 /** Opens the configured persistence, verified, with its metrics attached. */
 export async function openNodePersistence(config: ServerConfig, logger: Logger, metrics: NodeMetrics): Promise<NodePersistence> {
-  const p = config.persistence;
-  const env = p.type === 'redis' && p.mode === 'external'
-    ? { ...process.env, KMS_REDIS_USERNAME: p.username ?? undefined, KMS_REDIS_PASSWORD: p.password ?? undefined }
-    : process.env;
   return openPersistence(persistenceConfigOf(config), {
     logger,
     sealingSecret: sealingSecretOf(config),
-    env,
     observer: {
       observe: (o) => {
         metrics.persistenceDuration.observe({ operation: o.operation }, o.durationSeconds);
@@ -51,6 +50,37 @@ export async function openNodePersistence(config: ServerConfig, logger: Logger, 
       },
     },
   });
+}
+
+/**
+ * The operator-set source, checked against the world before anything else opens: a
+ * registry address must hold contract code on this chain, and an operators file must
+ * read as a valid operator set. Either failing is a setting to fix, not a runtime fault.
+ */
+async function checkedOperatorSet(config: ServerConfig, client: PublicClient): Promise<OperatorSetSource> {
+  const set = config.chain.operatorSet;
+  if (set.kind === 'registry') {
+    let code: string | undefined;
+    try {
+      code = await client.getCode({ address: set.address });
+    } catch (cause) {
+      throw new ChainRpcError('eth_getCode', { cause });
+    }
+    if (code === undefined || code === '0x') {
+      throw new StartupSettingError('registry-address', `there is no contract code at ${set.address} on chain ${config.chain.chainId}: it is not an OperatorRegistry`, {
+        fix: 'use the address the registry was deployed at, and check that the RPC URL points at that chain',
+      });
+    }
+    return new RegistryOperatorSetSource({ client, registryAddress: set.address });
+  }
+  const source = new StaticFileOperatorSetSource(set.path);
+  try {
+    await source.getOperators();
+  } catch (cause) {
+    // The operator-set error already says what is wrong and how to fix it.
+    throw new StartupSettingError('operators-file', cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+  return source;
 }
 
 /**
@@ -63,9 +93,7 @@ export async function createNode(config: ServerConfig, logger: Logger): Promise<
   const metrics = createNodeMetrics();
   const client = createChainClient({ rpcUrl: config.chain.rpcUrl, chainId: config.chain.chainId });
   await assertChainId(client, config.chain.chainId);
-  const operatorSet: OperatorSetSource = config.chain.operatorSet.kind === 'registry'
-    ? new RegistryOperatorSetSource({ client, registryAddress: config.chain.operatorSet.address })
-    : new StaticFileOperatorSetSource(config.chain.operatorSet.path);
+  const operatorSet = await checkedOperatorSet(config, client);
   const signer = OperatorSigner.fromPrivateKey(config.operator.privateKey);
   const persistence = await openNodePersistence(config, logger, metrics);
   return new KmsNode(

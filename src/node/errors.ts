@@ -40,3 +40,15 @@ export class EarlyMessageRefusedError extends KmsError {
     this.code = code;
   }
 }
+
+/**
+ * A setting that parsed but does not hold against the world at start-up (a registry
+ * address with no contract code, an operators file that cannot be used). `option` names
+ * the kms-server option, so each entry point can name it its own way (flag or spec field).
+ */
+export class StartupSettingError extends KmsError {
+  readonly code = 'NODE_SETTING_REJECTED';
+  constructor(readonly option: 'registry-address' | 'operators-file', message: string, options: { fix?: string; cause?: unknown } = {}) {
+    super(message, options);
+  }
+}

@@ -1,3 +1,4 @@
+import { describeError } from '../logging/describeError.js';
 import type { BlockReader, BoundaryEvent } from '../chain/blockSource.js';
 import { BlockSource } from '../chain/blockSource.js';
 import type { Operator, OperatorSetSource } from '../chain/operatorSet.js';
@@ -502,8 +503,4 @@ export class KmsNode implements NodeApi {
   }
 }
 
-function describeError(error: unknown): { code: string; message: string } {
-  if (isKmsError(error)) return { code: error.code, message: error.message };
-  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
-}
 

@@ -1,3 +1,4 @@
+import { describeError } from '../logging/describeError.js';
 import type { Logger } from '../logging/logger.js';
 import { parseProtocolMessage, type ProtocolMessage, type ProtocolMessageType } from '../protocol/index.js';
 import { TransportError } from '../transport/errors.js';
@@ -28,7 +29,7 @@ export class PeerMessenger {
       return true;
     } catch (error) {
       this.logger.warn(
-        { to: message.to, type: message.type, session: message.sessionTimestamp, err: describe(error) },
+        { to: message.to, type: message.type, session: message.sessionTimestamp, err: describeError(error) },
         'protocol message not delivered',
       );
       return false;
@@ -47,7 +48,3 @@ export class PeerMessenger {
   }
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Error) return 'code' in error ? `${String(error.code)}: ${error.message}` : error.message;
-  return String(error);
-}

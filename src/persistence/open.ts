@@ -46,6 +46,8 @@ export interface ExternalRedisConfig extends RedisCommon {
   /** Env var names to read credentials from; defaults KMS_REDIS_USERNAME / KMS_REDIS_PASSWORD. */
   readonly usernameEnv?: string;
   readonly passwordEnv?: string;
+  /** Credentials as values (kms-server validated them already); when given, the file and env options are not read. */
+  readonly credentials?: { readonly username: string | null; readonly password: string | null };
   readonly connectTimeoutMs?: number;
   readonly commandTimeoutMs?: number;
   /** For rediss:// URLs. */
@@ -168,9 +170,12 @@ export async function externalClientOptions(config: ExternalRedisConfig, env: Re
       throw new PersistenceConfigError(`Invalid ${name} ${value}`, { fix: 'use a positive number of milliseconds' });
     }
   }
-  const username = (await readSecret(config.usernameFile, config.usernameEnv ?? 'KMS_REDIS_USERNAME', env, 'username'))
-    ?? (url.username === '' ? undefined : decodeURIComponent(url.username));
-  const password = await readSecret(config.passwordFile, config.passwordEnv ?? 'KMS_REDIS_PASSWORD', env, 'password');
+  const username = config.credentials === undefined
+    ? (await readSecret(config.usernameFile, config.usernameEnv ?? 'KMS_REDIS_USERNAME', env, 'username')) ?? (url.username === '' ? undefined : decodeURIComponent(url.username))
+    : config.credentials.username ?? undefined;
+  const password = config.credentials === undefined
+    ? await readSecret(config.passwordFile, config.passwordEnv ?? 'KMS_REDIS_PASSWORD', env, 'password')
+    : config.credentials.password ?? undefined;
   const tls = url.protocol === 'rediss:'
     ? {
       ...(config.tls?.caFile === undefined ? {} : { ca: await readFile(config.tls.caFile) }),

@@ -1,3 +1,4 @@
+import { backoffDelay } from '../backoff.js';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from '../logging/logger.js';
 import { PeerRequestError, type PeerRequestErrorCode } from './errors.js';
@@ -123,8 +124,7 @@ export class PeerClient {
 
   /** Backoff before retry number `retry` (1-based): equal jitter over a capped exponential. */
   backoffMs(retry: number): number {
-    const ceiling = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (retry - 1));
-    return Math.round(ceiling / 2 + this.#random() * (ceiling / 2));
+    return backoffDelay({ initialMs: this.#baseDelayMs, maxMs: this.#maxDelayMs, jitter: true }, retry, this.#random);
   }
 
   async #request(method: Method, peer: PeerTarget, route: string, body: string | undefined, signal: AbortSignal | undefined): Promise<PeerResponse> {

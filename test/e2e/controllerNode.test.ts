@@ -14,9 +14,15 @@
  *   serve   — GET /pubkey and POST /app/sign answer; kms-client's app key verifies
  *   kill    — SIGKILL, status wiped, restart: the new process reports the same version and MPK
  *   reshare — the restored share deals the next round: new version, same MPK and app key
+ *   probes  — the process's own probes: an unhealthy persistence (AOF switched off) makes
+ *             /health (readiness) 503 while /livez stays 200 and the process stays up;
+ *             the controller repairs it and /health is 200 again
  *   delete  — deleting the resource stops the node; the process stays up (its controller
  *             keeps watching), a re-created resource starts it again on the same data,
- *             and SIGTERM ends the process with exit 0
+ *             and SIGTERM writes Ready=False (Stopping) before the node stops, then exit 0
+ *
+ * The pod env carries only process-level settings (name, namespace, log level, the data
+ * volume, the probe port); chain timing lives in the resource like everything else.
  */
 import { spawn } from 'node:child_process';
 import { readdir, rm } from 'node:fs/promises';
@@ -31,6 +37,8 @@ import { cliEntry } from '../../src/devnet/cliEntry.js';
 import { devAccount } from '../../src/devnet/devAccounts.js';
 import type { DevnetOperator } from '../../src/devnet/devnet.js';
 import { NodeProcess } from '../../src/devnet/nodeProcess.js';
+import { socketPathFor } from '../../src/persistence/redis/embedded/redisConfig.js';
+import { sendCommand } from '../../src/persistence/redis/embedded/respProbe.js';
 import { OperatorSigner } from '../../src/transport/signer.js';
 import { startAnvil, type AnvilHandle } from '../harness/anvil.js';
 import { freePort, isPortListening } from '../harness/ports.js';
@@ -61,6 +69,7 @@ let dataPath: string;
 let registryAddress: string;
 let server: NodeProcess | undefined;
 let operator: DevnetOperator;
+let probePort = 0;
 /** What the node served after its DKG, compared after the restart and the reshare. */
 let afterDkg: { version: number; pubkey: PubkeyBody; appKey: string } | undefined;
 
@@ -76,7 +85,7 @@ function kmsNodeManifest(port: number): string {
     metadata: { name: NAME, namespace: NS },
     spec: {
       operator: { address: OPERATOR.address, keySecretRef: SECRETS.operatorKey },
-      chain: { rpcUrlSecretRef: SECRETS.chainRpc, chainId: 31337, registryAddress },
+      chain: { rpcUrlSecretRef: SECRETS.chainRpc, chainId: 31337, registryAddress, boundaryInterval: BOUNDARY_INTERVAL, pollIntervalMs: 250, protocolTimeoutMs: 30_000 },
       persistence: { type: 'redis', dataPath, redis: { mode: 'embedded', appendfsync: 'always' } },
       server: { port },
     },
@@ -221,6 +230,7 @@ beforeAll(async () => {
   await writeServiceAccountKubeconfig(api, SA, kubeconfig);
   await kubectl(['apply', '-f', '-'], kmsNodeManifest(port));
 
+  probePort = await freePort();
   server = new NodeProcess({
     name: 'kms-server --controller',
     port,
@@ -230,9 +240,8 @@ beforeAll(async () => {
       KMS_CONTROLLER: 'true',
       KMS_KMSNODE_NAME: NAME,
       KMS_NAMESPACE: NS,
-      KMS_BOUNDARY_INTERVAL: String(BOUNDARY_INTERVAL),
-      KMS_POLL_INTERVAL_MS: '250',
-      KMS_PROTOCOL_TIMEOUT_MS: '30000',
+      KMS_VOLUME_MOUNT_PATH: workDir,
+      KMS_PROBE_PORT: String(probePort),
       KMS_LOG_LEVEL: 'info',
       KMS_CONTROLLER_RESYNC_MS: String(CONTROLLER_RESYNC_MS),
     },
@@ -297,8 +306,8 @@ describe('kms-server --controller runs the full node a KmsNode resource describe
     const table = await kubectl(['get', 'kmsnodes', '-n', NS]);
     console.log(`kubectl get kmsnodes -n ${NS}\n${table}`);
     const [header = '', row = ''] = table.split('\n');
-    expect(header).toMatch(/^NAME\s+READY\s+PHASE\s+BACKEND\s+FSYNC\s+ACTIVE VERSION\s+AGE/);
-    expect(row).toMatch(new RegExp(`^${NAME}\\s+True\\s+Running\\s+redis\\s+always\\s+${version}\\s+`));
+    expect(header).toMatch(/^NAME\s+READY\s+PHASE\s+BACKEND\s+FSYNC\s+ACTIVE VERSION\s+HEARTBEAT\s+AGE/);
+    expect(row).toMatch(new RegExp(`^${NAME}\\s+True\\s+Running\\s+redis\\s+always\\s+${version}\\s+\\d+[sm]\\s+`));
   }, STEP_TIMEOUT_MS);
 
   test('serve: GET /pubkey and POST /app/sign answer; the app key kms-client derives verifies against the MPK', async () => {
@@ -353,6 +362,39 @@ describe('kms-server --controller runs the full node a KmsNode resource describe
     expect(await clientAppKey()).toMatchObject({ appKey: afterDkg.appKey, version });
   }, STEP_TIMEOUT_MS);
 
+  test('probes: unhealthy persistence makes the pod unready, never dead; the controller heals it', async () => {
+    const probe = async (path: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const res = await fetch(`http://127.0.0.1:${probePort}${path}`);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const pid = server!.pid;
+    expect(await probe('/startupz')).toMatchObject({ status: 200, body: { status: 'started', phase: 'running' } });
+    expect(await probe('/livez')).toMatchObject({ status: 200, body: { status: 'alive' } });
+    expect(await probe('/health')).toMatchObject({ status: 200, body: { status: 'ok', phase: 'running', persistenceHealthy: true } });
+
+    // What a disk problem looks like to the node: Redis stops logging writes.
+    const socket = socketPathFor(dataPath);
+    expect(await sendCommand({ path: socket }, ['CONFIG', 'SET', 'appendonly', 'no'])).toMatchObject({ value: 'OK' });
+    // The kubelet's readiness probe: unready, with the reason.
+    const unready = await probe('/health');
+    console.log(`readiness with appendonly no: ${unready.status} ${JSON.stringify(unready.body)}`);
+    expect(unready).toMatchObject({ status: 503, body: { status: 'unhealthy', persistenceHealthy: false } });
+    // The liveness probe: alive, so the kubelet never restarts the pod over it.
+    expect(await probe('/livez')).toMatchObject({ status: 200, body: { status: 'alive' } });
+    const reported = await until('PersistenceHealthy=False AofDisabled', async () => {
+      const c = conditionOf(await getNode(), 'PersistenceHealthy');
+      return c?.status === 'False' ? c : undefined;
+    });
+    expect(reported.reason).toBe('AofDisabled');
+    // Healed by the controller, not by a restart: the same process, ready again.
+    await until('readiness 200 again', async () => ((await probe('/health')).status === 200 ? true : undefined));
+    await until('PersistenceHealthy=True', async () => (conditionOf(await getNode(), 'PersistenceHealthy')?.status === 'True' ? true : undefined));
+    expect(await sendCommand({ path: socket }, ['CONFIG', 'GET', 'appendonly'])).toMatchObject({ kind: 'array' });
+    expect(server!.pid).toBe(pid);
+    expect(server!.isRunning()).toBe(true);
+    expect(await probe('/livez')).toMatchObject({ status: 200 });
+  }, STEP_TIMEOUT_MS);
+
   test('delete: the node stops and the process stays up; a re-created resource starts it again on the same data; SIGTERM exits 0', async () => {
     if (afterDkg === undefined) throw new Error('the serve step did not record the DKG result');
     const port = server!.options.port;
@@ -375,5 +417,15 @@ describe('kms-server --controller runs the full node a KmsNode resource describe
     const exit = await server!.stop();
     expect(exit).toEqual({ code: 0, signal: null });
     expect(await isPortListening(port)).toBe(false);
+    // Written before the node stopped: the status does not claim a dead node is Ready.
+    const stopped = await getNode();
+    console.log(`after SIGTERM: phase ${String(stopped?.status?.phase)}, Ready ${JSON.stringify(conditionOf(stopped, 'Ready'))}`);
+    expect(stopped?.status?.phase).toBe('Stopping');
+    expect(conditionOf(stopped, 'Ready')).toMatchObject({ status: 'False', reason: 'Stopping' });
+    const lines = logLines(operator);
+    const beforeNodeStopped = lines.findIndex((m) => m.msg === 'status: Ready=False (Stopping)');
+    const nodeStopped = lines.findLastIndex((m) => m.msg === 'node stopped');
+    expect(beforeNodeStopped).toBeGreaterThanOrEqual(0);
+    expect(beforeNodeStopped).toBeLessThan(nodeStopped);
   }, STEP_TIMEOUT_MS);
 });

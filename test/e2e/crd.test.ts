@@ -124,6 +124,7 @@ describe('KmsNode CRD on kube-apiserver', () => {
         persistence: { backend: 'redis', mode: 'embedded', aofEnabled: true, fsync: 'always', lastWriteStatus: 'ok', aofSizeBytes: 4096 },
         dataPath: { path: '/var/lib/kms/data', exists: true, mode: '0700', ownerUid: 10001, writable: true, freeBytes: 1048576 },
         keys: { activeVersion: 1700000000, versionCount: 2, lastBoundary: 1234 },
+        lastHeartbeatTime: new Date(Date.now() - 3 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z'),
       },
     };
     ok(
@@ -134,12 +135,13 @@ describe('KmsNode CRD on kube-apiserver', () => {
     expect(node['status']).toEqual(status.status);
 
     const table = parseTable(ok(await api.kubectl(['get', 'kmsnodes', '-n', NS]), 'get kmsnodes'));
-    expect(table.columns).toEqual(['NAME', 'READY', 'PHASE', 'BACKEND', 'FSYNC', 'ACTIVE VERSION', 'AGE']);
+    expect(table.columns).toEqual(['NAME', 'READY', 'PHASE', 'BACKEND', 'FSYNC', 'ACTIVE VERSION', 'HEARTBEAT', 'AGE']);
     const rowA = table.rows.find((row) => row['NAME'] === 'node-a');
-    expect(rowA).toMatchObject({ READY: 'True', PHASE: 'Running', BACKEND: 'redis', FSYNC: 'always', 'ACTIVE VERSION': '1700000000' });
+    // A heartbeat three minutes old reads as such: a stale reporter is visible at a glance.
+    expect(rowA).toMatchObject({ READY: 'True', PHASE: 'Running', BACKEND: 'redis', FSYNC: 'always', 'ACTIVE VERSION': '1700000000', HEARTBEAT: expect.stringMatching(/^3m\d*s?$/) as unknown });
     // No status yet: the status columns are empty, the spec column is filled.
     const rowMem = table.rows.find((row) => row['NAME'] === 'node-mem');
-    expect(rowMem).toMatchObject({ READY: '', PHASE: '', BACKEND: 'memory', FSYNC: '', 'ACTIVE VERSION': '' });
+    expect(rowMem).toMatchObject({ READY: '', PHASE: '', BACKEND: 'memory', FSYNC: '', 'ACTIVE VERSION': '', HEARTBEAT: '' });
 
     const wide = ok(await api.kubectl(['get', 'kmsnode', 'node-a', '-n', NS, '-o', 'wide']), 'get -o wide');
     expect(wide.split('\n')[0]).toMatch(/\bMESSAGE$/);
@@ -148,12 +150,12 @@ describe('KmsNode CRD on kube-apiserver', () => {
 
   test('a status patch cannot change the spec, and a spec update keeps the status', async () => {
     ok(
-      await api.kubectl(['patch', 'kmsnode', 'node-a', '-n', NS, '--subresource=status', '--type=merge', '-p', '{"spec":{"server":{"port":9999}}}']),
+      await api.kubectl(['patch', 'kmsnode', 'node-a', '-n', NS, '--subresource=status', '--type=merge', '-p', '{"spec":{"persistence":{"redis":{"appendfsync":"everysec"}}}}']),
       'patch spec through status',
     );
-    ok(await api.kubectl(['patch', 'kmsnode', 'node-a', '-n', NS, '--type=merge', '-p', '{"spec":{"server":{"port":8100}},"status":{"phase":"Degraded"}}']), 'patch spec');
+    ok(await api.kubectl(['patch', 'kmsnode', 'node-a', '-n', NS, '--type=merge', '-p', '{"spec":{"persistence":{"redis":{"keyPrefix":"kms2:"}}},"status":{"phase":"Degraded"}}']), 'patch spec');
     const node = await getJson(['kmsnode', 'node-a', '-n', NS]);
-    expect((node['spec'] as { server: { port: number } }).server.port).toBe(8100);
+    expect((node['spec'] as { persistence: { redis: { keyPrefix: string; appendfsync: string } } }).persistence.redis).toMatchObject({ keyPrefix: 'kms2:', appendfsync: 'always' });
     expect((node['status'] as { phase: string }).phase).toBe('Running');
     expect((node['metadata'] as { generation: number }).generation).toBe(2);
   }, STEP_TIMEOUT_MS);
@@ -223,6 +225,20 @@ describe('KmsNode CRD on kube-apiserver', () => {
     const manifest = JSON.parse(kmsNode('bad-missing', embedded)) as { spec: Record<string, unknown> };
     delete manifest.spec['chain'];
     expect(await refused(JSON.stringify(manifest))).toContain('spec.chain: Required value');
+  }, STEP_TIMEOUT_MS);
+
+  test('refuses moving or removing dataPath, and changing the port, after creation', async () => {
+    const moved = await api.kubectl(['patch', 'kmsnode', 'node-a', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { persistence: { dataPath: '/tmp' } } })]);
+    expect(moved.code).not.toBe(0);
+    expect(moved.stderr).toContain('persistence.dataPath is immutable once set');
+    const removed = await api.kubectl(['patch', 'kmsnode', 'node-a', '-n', NS, '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/persistence/dataPath' }])]);
+    expect(removed.code).not.toBe(0);
+    expect(removed.stderr).toMatch(/persistence.dataPath (cannot be removed once set|is required)/);
+    const port = await api.kubectl(['patch', 'kmsnode', 'node-a', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { server: { port: 9000 } } })]);
+    expect(port.code).not.toBe(0);
+    expect(port.stderr).toContain('server.port is immutable');
+    const node = await getJson(['kmsnode', 'node-a', '-n', NS]);
+    expect(node['spec']).toMatchObject({ persistence: { dataPath: expect.any(String) as unknown }, server: { port: 8000 } });
   }, STEP_TIMEOUT_MS);
 
   test('refuses changing persistence.type after creation', async () => {

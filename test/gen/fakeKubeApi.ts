@@ -182,6 +182,14 @@ export class FakeKubeApi {
       send(201, body);
       return;
     }
+    m = /^\/api\/v1\/namespaces\/([^/]+)\/events\/([^/]+)$/.exec(url.pathname);
+    if (m !== null && req.method === 'PATCH') {
+      const index = this.events.findIndex((e) => (e as { metadata?: { name?: string } }).metadata?.name === m[2]);
+      if (index < 0) { notFound(); return; }
+      this.events[index] = applyMergePatch(this.events[index], body) as Json;
+      send(200, this.events[index]);
+      return;
+    }
     notFound();
   }
 }

@@ -5,11 +5,13 @@
 import { KMSNODE_API_VERSION, KMSNODE_KIND, type KmsNode, type KmsNodeSpec, type KmsNodeStatus } from '../../src/api/v1alpha1/kmsnode.types.js';
 import type { NodeRuntimeStatus } from '../../src/node/runtime.js';
 import type { PersistenceHealth } from '../../src/persistence/types.js';
+import { specToNodeConfig, type ControllerNodeConfig } from '../../src/controller/kmsnode/specMapping.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export type KmsNodeMod = (node: Mutable<KmsNode>) => void;
 
-export const OPERATOR_ADDRESS = '0x1111111111111111111111111111111111111111';
+/** The address of the test key 0xabab…ab (defaultSecrets), so the spec's key and address agree. */
+export const OPERATOR_ADDRESS = '0xe239cdc5fbe977a8a141b72194d3cf8c41bc5bc6';
 export const REGISTRY_ADDRESS = '0x2222222222222222222222222222222222222222';
 
 export function defaultSpec(dataPath = '/var/lib/kms/data'): KmsNodeSpec {
@@ -95,3 +97,11 @@ export const withPhase = (phase: NodeRuntimeStatus['phase']): StatusMod => (s) =
 export const withHealth = (persistence: PersistenceHealth | null): StatusMod => (s) => { s.persistence = persistence; };
 export const withKeys = (keys: NodeRuntimeStatus['keys']): StatusMod => (s) => { s.keys = keys; };
 export const withLastError = (lastError: NodeRuntimeStatus['lastError']): StatusMod => (s) => { s.lastError = lastError; };
+
+/** A validated controller configuration for `spec` (default: memory persistence), with the default Secrets. */
+export function nodeConfig(spec: KmsNodeSpec = { ...defaultSpec(), persistence: { type: 'memory' } }): ControllerNodeConfig {
+  const secrets = new Map(Object.entries(defaultSecrets()).flatMap(([name, data]) => Object.entries(data).map(([key, value]) => [`${name}/${key}`, value] as const)));
+  const mapped = specToNodeConfig(spec, secrets);
+  if (!mapped.ok) throw new Error(`test spec is invalid: ${JSON.stringify(mapped.problems)}`);
+  return mapped.config;
+}

@@ -45,6 +45,8 @@ export const Reason = {
   TransitionRefused: 'TransitionRefused',
   PersistenceUnhealthy: 'PersistenceUnhealthy',
   DataPathNotReady: 'DataPathNotReady',
+  /** kms-server received SIGTERM: the node is draining and will stop. */
+  Stopping: 'Stopping',
   // PersistenceHealthy
   AofHealthy: 'AofHealthy',
   MemoryBackend: 'MemoryBackend',
@@ -53,7 +55,6 @@ export const Reason = {
   FsyncPolicyMismatch: 'FsyncPolicyMismatch',
   AofWriteFailing: 'AofWriteFailing',
   AofFactsMissing: 'AofFactsMissing',
-  BackendRestarted: 'BackendRestarted',
   HealthCheckFailed: 'HealthCheckFailed',
   // DataPathReady
   DataPathHealthy: 'DataPathHealthy',

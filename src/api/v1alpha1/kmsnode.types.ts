@@ -29,6 +29,12 @@ export interface KmsNodeChainSpec {
   readonly rpcUrlSecretRef: SecretKeyRef;
   readonly chainId: number;
   readonly registryAddress: string;
+  /** Blocks between protocol boundaries; absent = the chain id's default. */
+  readonly boundaryInterval?: number;
+  /** How often to poll for new blocks, ms; absent = the chain id's default. */
+  readonly pollIntervalMs?: number;
+  /** How long one DKG or reshare may take, ms; absent = the chain id's default. */
+  readonly protocolTimeoutMs?: number;
 }
 
 export type PersistenceType = 'memory' | 'redis';
@@ -41,6 +47,10 @@ export interface KmsNodeRedisSpec {
   readonly urlSecretRef?: SecretKeyRef;
   readonly appendfsync?: AppendFsync;
   readonly keyPrefix?: string;
+  /** External Redis connect timeout, ms. */
+  readonly connectTimeoutMs?: number;
+  /** Redis command timeout, ms. */
+  readonly commandTimeoutMs?: number;
 }
 
 export interface KmsNodePersistenceSpec {
@@ -73,7 +83,7 @@ export interface KmsNodeSpec {
   readonly appSign?: KmsNodeAppSignSpec;
 }
 
-export type KmsNodePhase = 'Pending' | 'Restoring' | 'Running' | 'Degraded' | 'NeedsIntervention';
+export type KmsNodePhase = 'Pending' | 'Restoring' | 'Running' | 'Degraded' | 'NeedsIntervention' | 'Stopping';
 
 export interface KmsNodePersistenceStatus {
   readonly backend: PersistenceType;
@@ -106,6 +116,11 @@ export interface KmsNodeStatus {
   readonly phase?: KmsNodePhase;
   /** One human sentence on the phase, e.g. "Waiting for user action: …". */
   readonly phaseMessage?: string;
+  /**
+   * When the controller last wrote status (every pass, at least once per resync). Older
+   * than a few resync periods = nobody is reporting: the pod is dead, Pending or hung.
+   */
+  readonly lastHeartbeatTime?: string;
   readonly conditions?: readonly Condition[];
   readonly persistence?: KmsNodePersistenceStatus;
   readonly dataPath?: KmsNodeDataPathStatus;

@@ -1,6 +1,8 @@
+import { describeError } from '../../logging/describeError.js';
 import type { Logger } from '../../logging/logger.js';
 import { systemTimers, type TimerHandle, type Timers } from './timers.js';
-import { backoffDelay, DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, WorkQueue } from './workQueue.js';
+import { backoffDelay } from '../../backoff.js';
+import { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, WorkQueue } from './workQueue.js';
 
 /**
  * The controller loop, cert-manager style: a source (an informer) turns watch events
@@ -118,7 +120,7 @@ export class Controller {
   private restartSource(error: unknown): void {
     if (this.stopped || this.sourceRestart !== null) return;
     this.sourceFailures += 1;
-    const delay = backoffDelay(this.sourceFailures, this.baseDelayMs, this.maxDelayMs);
+    const delay = backoffDelay({ initialMs: this.baseDelayMs, maxMs: this.maxDelayMs }, this.sourceFailures);
     this.logger.warn({ err: describeError(error), retryInMs: delay }, 'informer stopped on an error; restarting');
     this.sourceRestart = this.timers.setTimeout(() => {
       this.sourceRestart = null;
@@ -155,13 +157,4 @@ export class Controller {
       this.queue.done(key);
     }
   }
-}
-
-/** A log-safe view of an error: its class, code and message, no stack, no cause payloads. */
-export function describeError(error: unknown): { name: string; message: string; code?: string } {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
-  }
-  return { name: 'unknown', message: String(error) };
 }

@@ -1,3 +1,4 @@
+import { backoffDelay } from '../../backoff.js';
 import { systemTimers, type TimerHandle, type Timers } from './timers.js';
 
 /**
@@ -17,13 +18,6 @@ export interface WorkQueueOptions {
 export const DEFAULT_BASE_DELAY_MS = 1_000;
 export const DEFAULT_MAX_DELAY_MS = 5 * 60_000;
 
-/** Delay before retry number `failures` (1-based): base·2^(failures−1), capped. */
-export function backoffDelay(failures: number, baseDelayMs: number, maxDelayMs: number): number {
-  if (failures <= 0) return 0;
-  // Past 2^31 the product overflows to Infinity anyway; the cap applies first.
-  const exponent = Math.min(failures - 1, 30);
-  return Math.min(baseDelayMs * 2 ** exponent, maxDelayMs);
-}
 
 export class WorkQueue {
   private readonly queue: string[] = [];
@@ -75,7 +69,7 @@ export class WorkQueue {
   addRateLimited(key: string): number {
     const failures = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, failures);
-    const delay = backoffDelay(failures, this.baseDelayMs, this.maxDelayMs);
+    const delay = backoffDelay({ initialMs: this.baseDelayMs, maxMs: this.maxDelayMs }, failures);
     this.addAfter(key, delay);
     return delay;
   }

@@ -4,7 +4,7 @@ import {
   kmsNode, redisHealth, runtimeStatus, withAof, withDataPathFacts, withFindings, withHealth, withKeys, withLastError, withPhase,
 } from '../../../test/gen/kmsNode.js';
 import type { NodeRuntimeStatus } from '../../node/runtime.js';
-import { BACKEND_RESTARTED_CODE, evaluate, formatBytes } from './checks.js';
+import { evaluate, formatBytes } from './checks.js';
 import type { Decision } from './decide.js';
 import type { ReconcileInput } from './input.js';
 import { specToNodeConfig, type SpecMappingResult } from './specMapping.js';
@@ -38,7 +38,6 @@ describe('PersistenceHealthy chain', () => {
     ['healthy AOF', runtimeStatus(), 'True', Reason.AofHealthy],
     ['not open yet', runtimeStatus(withPhase('starting'), withHealth(null)), 'Unknown', Reason.PersistenceNotOpen],
     ['open failed', runtimeStatus(withPhase('failed'), withHealth(null), withLastError({ code: 'REDIS_START_FAILED', message: 'redis-server exited' })), 'False', Reason.HealthCheckFailed],
-    ['backend restarted', runtimeStatus(withLastError({ code: BACKEND_RESTARTED_CODE, message: 'redis-server was killed (SIGKILL) and restarted' })), 'False', Reason.BackendRestarted],
     ['no AOF facts', runtimeStatus(withHealth({ ...redisHealth(), aof: undefined })), 'False', Reason.AofFactsMissing],
     ['appendonly no', runtimeStatus(withHealth(redisHealth(withAof({ enabled: false })))), 'False', Reason.AofDisabled],
     ['write failing', runtimeStatus(withHealth(redisHealth(withAof({ lastWriteStatus: 'err' })))), 'False', Reason.AofWriteFailing],
@@ -162,7 +161,7 @@ describe('evaluate (properties)', () => {
     phase: fc.constantFrom<NodeRuntimeStatus['phase']>('stopped', 'starting', 'restoring', 'running', 'stopping', 'failed'),
     health: healthArb,
     active: fc.option(fc.nat(), { nil: null }),
-    error: fc.option(fc.constantFrom('REDIS_AOF_CORRUPT', 'REDIS_DIED', BACKEND_RESTARTED_CODE), { nil: null }),
+    error: fc.option(fc.constantFrom('REDIS_AOF_CORRUPT', 'REDIS_DIED'), { nil: null }),
   });
   // The CRD's reason pattern and message cap: a status the API server would refuse is never produced.
   const REASON = /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/;

@@ -20,9 +20,6 @@ export function evaluateChain(input: ReconcileInput, checks: readonly Check[], h
 const fail = (reason: string, message: string): ConditionResult => ({ status: 'False', reason, message });
 const unknown = (reason: string, message: string): ConditionResult => ({ status: 'Unknown', reason, message });
 
-/** The backend restarted underneath the node since the last look (a supervisor restart). */
-export const BACKEND_RESTARTED_CODE = 'PERSISTENCE_BACKEND_RESTARTED';
-
 function desiredFsync(input: ReconcileInput): string | null {
   const config = input.desired.ok ? input.desired.config : input.running;
   return config?.persistence.redis?.appendfsync ?? null;
@@ -35,7 +32,6 @@ export const persistenceChecks: readonly Check[] = [
       ? fail(Reason.HealthCheckFailed, `persistence is not available: ${i.runtime.lastError.message}`)
       : unknown(Reason.PersistenceNotOpen, `persistence is not open (node ${i.runtime.phase})`);
   },
-  (i) => (i.runtime.lastError?.code === BACKEND_RESTARTED_CODE ? fail(Reason.BackendRestarted, i.runtime.lastError.message) : null),
   (i) => (i.runtime.persistence?.backend === 'redis' && i.runtime.persistence.aof === undefined
     ? fail(Reason.AofFactsMissing, 'the Redis backend reported no AOF facts; durability cannot be verified')
     : null),

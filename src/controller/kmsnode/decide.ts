@@ -63,6 +63,7 @@ function restartChanges(from: ControllerNodeConfig, to: ControllerNodeConfig): s
     changed.push('persistence.redis.url (credentials)');
   }
   if (from.server.port !== to.server.port) changed.push('server.port');
+  if (JSON.stringify(from.appSign) !== JSON.stringify(to.appSign)) changed.push('appSign');
   if (JSON.stringify(from.chain) !== JSON.stringify(to.chain)) changed.push('chain');
   if (from.operator.address !== to.operator.address || from.operator.privateKey !== to.operator.privateKey) changed.push('operator');
   return changed;

@@ -24,6 +24,8 @@ export interface KmsNodeApi {
   /** The Secret's data decoded to UTF-8 strings, or why it could not be read. */
   readSecret(namespace: string, name: string): Promise<SecretRead>;
   createEvent(namespace: string, event: EventBody): Promise<void>;
+  /** A repeat of an event already recorded: its count and last time (a JSON merge patch). */
+  patchEvent(namespace: string, name: string, repeat: { readonly count: number; readonly lastTimestamp: Date }): Promise<void>;
 }
 
 /** 'forbidden': RBAC does not let the controller read it (the chart lists Secrets by name). */
@@ -100,6 +102,9 @@ export function createKmsNodeApi(kubeConfig: KubeConfig): KmsNodeApi {
       // The generated serializer reads fields by name; a plain object with the same
       // fields serializes exactly like the model class.
       await core.createNamespacedEvent({ namespace, body: Object.assign(new CoreV1Event(), event) });
+    },
+    async patchEvent(namespace, name, repeat) {
+      await core.patchNamespacedEvent({ namespace, name, body: { count: repeat.count, lastTimestamp: repeat.lastTimestamp.toISOString() } }, mergePatch);
     },
   };
 }

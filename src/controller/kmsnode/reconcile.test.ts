@@ -61,11 +61,40 @@ describe('KmsNodeReconciler against an HTTP-level fake API server', () => {
     });
     expect(condition(ConditionType.Ready)).toMatchObject({ status: 'True', reason: Reason.NodeRunning, lastTransitionTime: '2026-11-26T12:00:00Z', observedGeneration: 1 });
 
-    time += 60_000;
+    expect(stored().status?.lastHeartbeatTime).toBe('2026-11-26T12:00:00.000Z');
+
+    // Passes within the heartbeat refresh (15 s) that change nothing write nothing.
+    time += 10_000;
     await reconciler.processItem('kms/node-a');
     await reconciler.processItem('kms/node-a');
     expect(fake.count('PATCH', '/status')).toBe(1);
+    // The next pass after it (a resync, 30 s) refreshes the heartbeat and nothing else.
+    time += 20_000;
+    await reconciler.processItem('kms/node-a');
+    expect(fake.count('PATCH', '/status')).toBe(2);
+    expect(stored().status?.lastHeartbeatTime).toBe('2026-11-26T12:00:30.000Z');
+    expect(condition(ConditionType.Ready)?.lastTransitionTime).toBe('2026-11-26T12:00:00Z');
     expect(runtime.calls).toEqual(['start:/var/lib/kms/data']);
+  });
+
+  test('a repeated event within the window bumps count and lastTimestamp of the first instead of creating another', async () => {
+    fake.put(kmsNode('node-a'));
+    await reconciler.processItem('kms/node-a');
+    const recorder = createEventRecorder(createKmsNodeApi(fake.kubeConfig()), silentLogger(), () => new Date(time));
+    const before = fake.events.length;
+    const flap = { type: 'Warning' as const, reason: 'AofDisabled', message: 'PersistenceHealthy True → False: appendonly no' };
+    for (let i = 0; i < 5; i++) {
+      time += 1_000;
+      await recorder.record(stored(), flap);
+    }
+    expect(fake.events.length - before).toBe(1);
+    expect(fake.events.at(-1)).toMatchObject({ reason: 'AofDisabled', count: 5, lastTimestamp: new Date(time).toISOString() });
+    // Another message is another event; past the window, the same one is recorded afresh.
+    await recorder.record(stored(), { ...flap, message: 'other' });
+    time += 11 * 60_000;
+    await recorder.record(stored(), flap);
+    expect(fake.events.length - before).toBe(3);
+    expect(fake.events.at(-1)).toMatchObject({ reason: 'AofDisabled', count: 1 });
   });
 
   test('a flip writes once, keeps lastTransitionTime of unflipped conditions, and emits a Warning event', async () => {

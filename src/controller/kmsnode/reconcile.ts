@@ -2,7 +2,8 @@ import { splitObjectKey, type KmsNode } from '../../api/v1alpha1/kmsnode.types.j
 import { ConditionType, findCondition, Reason } from '../../api/v1alpha1/conditions.js';
 import type { Logger } from '../../logging/logger.js';
 import type { NodeRuntime } from '../../node/runtime.js';
-import { describeError, type ProcessResult, type Reconciler } from '../framework/controller.js';
+import { describeError } from '../../logging/describeError.js';
+import type { ProcessResult, Reconciler } from '../framework/controller.js';
 import type { ObjectLister } from '../framework/informerSource.js';
 import { evaluate } from './checks.js';
 import { decide, type Decision } from './decide.js';
@@ -11,8 +12,8 @@ import { conditionTransitionEvents, decisionEvent, type EventRecorder } from './
 import { gatherRuntimeStatus, gatherSecrets } from './gather.js';
 import type { ReconcileInput } from './input.js';
 import type { KmsNodeApi } from './kubeApi.js';
-import { specToNodeConfig, type ControllerNodeConfig } from './specMapping.js';
-import { statusTransactions, type StatusWriter } from './status.js';
+import { specToNodeConfig, type ControllerNodeConfig, type ProcessSettings } from './specMapping.js';
+import { changedBeyondHeartbeat, statusTransactions, type StatusWriter } from './status.js';
 
 /**
  * One pass over a KmsNode (the in-process instance manager of CloudNativePG, with
@@ -36,10 +37,15 @@ export interface KmsNodeReconcilerOptions {
   readonly unhealthyRequeueMs?: number;
   readonly minFreeBytes?: number;
   readonly expectedUid?: number;
+  /** A heartbeat younger than this is not rewritten by a pass that changes nothing else (default 15 s, half the default resync). */
+  readonly heartbeatRefreshMs?: number;
+  /** The process-level settings (pod env) every spec is completed with: host, log level, the data volume. */
+  readonly processSettings?: ProcessSettings;
 }
 
 export const DEFAULT_UNHEALTHY_REQUEUE_MS = 5_000;
 export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_HEARTBEAT_REFRESH_MS = 15_000;
 
 export class KmsNodeReconciler implements Reconciler {
   /**
@@ -70,7 +76,7 @@ export class KmsNodeReconciler implements Reconciler {
     }
 
     const secrets = await gatherSecrets(api, node);
-    const desired = specToNodeConfig(node.spec, secrets.values, secrets.forbidden);
+    const desired = specToNodeConfig(node.spec, secrets.values, secrets.forbidden, this.options.processSettings);
     const decision = decide({ desired, running: this.running(), runtime: runtime.status(), lastStatus: node.status });
     const actionError = await this.act(decision);
     if (actionError !== null) logger.warn({ key, action: decision.kind, err: actionError }, 'action on the node failed');
@@ -87,8 +93,8 @@ export class KmsNodeReconciler implements Reconciler {
     };
     const evaluation = evaluate(input);
     const now = this.options.now();
-    const written = await this.options.statusWriter.write(node, statusTransactions(node, evaluation, input.runtime, now));
-    if (written.patched) logger.info({ key, phase: evaluation.phase }, 'status updated');
+    const written = await this.options.statusWriter.write(node, statusTransactions(node, evaluation, input.runtime, now, this.options.heartbeatRefreshMs ?? DEFAULT_HEARTBEAT_REFRESH_MS));
+    if (written.patched && changedBeyondHeartbeat(written.previous, written.node.status)) logger.info({ key, phase: evaluation.phase }, 'status updated');
 
     // A refusal stands until the spec changes: record it once, not on every resync.
     const alreadyRefused = findCondition(written.previous?.conditions, ConditionType.Ready)?.reason === Reason.TransitionRefused;
@@ -134,8 +140,7 @@ export class KmsNodeReconciler implements Reconciler {
       }
       return null;
     } catch (error) {
-      const d = describeError(error);
-      return { code: d.code ?? d.name, message: d.message };
+      return describeError(error);
     }
   }
 

@@ -1,12 +1,17 @@
-import { isAbsolute, normalize } from 'node:path';
 import type { AppendFsync, KmsNodeSpec, SecretKeyRef } from '../../api/v1alpha1/kmsnode.types.js';
-import { checkAppSignPolicy, type AppSignPolicy } from '../../node/http/appSignAccess.js';
+import { ConfigError } from '../../config/errors.js';
+import { OPTION_SPECS, envName, type OptionSpec, type ServerOptionName, type SpecSource } from '../../config/options.js';
+import { validateSettings } from '../../config/parseServerConfig.js';
+import type { ServerConfig } from '../../config/serverConfig.js';
+import type { AppSignPolicy } from '../../node/http/appSignAccess.js';
 
 /**
- * KmsNode spec + the Secret values it references → the node configuration the runtime
- * runs on, or every problem at once with its field path. Pure: the gatherer reads the
- * Secrets, this only maps. The checks repeat the CRD's schema and CEL rules on purpose:
- * the controller may run against an older CRD, and a bad spec must never reach the node.
+ * KmsNode spec + the Secret values it references + the process's own settings → the node
+ * configuration the runtime runs on, or every problem at once with its field path. Pure:
+ * the gatherer reads the Secrets, this only maps field paths to option names; the rules
+ * and messages are the CLI's (validateSettings), so a value the CLI refuses is refused
+ * here in the same words. The CRD repeats the simplest rules so the API server refuses
+ * early, but the controller may run against an older CRD: a bad spec never reaches the node.
  */
 
 export interface ControllerRedisConfig {
@@ -29,20 +34,28 @@ export interface ControllerPersistenceConfig {
 export interface ControllerNodeConfig {
   readonly persistence: ControllerPersistenceConfig;
   readonly server: { readonly port: number };
-  /** Absent in configs built without a spec (tests): upstream's defaults apply. */
-  readonly appSign?: AppSignPolicy;
+  /** Who may obtain app-key partial signatures, and how fast. */
+  readonly appSign: AppSignPolicy;
   readonly chain: {
     /** Secret (provider URLs embed API keys): never log it. */
     readonly rpcUrl: string;
     readonly chainId: number;
     readonly registryAddress: string;
+    readonly boundaryInterval: number | null;
+    readonly pollIntervalMs: number | null;
+    readonly protocolTimeoutMs: number | null;
   };
   readonly operator: {
     readonly address: string;
     /** Secret. */
     readonly privateKey: string;
   };
+  /** The validated node configuration the runtime starts (secrets included: never log it). */
+  readonly node: ServerConfig;
 }
+
+/** The process-level settings (pod env) by option name, e.g. host, log-level, volume-mount-path. */
+export type ProcessSettings = ReadonlyMap<ServerOptionName, string>;
 
 export type SpecProblemKind = 'invalid' | 'secret';
 
@@ -60,9 +73,6 @@ export type SpecMappingResult =
 /** Secret values by `secretValueKey(ref)`; absent = the Secret or its key does not exist. */
 export type SecretValues = ReadonlyMap<string, string>;
 
-export const DEFAULT_KEY_PREFIX = 'kms:';
-export const DEFAULT_PORT = 8000;
-export const DEFAULT_APPENDFSYNC: AppendFsync = 'always';
 
 export function secretValueKey(ref: SecretKeyRef): string {
   return `${ref.name}/${ref.key}`;
@@ -70,127 +80,167 @@ export function secretValueKey(ref: SecretKeyRef): string {
 
 /** Every Secret key the spec references, each once, with the field naming it. */
 export function secretRefsOf(spec: KmsNodeSpec): { readonly path: string; readonly ref: SecretKeyRef }[] {
-  const refs: { path: string; ref: SecretKeyRef | undefined }[] = [
-    { path: 'spec.operator.keySecretRef', ref: spec.operator.keySecretRef },
-    { path: 'spec.chain.rpcUrlSecretRef', ref: spec.chain.rpcUrlSecretRef },
-    { path: 'spec.persistence.encryptionKeySecretRef', ref: spec.persistence.encryptionKeySecretRef },
-    {
-      path: 'spec.persistence.redis.urlSecretRef',
-      ref: spec.persistence.type === 'redis' && spec.persistence.redis?.mode === 'external' ? spec.persistence.redis.urlSecretRef : undefined,
-    },
-  ];
-  return refs.filter((r): r is { path: string; ref: SecretKeyRef } => r.ref !== undefined);
+  const external = spec.persistence.type === 'redis' && spec.persistence.redis?.mode === 'external';
+  const refs: { path: string; ref: SecretKeyRef }[] = [];
+  for (const option of SPEC_OPTIONS) {
+    const { path, secret } = option.controller;
+    if (secret !== true || (option.name === 'redis-url' && !external)) continue;
+    const ref = atPath(spec, path);
+    if (isSecretKeyRef(ref)) refs.push({ path, ref });
+  }
+  return refs;
 }
 
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const KEY_PREFIX = /^[A-Za-z0-9:_\-.{}]{1,64}$/;
+const SPEC_OPTIONS: readonly (OptionSpec & { readonly controller: SpecSource })[] = OPTION_SPECS.filter(
+  (o): o is OptionSpec & { readonly controller: SpecSource } => o.controller !== undefined && o.controller !== 'process',
+);
+const specSourceOf = new Map<string, SpecSource>(SPEC_OPTIONS.map((o) => [o.name, o.controller]));
+/** Process settings the node configuration takes from the pod env (the rest are the process's own). */
+const NODE_PROCESS_OPTIONS: ReadonlySet<string> = new Set(['host', 'log-level', 'redis-server-binary', 'volume-mount-path']);
+
+/** The value at a dotted path ("spec.a.b") of the resource, as the raw string the validator reads. */
+function atPath(spec: KmsNodeSpec, path: string): unknown {
+  let value: unknown = { spec };
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+function asRaw(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return value === undefined || value === null ? undefined : JSON.stringify(value);
+}
+
+function isSecretKeyRef(value: unknown): value is SecretKeyRef {
+  return value !== null && typeof value === 'object' && typeof (value as SecretKeyRef).name === 'string' && typeof (value as SecretKeyRef).key === 'string';
+}
 
 /** `forbidden`: Secret names RBAC keeps from the controller (reported as such, not as missing). */
-export function specToNodeConfig(spec: KmsNodeSpec, secrets: SecretValues, forbidden: ReadonlySet<string> = new Set()): SpecMappingResult {
+export function specToNodeConfig(
+  spec: KmsNodeSpec,
+  secrets: SecretValues,
+  forbidden: ReadonlySet<string> = new Set(),
+  processSettings: ProcessSettings = new Map(),
+): SpecMappingResult {
   const problems: SpecProblem[] = [];
   const invalid = (path: string, message: string): void => { problems.push({ kind: 'invalid', path, message }); };
-  const secret = (path: string, ref: SecretKeyRef | undefined): string | null => {
-    if (ref === undefined) return null;
-    const value = secrets.get(secretValueKey(ref));
-    if (value === undefined || value.trim() === '') {
-      const message = forbidden.has(ref.name)
-        ? `the controller may not read Secret '${ref.name}' (its Role lists the Secrets it may get by name; add this one)`
-        : `Secret '${ref.name}' has no non-empty key '${ref.key}'`;
+  const values = new Map<ServerOptionName, string>();
+  const lists = new Map<ServerOptionName, readonly string[]>();
+  const unreadable = new Set<string>();
+
+  for (const option of SPEC_OPTIONS) {
+    const { path, secret } = option.controller;
+    const value = atPath(spec, path);
+    if (secret !== true) {
+      if (Array.isArray(value)) lists.set(option.name as ServerOptionName, value.map(String));
+      const raw = asRaw(value);
+      if (raw !== undefined) values.set(option.name as ServerOptionName, raw);
+      continue;
+    }
+    if (value === undefined) continue;
+    if (!isSecretKeyRef(value)) {
+      invalid(path, 'must name a Secret and a key in it ({name, key})');
+      unreadable.add(option.name);
+      continue;
+    }
+    const found = secrets.get(secretValueKey(value));
+    if (found === undefined || found.trim() === '') {
+      const message = forbidden.has(value.name)
+        ? `the controller may not read Secret '${value.name}' (its Role lists the Secrets it may get by name; add this one)`
+        : `Secret '${value.name}' has no non-empty key '${value.key}'`;
       problems.push({ kind: 'secret', path, message });
-      return null;
+      unreadable.add(option.name);
+      continue;
     }
-    return value.trim();
-  };
+    values.set(option.name as ServerOptionName, found.trim());
+  }
+  for (const [name, value] of processSettings) if (NODE_PROCESS_OPTIONS.has(name)) values.set(name, value);
+  applySpecShape(spec, values, invalid);
 
-  if (!ADDRESS.test(spec.operator.address)) invalid('spec.operator.address', `must be 0x followed by 40 hex digits; got '${spec.operator.address}'`);
-  const privateKey = secret('spec.operator.keySecretRef', spec.operator.keySecretRef);
-  const persistence = mapPersistence(spec, invalid, secret);
-
-  const port = spec.server?.port ?? DEFAULT_PORT;
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) invalid('spec.server.port', `must be an integer 1-65535; got ${port}`);
-  const { policy: appSign, problems: appSignProblems } = checkAppSignPolicy({ ...spec.appSign, allowlist: spec.appSign?.allowlist ?? null });
-  for (const p of appSignProblems) invalid(`spec.appSign.${p.field}`, p.message);
-
-  const { chainId, registryAddress } = spec.chain;
-  if (!Number.isInteger(chainId) || chainId <= 0) invalid('spec.chain.chainId', `must be a positive integer; got ${chainId}`);
-  if (!ADDRESS.test(registryAddress)) invalid('spec.chain.registryAddress', `must be 0x followed by 40 hex digits; got '${registryAddress}'`);
-  const rpcUrl = secret('spec.chain.rpcUrlSecretRef', spec.chain.rpcUrlSecretRef);
-  if (rpcUrl !== null && !/^(https?|wss?):\/\//.test(rpcUrl)) {
-    // The value is secret (it may embed an API key): name the Secret, never echo it.
-    invalid('spec.chain.rpcUrlSecretRef', `Secret '${spec.chain.rpcUrlSecretRef.name}' key '${spec.chain.rpcUrlSecretRef.key}' must hold an http(s):// or ws(s):// URL`);
+  const label = (name: ServerOptionName): string => specSourceOf.get(name)?.path ?? envName({ name });
+  let node: ServerConfig | null = null;
+  try {
+    node = validateSettings({
+      given: (name) => values.get(name),
+      list: (name) => lists.get(name),
+      label,
+      problem: (name, message) => ({ option: name, flag: label(name), env: '', message }),
+      readFile: () => { throw new Error('a KmsNode names no files'); },
+      fileMode: () => null,
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // A setting whose Secret could not be read is reported once, as that.
+    for (const p of error.problems) if (!unreadable.has(p.option.replace(/-file$/, ''))) invalid(p.flag, p.message);
   }
-
-  if (problems.length > 0 || persistence === null || rpcUrl === null || privateKey === null) return { ok: false, problems };
-  return {
-    ok: true,
-    config: {
-      persistence,
-      server: { port },
-      appSign,
-      chain: { rpcUrl, chainId, registryAddress: registryAddress.toLowerCase() },
-      operator: { address: spec.operator.address.toLowerCase(), privateKey },
-    },
-  };
-}
-
-function mapPersistence(
-  spec: KmsNodeSpec,
-  invalid: (path: string, message: string) => void,
-  secret: (path: string, ref: SecretKeyRef | undefined) => string | null,
-): ControllerPersistenceConfig | null {
-  const p = spec.persistence;
-  const encryptionSecret = secret('spec.persistence.encryptionKeySecretRef', p.encryptionKeySecretRef);
-  if (p.type === 'memory') return { type: 'memory', dataPath: null, redis: null, encryptionSecret };
-  if (!isOneOf(p.type, ['redis'])) {
-    invalid('spec.persistence.type', `must be one of memory, redis; got ${JSON.stringify(p.type)}`);
-    return null;
-  }
-  const mode = p.redis?.mode ?? 'embedded';
-  const appendfsync = p.redis?.appendfsync ?? DEFAULT_APPENDFSYNC;
-  const keyPrefix = p.redis?.keyPrefix ?? DEFAULT_KEY_PREFIX;
-  let ok = true;
-  if (!isOneOf(appendfsync, ['always', 'everysec'])) {
-    invalid('spec.persistence.redis.appendfsync', `must be one of always, everysec; got ${JSON.stringify(appendfsync)}`);
-    ok = false;
-  }
-  if (!KEY_PREFIX.test(keyPrefix)) {
-    invalid('spec.persistence.redis.keyPrefix', `must be 1-64 characters of letters, digits and ':_-.{}'; got '${keyPrefix}'`);
-    ok = false;
-  }
-  if (mode === 'embedded') {
-    const dataPath = p.dataPath;
-    if (dataPath === undefined || dataPath === '') {
-      invalid('spec.persistence.dataPath', 'is required for embedded Redis (the directory holding the AOF)');
-      return null;
-    }
-    if (!isAbsolute(dataPath) || normalize(dataPath) !== dataPath.replace(/\/+$/, '') || dataPath === '/') {
-      invalid('spec.persistence.dataPath', `must be an absolute, normalized directory path other than /; got '${dataPath}'`);
-      return null;
-    }
-    return ok ? { type: 'redis', dataPath: normalize(dataPath), redis: { mode, appendfsync, keyPrefix }, encryptionSecret } : null;
-  }
-  if (!isOneOf(mode, ['external'])) {
-    invalid('spec.persistence.redis.mode', `must be one of embedded, external; got ${JSON.stringify(mode)}`);
-    return null;
-  }
-  if (p.redis?.urlSecretRef === undefined) {
-    invalid('spec.persistence.redis.urlSecretRef', 'is required for external Redis (a Secret key holding the redis:// or rediss:// URL)');
-    return null;
-  }
-  const url = secret('spec.persistence.redis.urlSecretRef', p.redis.urlSecretRef);
-  if (url === null) return null;
-  if (!/^rediss?:\/\/[^/\s]+/.test(url)) {
-    // The value is secret: name the Secret, never echo the URL.
-    invalid('spec.persistence.redis.urlSecretRef', `Secret '${p.redis.urlSecretRef.name}' key '${p.redis.urlSecretRef.key}' must hold a redis:// or rediss:// URL`);
-    return null;
-  }
-  return ok ? { type: 'redis', dataPath: null, redis: { mode, url, appendfsync, keyPrefix }, encryptionSecret } : null;
+  if (problems.length > 0 || node === null) return { ok: false, problems };
+  return { ok: true, config: controllerViewOf(node, values) };
 }
 
 /**
- * The spec's types say what the CRD allows; a resource written against an older CRD (or
- * with the schema bypassed) may still hold anything, so enums are checked as data.
+ * The spec's own shape, which the CLI expresses differently: an explicit Redis mode (the
+ * CLI infers it from --redis-url), a required dataPath for embedded Redis (the CLI has a
+ * default), and everysec chosen in the resource as the explicit opt-in the CLI asks for.
  */
-function isOneOf(value: unknown, allowed: readonly string[]): boolean {
-  return typeof value === 'string' && allowed.includes(value);
+function applySpecShape(spec: KmsNodeSpec, values: Map<ServerOptionName, string>, invalid: (path: string, message: string) => void): void {
+  const p = spec.persistence;
+  if (p.type !== 'redis') return;
+  const mode: unknown = p.redis?.mode ?? 'embedded';
+  if (mode === 'external') {
+    if (p.redis?.urlSecretRef === undefined) invalid('spec.persistence.redis.urlSecretRef', 'is required for external Redis (a Secret key holding the redis:// or rediss:// URL)');
+  } else if (mode === 'embedded') {
+    values.delete('redis-url');
+    if (p.dataPath === undefined || p.dataPath === '') invalid('spec.persistence.dataPath', 'is required for embedded Redis (the directory holding the AOF)');
+  } else {
+    invalid('spec.persistence.redis.mode', `must be one of embedded, external; got ${JSON.stringify(mode)}`);
+  }
+  if (values.get('appendfsync') === 'everysec') values.set('allow-weaker-fsync', 'true');
+}
+
+/** The fields the controller compares between passes, read off the validated config. */
+function controllerViewOf(node: ServerConfig, values: ReadonlyMap<ServerOptionName, string>): ControllerNodeConfig {
+  const p = node.persistence;
+  const encryptionSecret = values.get('encryption-key') ?? null;
+  let persistence: ControllerPersistenceConfig;
+  if (p.type === 'memory') {
+    persistence = { type: 'memory', dataPath: null, redis: null, encryptionSecret };
+  } else if (p.mode === 'embedded') {
+    persistence = { type: 'redis', dataPath: p.dataPath, redis: { mode: 'embedded', appendfsync: p.appendfsync, keyPrefix: p.keyPrefix }, encryptionSecret };
+  } else {
+    persistence = {
+      type: 'redis', dataPath: null, encryptionSecret,
+      redis: { mode: 'external', url: values.get('redis-url') ?? p.url, appendfsync: p.appendfsync, keyPrefix: p.keyPrefix },
+    };
+  }
+  const c = node.chain;
+  return {
+    persistence,
+    server: { port: node.server.port },
+    appSign: node.appSign,
+    chain: {
+      rpcUrl: c.rpcUrl,
+      chainId: c.chainId,
+      registryAddress: c.operatorSet.kind === 'registry' ? c.operatorSet.address : '',
+      boundaryInterval: c.boundaryInterval,
+      pollIntervalMs: c.pollIntervalMs,
+      protocolTimeoutMs: c.protocolTimeoutMs,
+    },
+    operator: { address: node.operator.address, privateKey: node.operator.privateKey },
+    node,
+  };
+}
+
+/** The same node on another AOF policy (applied in place, or by a restart of the node). */
+export function withAppendFsync(config: ControllerNodeConfig, policy: AppendFsync): ControllerNodeConfig {
+  const p = config.persistence;
+  const n = config.node.persistence;
+  if (p.redis === null || n.type !== 'redis') return config;
+  return {
+    ...config,
+    persistence: { ...p, redis: { ...p.redis, appendfsync: policy } },
+    node: { ...config.node, persistence: { ...n, appendfsync: policy, allowWeakerFsync: policy === 'everysec' } },
+  };
 }

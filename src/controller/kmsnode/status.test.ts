@@ -1,6 +1,6 @@
 import { ConditionType, Reason, setCondition } from '../../api/v1alpha1/conditions.js';
 import { kmsNode, redisHealth, runtimeStatus, withDataPathFacts, withHealth, withPhase } from '../../../test/gen/kmsNode.js';
-import { applyTransactions, FREE_BYTES_STEP, jsonEqual, mergePatchFor, setPhase, setRuntimeDetails, statusTransactions } from './status.js';
+import { applyTransactions, FREE_BYTES_STEP, jsonEqual, mergePatchFor, setPhase, setRuntimeDetails, statusTransactions, stoppingTransactions } from './status.js';
 import type { Evaluation } from './checks.js';
 
 describe('setCondition', () => {
@@ -35,12 +35,23 @@ describe('status transactions', () => {
     phaseMessage: 'Node in healthy state',
     conditions: new Map([[ConditionType.Ready, { status: 'True', reason: Reason.NodeRunning, message: 'ok' }]]),
   };
-  test('equal inputs give equal status (idempotent), so a second pass patches nothing', () => {
+  test('equal inputs give equal status (idempotent), so a second pass patches nothing but a due heartbeat', () => {
     const node = kmsNode('n');
     const now = new Date('2026-11-26T12:00:00Z');
-    const once = applyTransactions(undefined, statusTransactions(node, evaluation, runtimeStatus(), now));
-    const twice = applyTransactions(once, statusTransactions(node, evaluation, runtimeStatus(), new Date('2026-11-26T13:00:00Z')));
-    expect(mergePatchFor(once, twice)).toBeUndefined();
+    const once = applyTransactions(undefined, statusTransactions(node, evaluation, runtimeStatus(), now, 15_000));
+    expect(once.lastHeartbeatTime).toBe('2026-11-26T12:00:00.000Z');
+    const soon = applyTransactions(once, statusTransactions(node, evaluation, runtimeStatus(), new Date('2026-11-26T12:00:14Z'), 15_000));
+    expect(mergePatchFor(once, soon)).toBeUndefined();
+    const later = applyTransactions(once, statusTransactions(node, evaluation, runtimeStatus(), new Date('2026-11-26T13:00:00Z'), 15_000));
+    expect(mergePatchFor(once, later)).toEqual({ lastHeartbeatTime: '2026-11-26T13:00:00.000Z' });
+  });
+
+  test('Stopping: Ready False with reason Stopping, phase Stopping, a fresh heartbeat', () => {
+    const node = kmsNode('n');
+    const running = applyTransactions(undefined, statusTransactions(node, evaluation, runtimeStatus(), new Date('2026-11-26T12:00:00Z')));
+    const stopping = applyTransactions(running, stoppingTransactions(node, 'kms-server received SIGTERM', new Date('2026-11-26T12:00:05Z')));
+    expect(stopping).toMatchObject({ phase: 'Stopping', phaseMessage: 'kms-server received SIGTERM', lastHeartbeatTime: '2026-11-26T12:00:05.000Z' });
+    expect(stopping.conditions?.find((c) => c.type === ConditionType.Ready)).toMatchObject({ status: 'False', reason: Reason.Stopping, lastTransitionTime: '2026-11-26T12:00:05Z' });
   });
 
   test('free bytes are reported in steps; a missing data path carries no mode or owner', () => {

@@ -1,4 +1,4 @@
-import { CONDITION_TYPES, setCondition, type ConditionResult, type ConditionType } from '../../api/v1alpha1/conditions.js';
+import { CONDITION_TYPES, ConditionType, Reason, setCondition, type ConditionResult } from '../../api/v1alpha1/conditions.js';
 import type {
   KmsNode,
   KmsNodeDataPathStatus,
@@ -28,6 +28,28 @@ export function setPhase(phase: KmsNodePhase, phaseMessage: string): StatusTrans
 
 export function setConditionTx(type: ConditionType, result: ConditionResult, now: Date, generation: number | undefined): StatusTransaction {
   return (s) => ({ ...s, conditions: setCondition(s.conditions, type, result, now, generation) });
+}
+
+/**
+ * Stamps the pass: readers tell a live reporter from a stale status by this time. A
+ * heartbeat younger than `refreshAfterMs` is left as it is, so passes that change
+ * nothing write nothing; the resync (twice as long) always finds it due.
+ */
+export function setHeartbeat(now: Date, refreshAfterMs = 0): StatusTransaction {
+  return (s) => {
+    const last = s.lastHeartbeatTime === undefined ? Number.NaN : Date.parse(s.lastHeartbeatTime);
+    return now.getTime() - last < refreshAfterMs ? s : { ...s, lastHeartbeatTime: now.toISOString() };
+  };
+}
+
+/** What the controller writes on SIGTERM, before the node stops: not Ready, and why. */
+export function stoppingTransactions(node: KmsNode, message: string, now: Date): StatusTransaction[] {
+  const generation = node.metadata.generation;
+  return [
+    setPhase('Stopping', message),
+    setConditionTx(ConditionType.Ready, { status: 'False', reason: Reason.Stopping, message }, now, generation),
+    setHeartbeat(now),
+  ];
 }
 
 /** Free space moves with every write on the volume; report it in steps so status stays quiet. */
@@ -79,14 +101,14 @@ export function setRuntimeDetails(runtime: NodeRuntimeStatus): StatusTransaction
 }
 
 /** The transactions of one pass, in a fixed order so equal inputs give equal status. */
-export function statusTransactions(node: KmsNode, evaluation: Evaluation, runtime: NodeRuntimeStatus, now: Date): StatusTransaction[] {
+export function statusTransactions(node: KmsNode, evaluation: Evaluation, runtime: NodeRuntimeStatus, now: Date, heartbeatRefreshMs = 0): StatusTransaction[] {
   const generation = node.metadata.generation;
   const txs: StatusTransaction[] = [setObservedGeneration(generation), setPhase(evaluation.phase, evaluation.phaseMessage)];
   for (const type of CONDITION_TYPES) {
     const result = evaluation.conditions.get(type);
     if (result !== undefined) txs.push(setConditionTx(type, result, now, generation));
   }
-  txs.push(setRuntimeDetails(runtime));
+  txs.push(setRuntimeDetails(runtime), setHeartbeat(now, heartbeatRefreshMs));
   return txs;
 }
 
@@ -95,6 +117,11 @@ export function applyTransactions(status: KmsNodeStatus | undefined, txs: readon
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Whether two statuses differ in more than the heartbeat (what is worth an info log line). */
+export function changedBeyondHeartbeat(before: KmsNodeStatus | undefined, after: KmsNodeStatus | undefined): boolean {
+  return !jsonEqual({ ...before, lastHeartbeatTime: null }, { ...after, lastHeartbeatTime: null });
+}
 
 /** Structural equality of JSON data; key order does not matter, array order does. */
 export function jsonEqual(a: unknown, b: unknown): boolean {

@@ -45,9 +45,22 @@ export function embeddedRedisAdmin(dataPath: string): RedisAdmin {
   };
 }
 
-/** `url` may carry credentials (it comes from a Secret); they go to the client, never to a message. */
-export async function externalRedisAdmin(url: string, credentials: Readonly<Record<string, string | undefined>>): Promise<RedisAdmin> {
-  const options = await externalClientOptions({ type: 'redis', mode: 'external', url }, credentials);
+/** The external Redis as the validated node configuration names it; the credentials go to the client, never to a message. */
+export interface ExternalRedisTarget {
+  readonly url: string;
+  readonly db: number;
+  readonly username: string | null;
+  readonly password: string | null;
+  readonly connectTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+}
+
+export async function externalRedisAdmin(target: ExternalRedisTarget): Promise<RedisAdmin> {
+  const options = await externalClientOptions({
+    type: 'redis', mode: 'external', url: target.url, db: target.db,
+    credentials: { username: target.username, password: target.password },
+    connectTimeoutMs: target.connectTimeoutMs, commandTimeoutMs: target.commandTimeoutMs,
+  }, {});
   const client = new Redis({ ...options, lazyConnect: false, maxRetriesPerRequest: 1 });
   client.on('error', () => { /* reported through the calls that fail */ });
   return {

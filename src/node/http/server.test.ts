@@ -127,6 +127,10 @@ describe('HTTP API', () => {
     expect(res.json()).toEqual({ status: 'unhealthy', reason: 'aof off' });
     const metrics = await server.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.headers['content-type']).toMatch(/text\/plain/);
+    // Liveness says nothing about persistence: the unhealthy node is alive.
+    const live = await server.inject({ method: 'GET', url: '/livez' });
+    expect(live.statusCode).toBe(200);
+    expect(live.json()).toEqual({ status: 'alive' });
   });
 
   it('unknown routes are a JSON 404', async () => {

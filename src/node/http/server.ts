@@ -116,6 +116,10 @@ export function buildHttpServer(api: NodeApi, options: HttpServerOptions): HttpS
 
   registerAppSign(server, api, new AppSignAccess(options.appSign ?? DEFAULT_APP_SIGN_POLICY, options.appSignRequests));
 
+  // Liveness only: the process answers, so its event loop turns. Persistence trouble is
+  // /health's (readiness) business: a restart cannot fix a disk.
+  server.get('/livez', () => ({ status: 'alive' }));
+
   server.get('/health', async (_request, reply) => {
     const health = await api.health();
     return reply.status(health.status === 'unhealthy' ? 503 : 200).send({ status: health.status, ...health.body });

@@ -6,7 +6,7 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { envName, SERVER_OPTIONS } from '../../../src/config/options.js';
+import { envName, OPTION_SPECS } from '../../../src/config/options.js';
 import { run, TOOL_BUILD_TIMEOUT_MS } from '../../e2e/harness/tools.js';
 import type { CommandResult } from '../../e2e/harness/tools.js';
 import { BASE_VALUES, CHART_DIR, find, helm, helmWithValues, merge, OPERATOR, parseManifests, REGISTRY, render, ROOT } from './chartFixtures.js';
@@ -237,25 +237,39 @@ describe('rendered workload', () => {
     }
   });
 
-  test('kms-server runs with the controller on and KMS_ settings from values', () => {
+  test('kms-server runs with the controller on; its env carries only process-level settings', () => {
     const server = statefulSet(objects).spec.template.spec.containers.find((c) => c.name === 'kms-server')!;
     expect(server.command).toEqual(['node', 'dist/cli/kms-server.js']);
     const env = envOf(server);
+    // The KmsNode resource configures the node: nothing of the node's own configuration is in the env.
+    expect([...env.keys()].sort()).toEqual(['KMS_CONTROLLER', 'KMS_HOST', 'KMS_KMSNODE_NAME', 'KMS_LOG_LEVEL', 'KMS_NAMESPACE', 'KMS_PROBE_PORT', 'KMS_VOLUME_MOUNT_PATH']);
     expect(env.get('KMS_CONTROLLER')).toBe('true');
     expect(env.get('KMS_KMSNODE_NAME')).toBe('node1-kms-node');
-    expect(env.has('KMS_NAMESPACE')).toBe(true);
-    expect(env.get('KMS_PERSISTENCE_TYPE')).toBe('redis');
-    expect(env.get('KMS_PERSISTENCE_DATA_PATH')).toBe('/var/lib/kms-node/data');
-    expect(env.get('KMS_APPENDFSYNC')).toBe('always');
-    expect(env.has('KMS_ALLOW_WEAKER_FSYNC')).toBe(false);
-    expect(env.get('KMS_OPERATOR_KEY_FILE')).toBe('/var/run/secrets/kms/operator/key');
-    expect(env.get('KMS_ENCRYPTION_KEY_FILE')).toBe('/var/run/secrets/kms/encryption/key');
-    expect(env.get('KMS_CHAIN_ID')).toBe('17000');
-    expect(env.get('KMS_REGISTRY_ADDRESS')).toBe(REGISTRY);
-    expect(env.get('KMS_PORT')).toBe('8000');
-    expect(env.has('KMS_CHAIN_RPC_URL')).toBe(true);
-    expect(env.has('KMS_REDIS_URL')).toBe(false);
-    for (const probe of [server.startupProbe, server.livenessProbe, server.readinessProbe]) expect(probe?.httpGet?.path).toBe('/health');
+    expect(env.get('KMS_VOLUME_MOUNT_PATH')).toBe('/var/lib/kms-node');
+    expect(env.get('KMS_PROBE_PORT')).toBe('8001');
+    // No Secret is mounted into the pod: the controller reads the ones the resource names.
+    expect((server.volumeMounts ?? []).map((m) => m.name).sort()).toEqual(['data', 'tmp']);
+  });
+
+  test('probes: startup covers the first pass and restore, liveness only the process, readiness the node; all on the probe port', () => {
+    const server = statefulSet(objects).spec.template.spec.containers.find((c) => c.name === 'kms-server')! as Container & { ports?: { name: string; containerPort: number }[] };
+    expect(server.startupProbe?.httpGet).toEqual({ path: '/startupz', port: 'probes' });
+    expect(server.livenessProbe?.httpGet).toEqual({ path: '/livez', port: 'probes' });
+    expect(server.readinessProbe?.httpGet).toEqual({ path: '/health', port: 'probes' });
+    expect(server.ports).toEqual([
+      { name: 'api', containerPort: 8000, protocol: 'TCP' },
+      { name: 'probes', containerPort: 8001, protocol: 'TCP' },
+    ]);
+  });
+
+  test('the KmsNode spec carries what the env no longer does', () => {
+    const node = find(objects, 'KmsNode') as K8sObject & { spec: Record<string, unknown> };
+    expect(node.spec).toMatchObject({
+      operator: { address: OPERATOR },
+      chain: { chainId: 17000, registryAddress: REGISTRY },
+      persistence: { type: 'redis', dataPath: '/var/lib/kms-node/data', redis: { mode: 'embedded', appendfsync: 'always' }, encryptionKeySecretRef: { name: 'kms-seal' } },
+      server: { port: 8000 },
+    });
   });
 
   test('the data directory is created 0700 on the volume by an init step running as the runtime user', () => {
@@ -350,20 +364,26 @@ describe('rendered workload', () => {
 });
 
 describe('kms-server settings', () => {
-  test('every KMS_ variable the chart sets is a kms-server option', async () => {
-    const known = new Set(SERVER_OPTIONS.map((o) => envName(o)));
+  test('every KMS_ variable the chart sets is a process-level kms-server option (controller mode refuses the rest)', async () => {
+    const processLevel = new Set(OPTION_SPECS.filter((o) => o.controller === 'process').map((o) => envName(o)));
     const variants: Values[] = [
       merge(BASE_VALUES, { node: { persistence: { encryptionKeySecretRef: { name: 'kms-seal' } } } }),
       merge(BASE_VALUES, { node: { persistence: { redis: { mode: 'external', urlSecretRef: { name: 'r' }, appendfsync: 'everysec' } } } }),
       merge(BASE_VALUES, { node: { persistence: { type: 'memory' } } }),
+      merge(BASE_VALUES, { extraEnv: [{ name: 'KMS_CONTROLLER_RESYNC_MS', value: '60000' }] }),
     ];
-    const unknown = new Set<string>();
+    const outside = new Set<string>();
     for (const values of variants) {
-      for (const container of statefulSet(await renderOk(values)).spec.template.spec.containers) {
-        for (const e of container.env ?? []) if (!known.has(e.name)) unknown.add(e.name);
-      }
+      const server = statefulSet(await renderOk(values)).spec.template.spec.containers.find((c) => c.name === 'kms-server')!;
+      for (const e of server.env ?? []) if (e.name.startsWith('KMS_') && !processLevel.has(e.name)) outside.add(e.name);
     }
-    expect([...unknown]).toEqual([]);
+    expect([...outside]).toEqual([]);
+  });
+
+  test('extraEnv cannot smuggle node settings back into the env', async () => {
+    const refused = await render(merge(BASE_VALUES, { extraEnv: [{ name: 'KMS_CHAIN_ID', value: '1' }] }));
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/extraEnv/);
   });
 });
 
@@ -376,9 +396,7 @@ describe('variants', () => {
     expect(sts.spec.volumeClaimTemplates).toBeUndefined();
     expect(sts.spec.template.spec.initContainers).toBeUndefined();
     expect(objects.filter((o) => o.kind === 'StorageClass')).toEqual([]);
-    const server = sts.spec.template.spec.containers[0]!;
-    expect(server.env?.find((e) => e.name === 'KMS_REDIS_URL')?.valueFrom).toEqual({ secretKeyRef: { name: 'kms-redis', key: 'redis-url' } });
-    expect(envOf(server).get('KMS_ALLOW_WEAKER_FSYNC')).toBe('true');
+    expect(find(objects, 'KmsNode')).toMatchObject({ spec: { persistence: { redis: { mode: 'external', urlSecretRef: { name: 'kms-redis', key: 'redis-url' }, appendfsync: 'everysec' } } } });
     const role = find(objects, 'Role', 'node1-kms-node') as K8sObject & { rules: { resourceNames?: string[] }[] };
     expect(role.rules[4]?.resourceNames).toEqual(['kms-operator', 'kms-chain', 'kms-redis']);
   });

@@ -1,14 +1,18 @@
 /**
  * kms-server as an operator runs it: the real CLI in a child process. Bad settings of
- * every kind stop it with exit 2 and a message naming the flag and env var; --help
- * documents every option with its env var; memory mode warns loudly; a persistence
- * health failure prevents start-up (exit 1, with the reason); SIGTERM stops it (exit 0).
+ * every kind stop it with exit 2 and a message naming the flag and env var (including
+ * the ones only the chain can refute: a registry address without contract code); secrets
+ * are never echoed, and no URL credential reaches a log line; --help documents every
+ * option with its env var; memory mode warns loudly; a persistence health failure
+ * prevents start-up (exit 1, with the reason); SIGTERM stops it (exit 0). Controller mode
+ * refuses every KMS_ setting the KmsNode resource owns.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { jest } from '@jest/globals';
 import { SERVER_OPTIONS, envName } from '../../../src/config/options.js';
+import { deployRegistry } from '../../../src/chain/deploy.js';
 import { devAccounts, startAnvil, type AnvilHandle } from '../../harness/anvil.js';
 import { startRedisServer } from '../../harness/redisServer.js';
 import { makeTempDir, removeTempDir } from '../../harness/tempDir.js';
@@ -82,8 +86,9 @@ describe('bad settings: exit 2, one message naming flag and env var', () => {
     { kind: 'fsync policy', overrides: { appendfsync: 'no' }, expected: "--appendfsync (env KMS_APPENDFSYNC): must be one of always, everysec; got 'no'" },
     { kind: 'key prefix', overrides: { 'redis-key-prefix': 'kms prefix' }, expected: '--redis-key-prefix (env KMS_REDIS_KEY_PREFIX): must be 1-64 characters' },
     { kind: 'log level', overrides: { 'log-level': 'loud' }, expected: "--log-level (env KMS_LOG_LEVEL): must be one of fatal, error, warn, info, debug, trace, silent; got 'loud'" },
-    { kind: 'unreadable secret file', overrides: { 'encryption-key-file': '/nonexistent/kms-secret' }, expected: "--encryption-key-file (env KMS_ENCRYPTION_KEY_FILE): cannot read file '/nonexistent/kms-secret' (ENOENT)" },
-    { kind: 'operator mismatch', overrides: { 'operator-address': account(2).address }, expected: '--operator-key-file (env KMS_OPERATOR_KEY_FILE): the operator key does not belong to' },
+    { kind: 'missing secret file', overrides: { 'encryption-key-file': '/nonexistent/kms-secret' }, expected: "--encryption-key-file (env KMS_ENCRYPTION_KEY_FILE): file '/nonexistent/kms-secret' does not exist" },
+    { kind: 'missing operators file', overrides: { 'registry-address': '', 'operators-file': '/nonexistent/operators.json' }, expected: "--operators-file (env KMS_OPERATORS_FILE): file '/nonexistent/operators.json' does not exist" },
+    { kind: 'operator mismatch', overrides: { 'operator-address': account(2).address }, expected: '--operator-key-file (env KMS_OPERATOR_KEY): the operator key does not belong to' },
   ];
 
   test.each(cases)('$kind', async ({ overrides, expected }) => {
@@ -106,12 +111,60 @@ describe('bad settings: exit 2, one message naming flag and env var', () => {
     expect(run.stderr).toContain('--operator-key-file (env KMS_OPERATOR_KEY_FILE): is required');
   });
 
-  test('a malformed operator key is refused without showing it', async () => {
-    const bad = `${operator.privateKey.slice(0, 60)}zz`;
+  test.each([
+    ['malformed', `${operator.privateKey.slice(0, 60)}zz`],
+    ['zero', `0x${'0'.repeat(64)}`],
+    ['the curve order', '0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141'],
+  ])('a %s operator key exits 2 naming the flag and env var, never echoing the key', async (_kind, bad) => {
     const run = await runServer(validArgs(), { KMS_OPERATOR_KEY: bad });
+    console.log(`bad operator key (${_kind}) → exit ${String(run.code)}: ${run.stderr.trim()}`);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('the operator key must be 0x followed by 64 hex digits (value not shown)');
+    expect(run.stderr).toContain('--operator-key-file (env KMS_OPERATOR_KEY): the operator key must be 0x followed by 64 hex digits, a number from 1 to the secp256k1 group order minus 1 (value not shown)');
     expect(run.stderr).not.toContain(bad.slice(2, 40));
+    const decimal = /^0x[0-9a-f]{64}$/.test(bad) ? BigInt(bad).toString(10) : '';
+    if (decimal.length > 20) expect(run.stderr).not.toContain(decimal.slice(0, 20));
+    expect(run.stdout).toBe('');
+  });
+
+  test('a key file readable by group or others exits 2', async () => {
+    const dir = makeTempDir('kms-key-mode-');
+    try {
+      const file = join(dir, 'operator.key');
+      writeFileSync(file, `${operator.privateKey}\n`, { mode: 0o640 });
+      chmodSync(file, 0o640);
+      const run = await runServer([...validArgs(), '--operator-key-file', file]);
+      console.log(`key file 0640 → exit ${String(run.code)}: ${run.stderr.trim()}`);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`--operator-key-file (env KMS_OPERATOR_KEY_FILE): file '${file}' is accessible to group or others (mode 0640): make it private with chmod 600 '${file}'`);
+    } finally {
+      removeTempDir(dir);
+    }
+  });
+
+  test('a key file and KMS_OPERATOR_KEY at once exit 2 (the file does not silently win)', async () => {
+    const dir = makeTempDir('kms-key-twice-');
+    try {
+      const file = join(dir, 'operator.key');
+      writeFileSync(file, `${operator.privateKey}\n`, { mode: 0o600 });
+      const run = await runServer([...validArgs(), '--operator-key-file', file], keyEnv);
+      console.log(`two key sources → exit ${String(run.code)}: ${run.stderr.trim()}`);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`--operator-key-file (env KMS_OPERATOR_KEY_FILE): give this secret once: both the file '${file}' and KMS_OPERATOR_KEY are set; unset one of them`);
+    } finally {
+      removeTempDir(dir);
+    }
+  });
+
+  test('controller mode: a KMS_ setting the KmsNode resource owns exits 2, naming it', async () => {
+    const run = await runServer([], {
+      KMS_CONTROLLER: 'true', KMS_KMSNODE_NAME: 'node-0', KMS_NAMESPACE: 'kms', KMS_VOLUME_MOUNT_PATH: '/var/lib/kms-node',
+      KMS_CHAIN_ID: '31337', KMS_OPERATOR_KEY: operator.privateKey,
+    });
+    console.log(`controller mode with KMS_CHAIN_ID, KMS_OPERATOR_KEY → exit ${String(run.code)}: ${run.stderr.trim()}`);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--chain-id (env KMS_CHAIN_ID): is not read in controller mode (the KmsNode resource configures the node): set spec.chain.chainId in the KmsNode resource instead');
+    expect(run.stderr).toContain('--operator-key-file (env KMS_OPERATOR_KEY): is not read in controller mode (the KmsNode resource configures the node): set spec.operator.keySecretRef in the KmsNode resource instead');
+    expect(run.stderr).not.toContain(operator.privateKey.slice(2));
   });
 
   test('the operator key has no value flag (it would show in ps)', async () => {
@@ -148,6 +201,9 @@ describe('start-up against a chain', () => {
 
   beforeAll(async () => {
     anvil = await startAnvil();
+    // The first contract account 0 deploys: REGISTRY, the address validArgs() names.
+    const deployed = await deployRegistry(anvil.wallet(0));
+    expect(deployed.address.toLowerCase()).toBe(REGISTRY);
     dir = makeTempDir('kms-server-cli-');
   });
   afterAll(async () => {
@@ -180,6 +236,47 @@ describe('start-up against a chain', () => {
     // The configuration is logged, the key is not.
     expect(run.stdout).toContain('"configuration"');
     expect(run.stdout).not.toContain(operator.privateKey.slice(2));
+  });
+
+  test('a registry address with no contract code stops start-up: exit 2 naming the setting', async () => {
+    const notAContract = account(3).address.toLowerCase();
+    const run = await runServer(validArgs({ 'registry-address': notAContract, 'persistence-type': 'memory', 'chain-rpc-url': anvil.rpcUrl, port: String(await freePort()) }), keyEnv);
+    console.log(`registry without code → exit ${String(run.code)}: ${run.stderr.trim()}`);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`--registry-address (env KMS_REGISTRY_ADDRESS): there is no contract code at ${notAContract} on chain 31337: it is not an OperatorRegistry`);
+    expect(run.stdout).not.toContain('node running');
+  });
+
+  test('an operators file that is not an operator set stops start-up: exit 2 naming the setting', async () => {
+    const file = join(dir, 'operators.json');
+    writeFileSync(file, '{"operators": "nope"}');
+    const run = await runServer(validArgs({ 'registry-address': '', 'operators-file': file, 'persistence-type': 'memory', 'chain-rpc-url': anvil.rpcUrl, port: String(await freePort()) }), keyEnv);
+    console.log(`bad operators file → exit ${String(run.code)}: ${run.stderr.trim()}`);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--operators-file (env KMS_OPERATORS_FILE): ');
+    expect(run.stdout).not.toContain('node running');
+  });
+
+  test('no URL credential reaches a log line: userinfo and query strings are redacted everywhere', async () => {
+    const port = await freePort();
+    const rpc = new URL(anvil.rpcUrl);
+    // A provider-style API key in the query: the node runs on it, and logs its configuration.
+    const withKey = `${rpc.origin}/?apikey=PLANTED-QUERY-SECRET`;
+    const server = spawnServer(validArgs({ 'persistence-type': 'memory', 'chain-rpc-url': withKey, port: String(port), 'log-level': 'debug' }), keyEnv);
+    await untilOutput(server, 'node running');
+    server.child.kill('SIGTERM');
+    const first = await server.done;
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`${rpc.origin}/?[Redacted]`);
+    // userinfo in the chain URL and in a Redis URL: start-up fails, and its messages say why without them.
+    const second = await runServer(validArgs({
+      'chain-rpc-url': `http://planted-user:PLANTED-PASSWORD@${rpc.host}/?token=PLANTED-TOKEN`,
+      'redis-url': 'redis://kms:PLANTED-REDIS-PASSWORD@127.0.0.1:1/0', port: String(await freePort()), 'log-level': 'trace',
+    }), keyEnv);
+    expect(second.code).not.toBe(0);
+    for (const text of [first.stdout + first.stderr, second.stdout + second.stderr]) {
+      for (const planted of ['PLANTED-QUERY-SECRET', 'PLANTED-PASSWORD', 'planted-user', 'PLANTED-TOKEN', 'PLANTED-REDIS-PASSWORD']) expect(text).not.toContain(planted);
+    }
   });
 
   test('a data path others can read prevents start-up: exit 1 with the reason', async () => {

@@ -1,28 +1,23 @@
 /**
- * PersistenceOnlyRuntime on a real embedded redis-server: start, health and keys, the AOF
- * policy applied and verified, drift seen, a SIGKILLed server reported once as a
- * restart, and stop leaving the data where it was. (The file name avoids "persistence":
- * the `mock` test group selects such paths and runs them without a real server.)
+ * The test-only PersistenceOnlyRuntime (test/gen) on a real embedded redis-server: start,
+ * health and keys, the AOF policy applied and verified, drift seen, and stop leaving the
+ * data where it was. (The file name avoids "persistence": the `mock` test group selects
+ * such paths and runs them without a real server.)
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PersistenceOnlyRuntime, persistenceConfigOf, splitRedisUrl } from '../../../src/controller/runtime/persistenceRuntime.js';
-import { BACKEND_RESTARTED_CODE } from '../../../src/controller/kmsnode/checks.js';
 import type { ControllerNodeConfig } from '../../../src/controller/kmsnode/specMapping.js';
 import { silentLogger } from '../../../src/logging/logger.js';
 import { socketPathFor } from '../../../src/persistence/redis/embedded/redisConfig.js';
 import { parseInfo, sendCommand } from '../../../src/persistence/redis/embedded/respProbe.js';
 import { makeTempDir, removeTempDir } from '../../harness/tempDir.js';
+import { defaultSpec, nodeConfig } from '../../gen/kmsNode.js';
+import { PersistenceOnlyRuntime } from '../../gen/persistenceOnlyRuntime.js';
 
 const TIMEOUT_MS = 60_000;
 
 function config(dataPath: string): ControllerNodeConfig {
-  return {
-    persistence: { type: 'redis', dataPath, redis: { mode: 'embedded', appendfsync: 'always', keyPrefix: 'kms:' }, encryptionSecret: null },
-    server: { port: 8000 },
-    chain: { rpcUrl: 'http://127.0.0.1:8545', chainId: 31337, registryAddress: '0x2222222222222222222222222222222222222222' },
-    operator: { address: '0x1111111111111111111111111111111111111111', privateKey: `0x${'4f'.repeat(32)}` },
-  };
+  return nodeConfig(defaultSpec(dataPath));
 }
 
 async function redis(dataPath: string, args: readonly string[]): Promise<string> {
@@ -74,23 +69,6 @@ describe('PersistenceOnlyRuntime (embedded redis-server)', () => {
     expect(s.persistence?.aof).toMatchObject({ enabled: true, fsync: 'always' });
   }, TIMEOUT_MS);
 
-  test('a SIGKILLed redis-server is reported once as a restart, then the status is clean', async () => {
-    const dataPath = path.join(dir, 'data');
-    await runtime.start(config(dataPath));
-    const pid = Number(parseInfo(await redis(dataPath, ['INFO', 'server'])).get('process_id'));
-    process.kill(pid, 'SIGKILL');
-    let first = await runtime.refreshStatus();
-    const deadline = Date.now() + 30_000;
-    while (first.lastError?.code !== BACKEND_RESTARTED_CODE && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      first = await runtime.refreshStatus();
-    }
-    expect(first.lastError?.code).toBe(BACKEND_RESTARTED_CODE);
-    const second = await runtime.refreshStatus();
-    expect(second.lastError).toBeNull();
-    expect(second.persistence?.healthy).toBe(true);
-  }, TIMEOUT_MS);
-
   test('stop leaves the data path and its AOF in place', async () => {
     const dataPath = path.join(dir, 'data');
     await runtime.start(config(dataPath));
@@ -105,18 +83,4 @@ describe('PersistenceOnlyRuntime (embedded redis-server)', () => {
     expect(runtime.status().phase).toBe('failed');
     expect(runtime.status().lastError?.message).not.toBe('');
   }, TIMEOUT_MS);
-});
-
-describe('config mapping', () => {
-  test('external URL credentials move out of the URL (the persistence layer refuses them inline)', () => {
-    expect(splitRedisUrl('rediss://alice:s%40cret@redis.internal:6380/2')).toEqual({
-      url: 'rediss://redis.internal:6380/2', env: { KMS_REDIS_USERNAME: 'alice', KMS_REDIS_PASSWORD: 's@cret' },
-    });
-    const base = config('/d');
-    const external: ControllerNodeConfig = { ...base, persistence: { type: 'redis', dataPath: null, redis: { mode: 'external', url: 'redis://u:p@h:6379/3', appendfsync: 'everysec', keyPrefix: 'x:' }, encryptionSecret: null } };
-    expect(persistenceConfigOf(external, undefined)).toEqual({
-      config: { type: 'redis', mode: 'external', url: 'redis://h:6379', keyPrefix: 'x:', durability: { allowEverysec: true }, db: 3 },
-      env: { KMS_REDIS_USERNAME: 'u', KMS_REDIS_PASSWORD: 'p' },
-    });
-  });
 });

@@ -1,15 +1,10 @@
-import { silentLogger } from '../../logging/logger.js';
-import type { NodeStatusChange } from '../../node/runtime.js';
-import { SwitchableHealthPersistence } from '../../../test/gen/singleNode.js';
-import type { ControllerNodeConfig } from '../kmsnode/specMapping.js';
-import { PersistenceOnlyRuntime } from './persistenceRuntime.js';
+import { silentLogger } from '../../../src/logging/logger.js';
+import type { NodeStatusChange } from '../../../src/node/runtime.js';
+import { nodeConfig } from '../../gen/kmsNode.js';
+import { PersistenceOnlyRuntime } from '../../gen/persistenceOnlyRuntime.js';
+import { SwitchableHealthPersistence } from '../../gen/singleNode.js';
 
-const MEMORY: ControllerNodeConfig = {
-  persistence: { type: 'memory', dataPath: null, redis: null, encryptionSecret: null },
-  server: { port: 8000 },
-  chain: { rpcUrl: 'http://127.0.0.1:8545', chainId: 31337, registryAddress: '0x5FbDB2315678afecb367f032d93F642f64180aa3' },
-  operator: { address: '0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266', privateKey: `0x${'ab'.repeat(32)}` },
-};
+const MEMORY = nodeConfig();
 
 const describeChange = (c: NodeStatusChange): string => `${c.reason}:${c.status.phase}:${String(c.status.persistence?.healthy ?? null)}`;
 
