@@ -35,9 +35,17 @@ describe('decide', () => {
       .toMatchObject({ kind: 'applyFsync', policy: 'everysec', repair: false });
   });
 
-  test('drift (appendonly no behind the node\'s back) → repair with the resource\'s policy', () => {
+  test('drift (appendonly no behind the node\'s back) → reported first, then repaired with the resource\'s policy', () => {
     const drifted = runtimeStatus(withHealth(redisHealth(withAof({ enabled: false }))));
-    expect(decide({ desired: specToNodeConfig(base.spec, SECRETS), running: config(base), runtime: drifted, lastStatus: undefined }))
+    const desired = specToNodeConfig(base.spec, SECRETS);
+    // Seen before any status says so (a readiness probe read it): this pass only reports.
+    expect(decide({ desired, running: config(base), runtime: drifted, lastStatus: { persistence: { backend: 'redis', aofEnabled: true, fsync: 'always' } } })).toEqual({ kind: 'none' });
+    expect(decide({ desired, running: config(base), runtime: drifted, lastStatus: undefined })).toEqual({ kind: 'none' });
+    // Reported: the next pass repairs.
+    expect(decide({ desired, running: config(base), runtime: drifted, lastStatus: { persistence: { backend: 'redis', aofEnabled: false, fsync: 'always' } } }))
+      .toMatchObject({ kind: 'applyFsync', policy: 'always', repair: true });
+    const wrongPolicy = runtimeStatus(withHealth(redisHealth(withAof({ fsync: 'everysec' }))));
+    expect(decide({ desired, running: config(base), runtime: wrongPolicy, lastStatus: { persistence: { backend: 'redis', aofEnabled: true, fsync: 'everysec' } } }))
       .toMatchObject({ kind: 'applyFsync', policy: 'always', repair: true });
   });
 

@@ -95,9 +95,14 @@ export function decide(input: DecideInput): Decision {
   const want = desired.persistence.redis?.appendfsync;
   if (want === undefined) return { kind: 'none' };
   if (running.persistence.redis?.appendfsync !== want) return { kind: 'applyFsync', config: desired, policy: want, repair: false };
-  // Drift: someone changed Redis behind the node's back (CONFIG SET appendonly no, …).
+  // Drift: someone changed Redis behind the node's back (CONFIG SET appendonly no, …). It is
+  // repaired only once the written status reports it, so the False condition is never skipped,
+  // even when a readiness probe or the node itself read the drift before this pass did.
   const aof = input.runtime.persistence?.aof;
-  if (aof !== undefined && (!aof.enabled || aof.fsync !== want)) return { kind: 'applyFsync', config: desired, policy: want, repair: true };
+  const drifted = aof !== undefined && (!aof.enabled || aof.fsync !== want);
+  const reported = input.lastStatus?.persistence;
+  const reportedDrift = reported !== undefined && (reported.aofEnabled === false || (reported.fsync !== undefined && reported.fsync !== want));
+  if (drifted && reportedDrift) return { kind: 'applyFsync', config: desired, policy: want, repair: true };
   return { kind: 'none' };
 }
 
