@@ -3,7 +3,6 @@ import type { BlockReader, BoundaryEvent } from '../chain/blockSource.js';
 import { BlockSource } from '../chain/blockSource.js';
 import type { Operator, OperatorSetSource } from '../chain/operatorSet.js';
 import { encodeG1, partialSign } from '../crypto/index.js';
-import { isKmsError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { NodePersistence } from '../persistence/nodePersistence.js';
 import type { KeyShareVersion, NodeState, OperatorAddress, PersistenceHealth } from '../persistence/types.js';
