@@ -142,6 +142,11 @@ spec:
       {{- toYaml .Values.node.chain.rpcUrlSecretRef | nindent 6 }}
     chainId: {{ .Values.node.chain.chainId | int64 }}
     registryAddress: {{ .Values.node.chain.registryAddress | quote }}
+    {{- range $field := list "boundaryInterval" "pollIntervalMs" "protocolTimeoutMs" }}
+    {{- with index $.Values.node.chain $field }}
+    {{ $field }}: {{ . | int64 }}
+    {{- end }}
+    {{- end }}
   persistence:
     type: {{ $p.type }}
     {{- if eq $p.type "redis" }}

@@ -262,6 +262,13 @@ describe('rendered workload', () => {
     ]);
   });
 
+  test('chain timing goes into the KmsNode spec when set, and is left to the chain id\'s defaults when 0', async () => {
+    const timed = find(await renderOk(merge(BASE_VALUES, { node: { chain: { boundaryInterval: 10, pollIntervalMs: 2000, protocolTimeoutMs: 120000 } } })), 'KmsNode') as K8sObject & { spec: { chain: Record<string, unknown> } };
+    expect(timed.spec.chain).toMatchObject({ boundaryInterval: 10, pollIntervalMs: 2000, protocolTimeoutMs: 120000 });
+    const node = find(objects, 'KmsNode') as K8sObject & { spec: { chain: Record<string, unknown> } };
+    expect(Object.keys(node.spec.chain).sort()).toEqual(['chainId', 'registryAddress', 'rpcUrlSecretRef']);
+  });
+
   test('the KmsNode spec carries what the env no longer does', () => {
     const node = find(objects, 'KmsNode') as K8sObject & { spec: Record<string, unknown> };
     expect(node.spec).toMatchObject({
