@@ -4,7 +4,7 @@
  * data where it was. (The file name avoids "persistence": the `mock` test group selects
  * such paths and runs them without a real server.)
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ControllerNodeConfig } from '../../../src/controller/kmsnode/specMapping.js';
 import { silentLogger } from '../../../src/logging/logger.js';
@@ -79,7 +79,10 @@ describe('PersistenceOnlyRuntime (embedded redis-server)', () => {
   }, TIMEOUT_MS);
 
   test('a start that fails is reported as phase failed with the error', async () => {
-    await expect(runtime.start(config('relative/path'))).rejects.toThrow();
+    // The data path's parent is a file: no directory can be made there.
+    const blocker = path.join(dir, 'not-a-directory');
+    await writeFile(blocker, 'x');
+    await expect(runtime.start(config(path.join(blocker, 'data')))).rejects.toThrow();
     expect(runtime.status().phase).toBe('failed');
     expect(runtime.status().lastError?.message).not.toBe('');
   }, TIMEOUT_MS);
