@@ -3,7 +3,6 @@ import { ConfigError } from '../../config/errors.js';
 import { OPTION_SPECS, envName, type OptionSpec, type ServerOptionName, type SpecSource } from '../../config/options.js';
 import { validateSettings } from '../../config/parseServerConfig.js';
 import type { ServerConfig } from '../../config/serverConfig.js';
-import type { AppSignPolicy } from '../../node/http/appSignAccess.js';
 
 /**
  * KmsNode spec + the Secret values it references + the process's own settings → the node
@@ -35,7 +34,7 @@ export interface ControllerNodeConfig {
   readonly persistence: ControllerPersistenceConfig;
   readonly server: { readonly port: number };
   /** Who may obtain app-key partial signatures, and how fast. */
-  readonly appSign: AppSignPolicy;
+  readonly appSign: ServerConfig['appSign'];
   readonly chain: {
     /** Secret (provider URLs embed API keys): never log it. */
     readonly rpcUrl: string;
