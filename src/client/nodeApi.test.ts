@@ -95,6 +95,16 @@ describe('fetchPubkey / requestPartialSignature', () => {
     expect(err500.message).toContain('HTTP 500 (no error body)');
   });
 
+  it('names an allowlist refusal and a rate limit as such', async () => {
+    const refused = await serve(json(403, { error: { code: 'APP_NOT_ALLOWED', message: 'not on the allowlist' } }));
+    const err403 = await nodeFailure(requestPartialSignature(nodeTarget(refused), { appId: 'my-app' }, request));
+    expect(err403.details).toMatchObject({ reason: 'app-not-allowed', status: 403 });
+    const limited = await serve(json(429, { error: { code: 'RATE_LIMITED', message: 'slow down' } }));
+    const err429 = await nodeFailure(requestPartialSignature(nodeTarget(limited), { appId: 'my-app' }, request));
+    expect(err429.details).toMatchObject({ reason: 'rate-limited', status: 429 });
+    expect(err429.message).toContain('/app/sign answered HTTP 429 (RATE_LIMITED: slow down)');
+  });
+
   it('refuses answers over the size cap, declared or streamed', async () => {
     const declared = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(MAX_NODE_RESPONSE_BYTES + 1) });

@@ -33,6 +33,9 @@ export const MAX_NODE_RESPONSE_BYTES = 1024 * 1024;
 const REASON_OF_CODE: Readonly<Record<string, string>> = {
   NO_ACTIVE_KEY: 'no-active-key',
   KEY_VERSION_NOT_FOUND: 'version-not-held',
+  APP_NOT_ALLOWED: 'app-not-allowed',
+  RATE_LIMITED: 'rate-limited',
+  TOO_MANY_CONCURRENT: 'rate-limited',
 };
 
 const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
