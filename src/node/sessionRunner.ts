@@ -1,4 +1,5 @@
 import type { Logger } from '../logging/logger.js';
+import { RateLimitedLog } from '../logging/rateLimitedLog.js';
 import type { NodePersistence } from '../persistence/nodePersistence.js';
 import { isProtocolError, ProtocolError, type CompletionCertificate, type FinalizedVersion, type ProtocolMessage, type ProtocolSession } from '../protocol/index.js';
 import type { NodeMetrics } from './metrics.js';
@@ -31,8 +32,12 @@ export class SessionRunner {
   private wake: (() => void) | null = null;
   private readonly sends = new Set<Promise<boolean>>();
   private lastSavedPhase = 0;
+  /** An authenticated peer can send invalid messages at will: their lines are rate-limited (the metric counts all). */
+  private readonly rejections: RateLimitedLog;
 
-  constructor(private readonly o: SessionRunnerOptions) {}
+  constructor(private readonly o: SessionRunnerOptions) {
+    this.rejections = new RateLimitedLog(o.logger, 'protocol message rejected');
+  }
 
   get sessionTimestamp(): number {
     return this.o.sessionTimestamp;
@@ -98,7 +103,7 @@ export class SessionRunner {
           for (const { index, error } of rejected) {
             this.o.metrics.protocolMessagesRejected.inc({ code: error.code });
             const message = batch[index];
-            logger.warn({ code: error.code, from: message?.from, type: message?.type, reason: error.message }, 'protocol message rejected');
+            this.rejections.warn(`${error.code}|${message?.from ?? '?'}`, { code: error.code, from: message?.from, type: message?.type, reason: error.message });
           }
           return outbound;
         });
