@@ -136,9 +136,12 @@ async function scripted(devnet: Devnet, options: DemoOptions, progress: Progress
   await progress.step(
     'app key stable',
     async () => {
-      const again = appKeySchema.parse(JSON.parse((await kmsClient(devnet.nodeUrls(), ['app-key', appId, '--json'])).toString('utf8')));
+      // Pinned to the version just agreed on: the network keeps rotating, and a request that
+      // straddles the next activation finds no version with a threshold of partials.
+      const at = ['--attestation-time', String(rejoined.version)];
+      const again = appKeySchema.parse(JSON.parse((await kmsClient(devnet.nodeUrls(), ['app-key', appId, '--json', ...at])).toString('utf8')));
       if (again.appKey !== appKey.appKey) throw new Error('the app key changed across reshares: the master secret was not preserved');
-      const opened = await kmsClient(devnet.nodeUrls(), ['decrypt', appId], ciphertext);
+      const opened = await kmsClient(devnet.nodeUrls(), ['decrypt', appId, ...at], ciphertext);
       if (!Buffer.from(plaintext).equals(opened)) throw new Error('the first ciphertext no longer decrypts');
       return again.version;
     },
