@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { backoffDelay } from '../backoff.js';
 import type { Logger } from '../logging/logger.js';
 import { certificateToJson, parseCertificateJson, type CompletionCertificate } from '../protocol/index.js';
 import { TransportError } from '../transport/errors.js';
 import type { PeerTransport } from '../transport/peerTransport.js';
 import type { PeerIdentity } from '../transport/types.js';
+import { describeError } from '../logging/describeError.js';
 import { peerKeyViewSchema, type PeerKeyView } from './sessionPlan.js';
 
 /**
@@ -34,6 +36,28 @@ export type InboundCertificateMessage =
   | { readonly kind: 'push'; readonly from: string; readonly certificate: CompletionCertificate }
   | { readonly kind: 'request'; readonly from: string };
 
+export interface GatherOptions {
+  /** Answers to wait for (t − 1: with this node, a threshold). */
+  readonly needed: number;
+  /** Longest time to keep asking, ms. */
+  readonly withinMs: number;
+  readonly signal?: AbortSignal;
+}
+
+const GATHER_BACKOFF = { initialMs: 250, maxMs: 2_000, jitter: true } as const;
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 const answerSchema = z.object({
   certificate: z.unknown(),
   uncertifiedActive: peerKeyViewSchema.nullable(),
@@ -62,13 +86,35 @@ export class CertificateExchange {
           signal === undefined ? {} : { signal },
         );
       } catch (error) {
-        this.logger.warn({ to: peer.address, session: certificate.sessionTimestamp, err: describe(error) }, 'completion certificate not delivered');
+        this.logger.warn({ to: peer.address, session: certificate.sessionTimestamp, err: describeError(error) }, 'completion certificate not delivered');
       }
     }));
   }
 
-  /** Asks every peer for its latest certificate; unreachable peers and bad answers are left out (logged at debug). */
-  async gather(peers: readonly PeerIdentity[], sessionTimestamp: number, signal?: AbortSignal): Promise<PeerCertificateAnswer[]> {
+  /**
+   * Asks the peers for their latest certificate, again and again (the backoff rule) for
+   * those that did not answer, until `needed` answered or `withinMs` passed: at a boundary
+   * peers are busy with heavy verification and miss quick deadlines, and a node that plans
+   * without hearing them could deal from a stale share. Bad answers are left out.
+   */
+  async gather(peers: readonly PeerIdentity[], sessionTimestamp: number, options: GatherOptions): Promise<PeerCertificateAnswer[]> {
+    const deadline = Date.now() + options.withinMs;
+    const answered = new Map<string, PeerCertificateAnswer>();
+    for (let attempt = 0; ; attempt++) {
+      const missing = peers.filter((p) => !answered.has(p.address));
+      for (const answer of await this.#ask(missing, sessionTimestamp, options.signal)) answered.set(answer.from, answer);
+      if (answered.size >= Math.min(options.needed, peers.length) || options.signal?.aborted === true) break;
+      const wait = backoffDelay(GATHER_BACKOFF, attempt + 1);
+      if (Date.now() + wait >= deadline) {
+        this.logger.warn({ session: sessionTimestamp, answered: answered.size, needed: options.needed }, 'too few peers answered the certificate request; planning from what arrived');
+        break;
+      }
+      await sleep(wait, options.signal);
+    }
+    return [...answered.values()];
+  }
+
+  async #ask(peers: readonly PeerIdentity[], sessionTimestamp: number, signal: AbortSignal | undefined): Promise<PeerCertificateAnswer[]> {
     const answers = await Promise.all(peers.map(async (peer): Promise<PeerCertificateAnswer | null> => {
       try {
         const response = await this.probe.send(
@@ -85,7 +131,7 @@ export class CertificateExchange {
           uncertifiedActive: active !== null && active.operatorAddress === peer.address ? active : null,
         };
       } catch (error) {
-        this.logger.debug({ peer: peer.address, err: describe(error) }, 'no certificate answer from peer');
+        this.logger.debug({ peer: peer.address, err: describeError(error) }, 'no certificate answer from peer');
         return null;
       }
     }));
@@ -106,9 +152,4 @@ export class CertificateExchange {
   static answer(certificate: CompletionCertificate | null, uncertifiedActive: PeerKeyView | null): { certificate: unknown; uncertifiedActive: PeerKeyView | null } {
     return { certificate: certificate === null ? null : certificateToJson(certificate), uncertifiedActive };
   }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return 'code' in error ? `${String(error.code)}: ${error.message}` : error.message;
-  return String(error);
 }

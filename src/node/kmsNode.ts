@@ -7,15 +7,11 @@ import type { Logger } from '../logging/logger.js';
 import type { NodePersistence } from '../persistence/nodePersistence.js';
 import type { KeyShareVersion, NodeState, OperatorAddress, PersistenceHealth } from '../persistence/types.js';
 import {
-  certifies,
   createDkgSession,
   createReshareSession,
-  finalizeWithCertificate,
-  newestCertificate,
-  verifyCertificate,
+  thresholdFor,
   type CompletionCertificate,
   type FinalizedVersion,
-  type PendingCompletion,
   type PreviousVersion,
   type ProtocolSession,
 } from '../protocol/index.js';
@@ -26,6 +22,7 @@ import { ReplayGuard } from '../transport/replayGuard.js';
 import type { OperatorSigner } from '../transport/signer.js';
 import { NodeNotReadyError, NoKeyVersionError, OperatorMismatchError } from './errors.js';
 import { CERTIFICATE_ROUTES, CertificateExchange } from './certificateExchange.js';
+import { CertificateKeeper } from './certificateKeeper.js';
 import type { AppSignFacts } from '../wire/appSign.js';
 import type { PubkeyFacts } from '../wire/pubkey.js';
 import type { AppSignPolicy } from './http/appSignAccess.js';
@@ -90,10 +87,7 @@ export class KmsNode implements NodeApi {
   private readonly inbox: SessionInbox;
   private readonly messenger: PeerMessenger;
   private readonly certificates: CertificateExchange;
-  /** The newest verified certificate this node learned from peers (pushed or gathered). */
-  private knownCertificate: CompletionCertificate | null = null;
-  /** A round this node completed but did not see finalize; a certificate for it finalizes it. Holds a share: memory only. */
-  private pending: PendingCompletion | null = null;
+  private readonly keeper: CertificateKeeper;
   private readonly http: HttpServer;
   private blockSource: BlockSource | null = null;
   private readonly stopping = new AbortController();
@@ -130,6 +124,12 @@ export class KmsNode implements NodeApi {
       maxSkewMs,
     });
     this.certificates = new CertificateExchange(certificateTransport(m.peerClient), certificateTransport(m.probeClient), options.self, this.log);
+    this.keeper = new CertificateKeeper({
+      operators: () => this.operators,
+      activeVersion: () => this.keyStore?.activeVersion ?? null,
+      activate: (version) => this.activate(version),
+      logger: this.log,
+    });
     this.http = buildHttpServer(this, { logger: m.logger, appSignRequests: m.metrics.appSignRequests, ...(options.appSign === undefined ? {} : { appSign: options.appSign }) });
   }
 
@@ -234,12 +234,19 @@ export class KmsNode implements NodeApi {
       return;
     }
     const others = this.operators.filter((o) => o.address !== this.options.self);
-    const answers = await this.certificates.gather(others, event.blockTimestamp, this.stopping.signal);
-    const certificates = this.verifiedCertificates([...answers.flatMap((a) => (a.certificate === null ? [] : [a.certificate])), ...(this.knownCertificate === null ? [] : [this.knownCertificate])]);
-    this.knownCertificate = newestCertificate(certificates);
-    await this.finalizePending(certificates);
+    // Before dealing, hear from enough peers (t with this node) to know the agreed version.
+    const answers = await this.certificates.gather(others, event.blockTimestamp, {
+      needed: thresholdFor(this.operators.length) - 1,
+      withinMs: Math.floor(this.options.protocolTimeoutMs / 4),
+      signal: this.stopping.signal,
+    });
+    const certificates = await this.keeper.consider(answers.flatMap((a) => (a.certificate === null ? [] : [a.certificate])));
     const peerViews = answers.flatMap((a) => (a.uncertifiedActive === null ? [] : [a.uncertifiedActive]));
-    const plan = planSession(this.keyStore?.activeVersion ?? null, this.options.self, peerViews, event.blockTimestamp, certificates);
+    let plan = planSession(this.keyStore?.activeVersion ?? null, this.options.self, peerViews, event.blockTimestamp, certificates);
+    if (plan.kind === 'dkg' && answers.some((a) => a.certificate !== null)) {
+      // Never a fresh secret while peers report versions, even ones this node cannot verify.
+      plan = { kind: 'wait', reason: 'peers report certified versions, none of which verifies against the current operator set' };
+    }
     if (plan.kind === 'wait') {
       this.log.warn({ boundary, reason: plan.reason }, 'no round at this boundary');
       return;
@@ -293,10 +300,11 @@ export class KmsNode implements NodeApi {
       await this.certificates.broadcast(result.certificate, this.operators.filter((o) => o.address !== this.options.self), this.stopping.signal);
     } catch (error) {
       this.m.metrics.protocolRounds.inc({ type, outcome: 'failed' });
-      this.pending = session.pendingCompletion();
+      const pending = session.pendingCompletion();
+      this.keeper.keep(pending);
       this.log.warn(
-        { session: ts, type, err: describeError(error), keptCompletion: this.pending !== null },
-        this.pending === null ? 'round failed; the node retries at a later boundary' : 'round ended without t completions; a certificate from a peer can still finalize it',
+        { session: ts, type, err: describeError(error), keptCompletion: pending !== null },
+        pending === null ? 'round failed; the node retries at a later boundary' : 'round ended without t completions; a certificate from a peer can still finalize it',
       );
     } finally {
       this.runner = null;
@@ -325,49 +333,17 @@ export class KmsNode implements NodeApi {
     this.notify('keyVersionActivated');
   }
 
-  /** The certificates among `candidates` that verify against the current operator set (the others are logged). */
-  private verifiedCertificates(candidates: readonly CompletionCertificate[]): CompletionCertificate[] {
-    const recover = operatorSignerRecovery(this.operators);
-    const seen = new Set<string>();
-    return candidates.filter((cert) => {
-      const id = `${cert.type}:${cert.sessionTimestamp}`;
-      if (seen.has(id)) return false;
-      try {
-        verifyCertificate(cert, recover);
-      } catch (error) {
-        this.log.warn({ session: cert.sessionTimestamp, err: describeError(error) }, 'completion certificate refused');
-        return false;
-      }
-      seen.add(id);
-      return true;
-    });
-  }
-
-  /** Finalizes the round this node completed but did not see finalize, when one of `certificates` proves it. */
-  private async finalizePending(certificates: readonly CompletionCertificate[]): Promise<void> {
-    const pending = this.pending;
-    if (pending === null) return;
-    const active = this.keyStore?.activeVersion ?? null;
-    if (active !== null && active.epoch >= pending.sessionTimestamp) {
-      this.pending = null;
-      return;
-    }
-    const cert = certificates.find((c) => certifies(c, pending));
-    if (cert === undefined) return;
-    this.pending = null;
-    const version = finalizeWithCertificate(pending, cert, operatorSignerRecovery(this.operators));
-    await this.activate(version);
-    this.log.info({ session: version.epoch, signers: cert.signatures.length }, 'finalized a completed round from a peer\'s completion certificate; new key version active');
-  }
-
   /** A certificate pushed by a peer: into the running round, or it finalizes a kept completion. */
   private async learnCertificate(certificate: CompletionCertificate): Promise<void> {
-    const [cert] = this.verifiedCertificates([certificate]);
-    if (cert === undefined) return;
-    if (this.knownCertificate === null || cert.sessionTimestamp > this.knownCertificate.sessionTimestamp) this.knownCertificate = cert;
     const runner = this.runner;
-    if (runner !== null && runner.sessionTimestamp === cert.sessionTimestamp) runner.deliverCertificate(cert);
-    else await this.finalizePending([cert]);
+    if (runner === null || runner.sessionTimestamp !== certificate.sessionTimestamp) {
+      await this.keeper.consider([certificate]);
+      return;
+    }
+    const [cert] = this.keeper.verified([certificate]);
+    if (cert === undefined) return;
+    this.keeper.note(cert);
+    runner.deliverCertificate(cert);
   }
 
   private async onCertificateRoute(route: string, body: unknown): Promise<unknown> {
@@ -377,8 +353,7 @@ export class KmsNode implements NodeApi {
       return undefined;
     }
     const active = this.keyStore?.activeVersion ?? null;
-    const latest = newestCertificate([...(active?.certificate === undefined ? [] : [active.certificate]), ...(this.knownCertificate === null ? [] : [this.knownCertificate])]);
-    return CertificateExchange.answer(latest, active !== null && active.certificate === undefined ? viewOf(active, this.options.self) : null);
+    return CertificateExchange.answer(this.keeper.latest(), active !== null && active.certificate === undefined ? viewOf(active, this.options.self) : null);
   }
 
   private acceptsSession(ts: number): boolean {

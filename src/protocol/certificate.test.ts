@@ -2,12 +2,13 @@ import fc from 'fast-check';
 import { createDeterministicRng } from '../crypto/deterministicRng.js';
 import { certificateCompletions, finalizeWithCertificate, newestCertificate, verifyCertificate } from './certificate.js';
 import { certificateToJson, parseCertificateJson } from './certificateJson.js';
+import { commitmentsHash, completionDigest, dealerSetHash, toHex } from './digests.js';
 import { isProtocolError } from './errors.js';
 import type { ProtocolMessage } from './messages.js';
 import { createReshareSession } from './reshare.js';
 import type { ProtocolSession } from './session.js';
 import { createSimulatedDkg, createSimulatedOperators, finalizedVersions, recoverSimulatedSigner, runSessions, seededRandomSources, type DeliveryOptions, type SimulatedSigner } from './simulation.js';
-import type { CompletionCertificate, FinalizedVersion } from './types.js';
+import type { CompletionCertificate, FinalizedVersion, Hex } from './types.js';
 import { codeOf } from '../../test/gen/errorCode.js';
 
 type Sessions = Map<string, ProtocolSession>;
@@ -72,13 +73,21 @@ describe('completion certificates', () => {
     const bad: [string, CompletionCertificate][] = [
       ['other commitments', { ...cert0, commitments: other.commitments }],
       ['fewer than t', { ...cert0, signatures: cert0.signatures.slice(0, 2) }],
-      ['a signature moved to another operator', { ...cert0, signatures: cert0.signatures.map((s, i) => (i === 0 ? { ...s, signature: cert0.signatures[1]!.signature } : s)) }],
+      ['signatures moved to other operators', { ...cert0, signatures: cert0.signatures.map((s, i) => (i < 2 ? { ...s, signature: cert0.signatures[2]!.signature } : s)) }],
       ['unsorted signers', { ...cert0, signatures: [...cert0.signatures].reverse() }],
       ['a foreign threshold', { ...cert0, threshold: 2, commitments: cert0.commitments.slice(0, 2) }],
       ['another session', { ...cert0, sessionTimestamp: cert0.sessionTimestamp + 1 }],
       ['a dealer outside the set', { ...cert0, dealers: [...cert0.dealers.slice(0, 3), '0xffffffffffffffffffffffffffffffffffffffff'] }],
     ];
     for (const [what, cert] of bad) expect([what, codeOf(() => { verifyCertificate(cert, recoverSimulatedSigner); })]).toEqual([what, 'INVALID_CERTIFICATE']);
+    // With all four completions signed and t = 3, one that does not verify (its signer left the set, say) leaves
+    // enough; two do not.
+    const sign = (s: SimulatedSigner): Hex => toHex(s.sign(completionDigest('dkg', cert0.sessionTimestamp, s.address, dealerSetHash(cert0.dealers), commitmentsHash(cert0.commitments))));
+    const full = { ...cert0, signatures: signers4.map((s) => ({ operator: s.address, signature: sign(s) })) };
+    verifyCertificate(full, recoverSimulatedSigner);
+    const spoil = (count: number): CompletionCertificate => ({ ...full, signatures: full.signatures.map((s, i) => (i < count ? { ...s, signature: full.signatures[3]!.signature } : s)) });
+    verifyCertificate(spoil(1), recoverSimulatedSigner);
+    expect(codeOf(() => { verifyCertificate(spoil(2), recoverSimulatedSigner); })).toBe('INVALID_CERTIFICATE');
     expect(newestCertificate([cert0, { ...cert0, sessionTimestamp: 5 }])).toBe(cert0);
     expect(newestCertificate([])).toBeNull();
   });

@@ -55,16 +55,20 @@ export function verifyCertificate(cert: CompletionCertificate, recoverSigner: Re
   if (signatures.length < cert.threshold) throw invalid(`${signatures.length} signatures, ${cert.threshold} needed`, 'signatures');
   const setHash = dealerSetHash(dealers);
   const cHash = commitmentsHash(commitments);
+  // t valid signatures suffice: one whose signer's key this node no longer knows (it left
+  // the operator set since) does not void the others.
+  const failures: string[] = [];
   for (const { operator, signature } of signatures) {
     const digest = completionDigest(cert.type, cert.sessionTimestamp, operator, setHash, cHash);
-    let signer: string;
     try {
-      signer = recoverSigner(digest, fromHex(signature)).toLowerCase();
-    } catch (cause) {
-      throw new ProtocolError(ProtocolErrorCode.INVALID_CERTIFICATE, `completion certificate: the signature of ${operator} does not recover`, { cause, details: { field: 'signatures' } });
+      const signer = recoverSigner(digest, fromHex(signature)).toLowerCase();
+      if (signer !== operator) failures.push(`the completion of ${operator} was signed by ${signer}`);
+    } catch {
+      failures.push(`the signature of ${operator} does not recover`);
     }
-    if (signer !== operator) throw invalid(`the completion of ${operator} was signed by ${signer}`, 'signatures');
   }
+  const valid = signatures.length - failures.length;
+  if (valid < cert.threshold) throw invalid(`${valid} valid signatures, ${cert.threshold} needed (${failures.join('; ')})`, 'signatures');
 }
 
 /** The certificate's completions as messages to `to` (a forwarded completion verifies like a direct one: `to` is not signed). */
