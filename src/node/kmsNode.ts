@@ -145,6 +145,7 @@ export class KmsNode implements NodeApi {
       }
       this.setPhase('restoring');
       await this.restore();
+      await this.loadOperatorSet();
       const url = await this.http.listen({ host: this.options.host, port: this.options.port });
       this.blockSource = new BlockSource({
         client: this.m.blockReader,
@@ -211,6 +212,19 @@ export class KmsNode implements NodeApi {
       { lastProcessedBoundary: this.state.lastProcessedBoundary, versions: this.keyStore.versionCount, activeVersion: this.keyStore.activeVersion?.epoch ?? null },
       'state restored',
     );
+  }
+
+  /**
+   * The current operator set, before any boundary: peers that already started a round send
+   * to a node that has just restarted, and it must know their keys to accept their deals.
+   * Boundaries load the set at their own block; a failure here only defers that.
+   */
+  private async loadOperatorSet(): Promise<void> {
+    try {
+      this.operators = await this.m.operatorSet.getOperators();
+    } catch (error) {
+      this.log.warn({ err: describeError(error) }, 'could not read the operator set at start; peers are accepted from the first boundary on');
+    }
   }
 
   private async onBoundary(event: BoundaryEvent): Promise<void> {
@@ -366,6 +380,8 @@ export class KmsNode implements NodeApi {
 
   async receiveProtocolMessage(route: string, body: unknown): Promise<unknown> {
     if (this.phase !== 'running') throw new NodeNotReadyError(`the node is ${this.phase}`);
+    // 503, which senders retry: a 403 for an unknown sender would lose a deal for good.
+    if (this.operators.length === 0) throw new NodeNotReadyError('the operator set is not loaded yet');
     if (route === CERTIFICATE_ROUTES.push || route === CERTIFICATE_ROUTES.request) return this.onCertificateRoute(route, body);
     const message = this.messenger.receive(route, body);
     const runner = this.runner;
