@@ -106,8 +106,11 @@ check_run --tmpfs /tmp --entrypoint node "$image" -e '
   try { fs.writeFileSync("/app/probe", "x"); } catch (e) { if (e.code === "EROFS") process.exit(0); throw e; }
   console.error("the root filesystem is writable"); process.exit(1);' \
   || fail "the image does not start with a read-only root filesystem (writes to / must fail with EROFS, /tmp must work)"
-check_run "$image" --help | grep -q '^Usage: kms-server' || fail "'kms-server --help' did not print its usage"
-check_run --entrypoint redis-server "$image" --version | grep -q '^Redis server' || fail "redis-server is missing from the image"
+# Output captured first: `grep -q` stops reading at the match, and the CLI's broken pipe would fail the check.
+help="$(check_run "$image" --help)" || fail "'kms-server --help' exited non-zero"
+grep -q '^Usage: kms-server' <<<"$help" || fail "'kms-server --help' did not print its usage"
+redis_version="$(check_run --entrypoint redis-server "$image" --version)" || fail "redis-server is missing from the image"
+grep -q '^Redis server' <<<"$redis_version" || fail "redis-server --version printed '$redis_version'"
 size="$(docker_cli image inspect -f '{{.Size}}' "$image")"
 
 say "saving $image to $tar_path"

@@ -36,6 +36,9 @@ image_out="$("$root/scripts/image/build.sh")" || exit 1
 image="$(printf '%s\n' "$image_out" | sed -n 's/^IMAGE=//p')"
 image_tar="$(printf '%s\n' "$image_out" | sed -n 's/^IMAGE_TAR=//p')"
 
+# One cluster per host (they share the bridge and its addresses): a second run waits for the first.
+exec 8>/run/kms-e2e-cluster.lock
+if ! flock -n 8; then say "another cluster run holds /run/kms-e2e-cluster.lock; waiting"; flock 8; fi
 if ip link show "$CLUSTER_BRIDGE" >/dev/null 2>&1; then
   fail "interface $CLUSTER_BRIDGE exists: another cluster run is up, or one was killed (run teardown.sh <its state dir>, or 'ip link del $CLUSTER_BRIDGE')"
 fi
@@ -113,7 +116,7 @@ for c in admin kube-controller-manager kube-scheduler kubelet kube-proxy; do kub
 # ---- daemons: each in its own session, its pid recorded for teardown
 launch() { # name command...
   local name="$1"; shift
-  setsid "$@" >"$logs/$name.log" 2>&1 </dev/null &
+  setsid "$@" >"$logs/$name.log" 2>&1 </dev/null 8>&- &
   echo "$! $name" >>"$state/pids"
 }
 alive() { # name
