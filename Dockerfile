@@ -41,10 +41,11 @@ RUN apt-get update \
  && groupadd --system --gid 10001 kms \
  && useradd --system --uid 10001 --gid kms --home-dir /nonexistent --shell /usr/sbin/nologin kms
 WORKDIR /app
+# Only process-level settings here: in controller mode (the chart) kms-server refuses every
+# KMS_ variable that the KmsNode resource owns (port, data path, ...), image ENV included.
+# Standalone: docker run -e KMS_PERSISTENCE_DATA_PATH=/var/lib/kms-node/data -v <volume>:/var/lib/kms-node …
 ENV NODE_ENV=production \
-    KMS_HOST=0.0.0.0 \
-    KMS_PORT=8000 \
-    KMS_PERSISTENCE_DATA_PATH=/var/lib/kms-node/data
+    KMS_HOST=0.0.0.0
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY --chown=root:root package.json ./
