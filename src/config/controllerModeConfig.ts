@@ -28,6 +28,16 @@ export interface ControllerModeConfig {
 const PROCESS_OPTIONS: readonly OptionSpec[] = OPTION_SPECS.filter((o) => o.controller === 'process');
 const PROCESS_ENV = new Set(PROCESS_OPTIONS.map((o) => envName(o)));
 
+/**
+ * Kubernetes injects <SERVICE>_SERVICE_HOST, <SERVICE>_PORT_8000_TCP_ADDR, … for every
+ * Service in the namespace (unless the pod sets enableServiceLinks: false, as the chart
+ * does); a Service named kms-node-1 yields KMS_NODE_1_*. They are not settings.
+ */
+const SERVICE_LINK = /_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT|PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)$/;
+function isServiceLink(env: string): boolean {
+  return SERVICE_LINK.test(env);
+}
+
 /** True when the controller switch is on (flag or env): then parseControllerModeConfig applies. */
 export function isControllerMode(sources: Pick<ConfigSources, 'flags' | 'env'>): boolean {
   const value = sources.flags.controller ?? sources.env[envName({ name: 'controller' })];
@@ -52,7 +62,7 @@ export function parseControllerModeConfig(sources: ConfigSources): ControllerMod
     }
   }
   for (const env of Object.keys(sources.env)) {
-    if (!env.startsWith('KMS_') || PROCESS_ENV.has(env) || OPTION_SPECS.some((o) => envName(o) === env)) continue;
+    if (!env.startsWith('KMS_') || PROCESS_ENV.has(env) || OPTION_SPECS.some((o) => envName(o) === env) || isServiceLink(env)) continue;
     problems.push({ option: env, flag: env, env: '', message: 'is not a kms-server setting; in controller mode the pod env may carry only ' + [...PROCESS_ENV].join(', ') });
   }
 

@@ -220,6 +220,16 @@ describe('controller mode', () => {
     ]);
   });
 
+  it('the Service links Kubernetes injects (a Service named kms-node-1 gives KMS_NODE_1_*) are not settings', () => {
+    const links = {
+      KMS_NODE_1_SERVICE_HOST: '10.0.0.1', KMS_NODE_1_SERVICE_PORT: '8000', KMS_NODE_1_SERVICE_PORT_API: '8000', KMS_NODE_1_PORT: 'tcp://10.0.0.1:8000',
+      KMS_NODE_1_PORT_8000_TCP: 'tcp://10.0.0.1:8000', KMS_NODE_1_PORT_8000_TCP_PROTO: 'tcp', KMS_NODE_1_PORT_8000_TCP_PORT: '8000', KMS_NODE_1_PORT_8000_TCP_ADDR: '10.0.0.1',
+    };
+    expect(parseControllerModeConfig(sources(named, links)).kmsNodeName).toBe('node-0');
+    // A real option is still refused, even when it looks like a link (a Service named "kms" gives KMS_PORT).
+    expect(problemsOf(() => parseControllerModeConfig(sources(named, { ...links, KMS_PORT: 'tcp://10.0.0.2:8000' })))).toHaveLength(1);
+  });
+
   it('any other KMS_ setting, by env or flag, stops start-up naming it and where it belongs', () => {
     const problems = problemsOf(() => parseControllerModeConfig(sources(
       { ...named, port: '9000' },

@@ -247,6 +247,8 @@ describe('rendered workload', () => {
     expect(env.get('KMS_KMSNODE_NAME')).toBe('node1-kms-node');
     expect(env.get('KMS_VOLUME_MOUNT_PATH')).toBe('/var/lib/kms-node');
     expect(env.get('KMS_PROBE_PORT')).toBe('8001');
+    // Nor does Kubernetes add Service links (KMS_NODE_1_SERVICE_HOST for a release named kms-node-1).
+    expect((statefulSet(objects).spec.template.spec as { enableServiceLinks?: boolean }).enableServiceLinks).toBe(false);
     // No Secret is mounted into the pod: the controller reads the ones the resource names.
     expect((server.volumeMounts ?? []).map((m) => m.name).sort()).toEqual(['data', 'tmp']);
   });
