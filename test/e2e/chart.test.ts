@@ -185,9 +185,9 @@ describe('kms-node chart on kube-apiserver', () => {
   test('the first helm upgrade turns the hook-made KmsNode into a release object with the new values', async () => {
     const before = await getJson(['kmsnode', FULLNAME, '-n', NS]);
     expect((before['metadata'] as { annotations: Record<string, string> }).annotations['helm.sh/hook']).toBe('post-install');
-    ok(await helmWith(['upgrade', RELEASE, '$CHART'], merge(VALUES, { node: { server: { port: 8100 } } })), 'helm upgrade');
+    ok(await helmWith(['upgrade', RELEASE, '$CHART'], merge(VALUES, { node: { persistence: { redis: { appendfsync: 'everysec' } } } })), 'helm upgrade');
     const node = await getJson(['kmsnode', FULLNAME, '-n', NS]);
-    expect((node['spec'] as { server: { port: number } }).server.port).toBe(8100);
+    expect((node['spec'] as { persistence: { redis: { appendfsync: string } } }).persistence.redis.appendfsync).toBe('everysec');
     expect((node['metadata'] as { annotations?: Record<string, string> }).annotations?.['helm.sh/hook']).toBeUndefined();
     const manifest = ok(await api.helm(['get', 'manifest', RELEASE, '--namespace', NS]), 'helm get manifest');
     expect(manifest).toContain('kind: KmsNode');
@@ -197,9 +197,9 @@ describe('kms-node chart on kube-apiserver', () => {
     const status = { status: { phase: 'Running', phaseMessage: 'serving' } };
     ok(await api.kubectl(['patch', 'kmsnode', FULLNAME, '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]), 'patch status');
     const before = await getJson(['kmsnode', FULLNAME, '-n', NS]);
-    ok(await helmWith(['upgrade', RELEASE, '$CHART'], merge(VALUES, { node: { server: { port: 8200 } } })), 'helm upgrade');
+    ok(await helmWith(['upgrade', RELEASE, '$CHART'], merge(VALUES, { node: { appSign: { allowlist: ['demo-app'] } } })), 'helm upgrade');
     const after = await getJson(['kmsnode', FULLNAME, '-n', NS]);
-    expect((after['spec'] as { server: { port: number } }).server.port).toBe(8200);
+    expect((after['spec'] as { appSign: { allowlist: string[] } }).appSign.allowlist).toEqual(['demo-app']);
     expect(after['status']).toEqual(status.status);
     expect((after['metadata'] as { uid: string }).uid).toBe((before['metadata'] as { uid: string }).uid);
   }, STEP_TIMEOUT_MS);
@@ -219,6 +219,17 @@ describe('kms-node chart on kube-apiserver', () => {
       'get crd',
     );
     expect(description).toContain(marker);
+  }, STEP_TIMEOUT_MS);
+
+  // Last upgrade of the release: a refused upgrade may leave the other objects half-patched.
+  test('an upgrade that moves the API port is refused by the CRD and changes nothing', async () => {
+    const before = await getJson(['kmsnode', FULLNAME, '-n', NS]);
+    const moved = await helmWith(['upgrade', RELEASE, '$CHART'], merge(VALUES, { node: { server: { port: 8200 } } }));
+    expect(moved.code).not.toBe(0);
+    expect(moved.stderr).toContain('server.port is immutable');
+    const after = await getJson(['kmsnode', FULLNAME, '-n', NS]);
+    expect((after['spec'] as { server: { port: number } }).server.port).toBe((before['spec'] as { server: { port: number } }).server.port);
+    expect((after['metadata'] as { uid: string }).uid).toBe((before['metadata'] as { uid: string }).uid);
   }, STEP_TIMEOUT_MS);
 
   test('helm uninstall leaves the claims, the CRD and the StorageClass', async () => {
