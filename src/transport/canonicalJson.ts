@@ -46,6 +46,7 @@ function encodeObject(obj: object, path: string): string {
   const keys = Object.keys(record).sort();
   const parts: string[] = [];
   for (const key of keys) {
+    if (key === '__proto__') throw new TypeError(`canonicalJson: ${path} has a "__proto__" member, which a receiver cannot parse back as a field`);
     const member = record[key];
     if (member === undefined) continue;
     parts.push(`${JSON.stringify(key)}:${encode(member, `${path}.${key}`)}`);

@@ -87,6 +87,12 @@ describe('sealEnvelope / openEnvelope', () => {
     expect(signer.toLowerCase()).toBe(alice.signer.signingAddress);
   });
 
+  it('refuses to seal a "__proto__" member, which the receiver could not parse back as a field', () => {
+    const payload = sharePayload();
+    Object.defineProperty(payload, '__proto__', { value: [], enumerable: true });
+    expect(() => sealEnvelope(payload, alice.signer, { route: ROUTE, now: NOW })).toThrow(/__proto__/);
+  });
+
   it('uses a fresh random nonce by default', () => {
     const a = sealEnvelope(sharePayload(), alice.signer, { route: ROUTE, now: NOW });
     const b = sealEnvelope(sharePayload(), alice.signer, { route: ROUTE, now: NOW });
@@ -198,6 +204,7 @@ describe('sealEnvelope / openEnvelope', () => {
       ['checksummed from', { payload: `{"type":"t","sessionTimestamp":1,"from":"0x${'AB'.repeat(20)}"}` }, 'payload.from'],
       ['negative session', { payload: `{"type":"t","sessionTimestamp":-1,"from":"${alice.peer.address}"}` }, 'payload.sessionTimestamp'],
       ['bad recipient', { payload: `{"type":"t","sessionTimestamp":1,"from":"${alice.peer.address}","to":"bob"}` }, 'payload.to'],
+      ['a "__proto__" member', { payload: `{"__proto__":[],"from":"${alice.peer.address}","sessionTimestamp":1,"type":"t"}` }, 'envelope.payload'],
     ])('MALFORMED_ENVELOPE: %s', (_name, patch, field) => {
       const body = typeof patch === 'string' ? patch : { ...good(), ...patch };
       const err = rejection(body, openOpts());
@@ -222,7 +229,7 @@ describe('sealEnvelope / openEnvelope', () => {
   it('property: arbitrary JSON fields round-trip; any single-character change is rejected', () => {
     fc.assert(
       fc.property(
-        fc.dictionary(fc.string().filter((k) => !['type', 'sessionTimestamp', 'from', 'to'].includes(k)), fc.jsonValue(), { maxKeys: 4 }),
+        fc.dictionary(fc.string().filter((k) => !['type', 'sessionTimestamp', 'from', 'to', '__proto__'].includes(k)), fc.jsonValue(), { maxKeys: 4 }),
         fc.nat(),
         fc.integer({ min: 32, max: 126 }),
         (extra, position, charCode) => {

@@ -194,8 +194,19 @@ export function decodeEnvelope(body: unknown): SignedEnvelope {
 function decodePayload(text: string): TransportPayload {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // A "__proto__" member would not survive schema parsing as a field (assigning it sets the
+    // object's prototype), so the signed bytes and the parsed payload would differ: refuse it.
+    json = JSON.parse(text, (key, value: unknown) => {
+      if (key === '__proto__') throw new ProtoMemberError();
+      return value;
+    });
   } catch (error) {
+    if (error instanceof ProtoMemberError) {
+      throw new TransportError('MALFORMED_ENVELOPE', 'envelope.payload has a "__proto__" member, which is not allowed', {
+        fix: 'seal payloads with sealEnvelope, which refuses such members',
+        details: { field: 'envelope.payload' },
+      });
+    }
     throw new TransportError('MALFORMED_ENVELOPE', 'envelope.payload is not valid JSON', {
       fix: 'seal payloads with sealEnvelope, which writes canonical JSON',
       details: { field: 'envelope.payload' },
@@ -206,6 +217,8 @@ function decodePayload(text: string): TransportPayload {
   if (!parsed.success) throw malformed('payload', parsed.error);
   return parsed.data;
 }
+
+class ProtoMemberError extends Error {}
 
 function malformed(root: string, error: z.ZodError): TransportError {
   const issue = error.issues[0];
