@@ -34,6 +34,7 @@ import { pubkeyViewOf, storedPubkeyView } from './publicKeyView.js';
 import type { NodeRuntimePhase, NodeRuntimeStatus, NodeStatusChangeReason, NodeStatusListener } from './runtime.js';
 import { DEFAULT_INBOX_LIMITS, SessionInbox } from './sessionInbox.js';
 import { planSession, viewOf } from './sessionPlan.js';
+import { roundTimeouts } from './roundTimeouts.js';
 import { SessionRunner } from './sessionRunner.js';
 import { StatusListeners } from './statusListeners.js';
 
@@ -228,6 +229,7 @@ export class KmsNode implements NodeApi {
   }
 
   private async onBoundary(event: BoundaryEvent): Promise<void> {
+    const seenAt = Date.now();
     const boundary = Number(event.blockNumber);
     const state = this.state;
     if (state === null || boundary <= state.lastProcessedBoundary || this.stopping.signal.aborted) return;
@@ -265,10 +267,10 @@ export class KmsNode implements NodeApi {
       this.log.warn({ boundary, reason: plan.reason }, 'no round at this boundary');
       return;
     }
-    await this.runRound(event, plan.kind === 'dkg' ? null : plan);
+    await this.runRound(event, seenAt, plan.kind === 'dkg' ? null : plan);
   }
 
-  private async runRound(event: BoundaryEvent, reshare: { previous: PreviousVersion; previousShare: bigint | null } | null): Promise<void> {
+  private async runRound(event: BoundaryEvent, seenAt: number, reshare: { previous: PreviousVersion; previousShare: bigint | null } | null): Promise<void> {
     const ts = event.blockTimestamp;
     const type = reshare === null ? 'dkg' : 'reshare';
     const common = {
@@ -294,8 +296,8 @@ export class KmsNode implements NodeApi {
       sessionTimestamp: ts,
       messenger: this.messenger,
       persistence: this.m.persistence,
-      ackPhaseTimeoutMs: Math.floor(this.options.protocolTimeoutMs / 2),
-      totalTimeoutMs: this.options.protocolTimeoutMs,
+      ...roundTimeouts({ protocolTimeoutMs: this.options.protocolTimeoutMs, operators: common.operators, self: this.options.self, sessionTimestamp: ts }),
+      startedAt: seenAt,
       logger: this.log.child({ session: ts, type }),
       metrics: this.m.metrics,
       signal: this.stopping.signal,

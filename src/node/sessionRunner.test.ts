@@ -36,7 +36,7 @@ interface Net {
  */
 function network(
   sessions: ReadonlyMap<string, ProtocolSession>,
-  options: { ts?: number; ackMs?: number; totalMs?: number; drop?: (m: ProtocolMessage) => boolean; signal?: AbortSignal } = {},
+  options: { ts?: number; ackMs?: number; totalMs?: number; startedAt?: number; drop?: (m: ProtocolMessage) => boolean; signal?: AbortSignal; notDurable?: ReadonlySet<string> } = {},
 ): Net {
   const net: Net = { runners: new Map(), saved: new Map(), metrics: new Map(), sent: [] };
   for (const [address, session] of sessions) {
@@ -45,6 +45,13 @@ function network(
     const save = persistence.saveProtocolSession.bind(persistence);
     persistence.saveProtocolSession = (state: ProtocolSessionState) => { phases.push(state.phase); return save(state); };
     net.saved.set(address, phases);
+    if (options.notDurable?.has(address) === true) {
+      // As a Redis with `CONFIG SET appendonly no` reports it.
+      persistence.healthCheck = () => Promise.resolve({
+        healthy: false, backend: 'redis', mode: 'external',
+        findings: [{ check: 'aof-enabled', ok: false, message: 'appendonly is no: writes are not logged' }],
+      });
+    }
     const messenger = {
       send(message: ProtocolMessage): Promise<boolean> {
         net.sent.push(message);
@@ -70,6 +77,7 @@ function network(
       persistence,
       ackPhaseTimeoutMs: options.ackMs ?? 20_000,
       totalTimeoutMs: options.totalMs ?? 40_000,
+      ...(options.startedAt === undefined ? {} : { startedAt: options.startedAt }),
       logger: silentLogger(),
       metrics,
       signal: options.signal ?? new AbortController().signal,
@@ -166,6 +174,30 @@ describe('SessionRunner with real protocol sessions', () => {
     expect(adopted.commitments.map(hex)).toEqual(finished[0]!.commitments.map(hex));
     expect(adopted.certificate.signatures.length).toBeGreaterThanOrEqual(3);
   });
+
+  it('sends no completion while persistence could not commit the version: that node fails with PERSISTENCE_NOT_DURABLE, the others finalize', async () => {
+    const sessions = dkgSessions(4, 'runner-not-durable');
+    const shaky = [...sessions.keys()][1]!;
+    const net = network(sessions, { ackMs: 4_000, totalMs: 30_000, notDurable: new Set([shaky]) });
+    const outcomes = await Promise.allSettled([...net.runners].map(async ([address, r]) => [address, await r.run()] as const));
+    const failed = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as { code: string; message: string }] : []));
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ code: 'PERSISTENCE_NOT_DURABLE', message: expect.stringContaining('aof-enabled: appendonly is no') as unknown });
+    expect(net.sent.filter((m) => m.type === 'complete' && m.from === shaky)).toEqual([]);
+    expect(net.sent.filter((m) => m.type === 'deal' && m.from === shaky)).toHaveLength(3);
+    const done = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    expect(done.map(([a]) => a)).not.toContain(shaky);
+    expect(new Set(done.map(([, r]) => hex(r.masterPublicKey))).size).toBe(1);
+  });
+
+  it('counts its timeouts from startedAt (when the node saw the boundary), not from run()', async () => {
+    const sessions = dkgSessions(4, 'runner-started-at');
+    const [only] = [...sessions.keys()];
+    // Seen 200 s ago with a 100 s budget: the round gives up at once. Counting from run()
+    // instead, it would wait 100 s and this test would exceed its own 30 s limit.
+    const net = network(new Map([[only!, sessions.get(only!)!]]), { ackMs: 50_000, totalMs: 100_000, startedAt: Date.now() - 200_000 });
+    await expect(net.runners.get(only!)!.run()).rejects.toMatchObject({ code: 'NOT_ENOUGH_DEALERS' });
+  }, 30_000);
 
   it('counts and survives a rejected message, then still finalizes', async () => {
     const sessions = dkgSessions(4, 'runner-garbage');

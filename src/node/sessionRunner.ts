@@ -1,4 +1,5 @@
 import type { Logger } from '../logging/logger.js';
+import { DurabilityError } from '../persistence/errors.js';
 import { RateLimitedLog } from '../logging/rateLimitedLog.js';
 import type { NodePersistence } from '../persistence/nodePersistence.js';
 import { isProtocolError, ProtocolError, type CompletionCertificate, type FinalizedVersion, type ProtocolMessage, type ProtocolSession } from '../protocol/index.js';
@@ -14,6 +15,8 @@ export interface SessionRunnerOptions {
   readonly ackPhaseTimeoutMs: number;
   /** After this long in all, give up (the node retries at a later boundary). */
   readonly totalTimeoutMs: number;
+  /** When both timeouts started counting (epoch ms; the node passes when it saw the boundary). Default: run(). */
+  readonly startedAt?: number;
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
   /** Aborts the round (node shutdown). */
@@ -55,15 +58,18 @@ export class SessionRunner {
     this.wake?.();
   }
 
-  /** Runs to a finalized version, or rejects with the ProtocolError that ended it. */
+  /**
+   * Runs to a finalized version, or rejects with the ProtocolError that ended it, or a
+   * DurabilityError when persistence could not commit the version this node completed.
+   */
   async run(): Promise<FinalizedVersion> {
     const { session, logger } = this.o;
-    const startedAt = Date.now();
+    const startedAt = this.o.startedAt ?? Date.now();
     const ackDeadline = startedAt + this.o.ackPhaseTimeoutMs;
     const deadline = startedAt + this.o.totalTimeoutMs;
     let proceededAck = false;
     try {
-      this.dispatch(session.start());
+      await this.send(session.start());
       await this.snapshot();
       for (;;) {
         this.throwIfAborted();
@@ -75,21 +81,24 @@ export class SessionRunner {
         if (session.phase === 'failed') throw this.failure();
         const now = Date.now();
         if (now >= deadline) {
-          this.applySafely(() => session.proceed());
+          await this.applySafely(() => {
+            session.giveUp();
+            return [];
+          });
           if (session.result() === null) throw this.failure();
           continue;
         }
         if (!proceededAck && now >= ackDeadline && session.phase === 'acknowledging') {
           proceededAck = true;
           logger.info({ status: session.status() }, 'acknowledgement phase timed out; deciding the dealer set from what arrived');
-          this.applySafely(() => session.proceed());
+          await this.applySafely(() => session.proceed());
           await this.snapshot();
           continue;
         }
         if (this.certificates.length > 0) {
           for (const cert of this.certificates.splice(0, this.certificates.length)) {
             logger.info({ signers: cert.signatures.length }, 'applying a completion certificate forwarded by a peer');
-            this.applySafely(() => session.handleCertificate(cert));
+            await this.applySafely(() => session.handleCertificate(cert));
           }
           continue;
         }
@@ -98,7 +107,7 @@ export class SessionRunner {
           continue;
         }
         const batch = this.queue.splice(0, this.queue.length);
-        this.applySafely(() => {
+        await this.applySafely(() => {
           const { outbound, rejected } = session.handleAll(batch);
           for (const { index, error } of rejected) {
             this.o.metrics.protocolMessagesRejected.inc({ code: error.code });
@@ -115,23 +124,41 @@ export class SessionRunner {
     }
   }
 
-  private applySafely(step: () => ProtocolMessage[]): void {
+  private async applySafely(step: () => ProtocolMessage[]): Promise<void> {
+    let out: readonly ProtocolMessage[];
     try {
-      this.dispatch(step());
+      out = step();
     } catch (error) {
       // A ProtocolError thrown by the session itself (not by one message) ends the round;
       // the loop sees phase 'failed' and reports it. Its outbound still goes out.
       if (!isProtocolError(error)) throw error;
-      this.dispatch([...error.outbound]);
+      out = error.outbound;
     }
+    await this.send(out);
   }
 
-  private dispatch(messages: readonly ProtocolMessage[]): void {
+  private async send(messages: readonly ProtocolMessage[]): Promise<void> {
+    if (messages.some((m) => m.type === 'complete')) await this.requireDurable();
     for (const message of messages) {
       const send = this.o.messenger.send(message, this.o.signal);
       this.sends.add(send);
       void send.finally(() => this.sends.delete(send));
     }
+  }
+
+  /**
+   * A completion vouches that this node will hold the version: peers count it towards the
+   * t that finalize. None goes out while persistence could not commit that version (AOF
+   * off, fsync weaker than configured, last write failed, server unreachable).
+   */
+  private async requireDurable(): Promise<void> {
+    const health = await this.o.persistence.healthCheck();
+    if (health.healthy) return;
+    const failed = health.findings.filter((f) => !f.ok).map((f) => `${f.check}: ${f.message}`);
+    throw new DurabilityError(`session ${this.o.sessionTimestamp}: this node's completion was not sent, persistence could not commit the version (${failed.join('; ') || 'unhealthy'})`, {
+      fix: 'restore durable persistence (see /health); the node takes part again at the next boundary',
+      details: { sessionTimestamp: this.o.sessionTimestamp, findings: failed.join('; ') },
+    });
   }
 
   private async flushSends(): Promise<void> {

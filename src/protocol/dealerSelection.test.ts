@@ -45,6 +45,19 @@ describe('adoptableDealerSet', () => {
     expect(adoptableDealerSet(three, reshare, () => true)).toBeNull();
     expect(adoptableDealerSet([rec([A, B, C], 'k'), rec([A, B, C], 'other'), rec([A, B, C], 'k')], dkg, () => true)).toBeNull();
   });
+
+  it('with minimum 1 (the ack deadline) follows the best-supported usable completion: most completions, then the lowest key', () => {
+    const ab = rec([A, B], 'k2');
+    const abc = rec([A, B, C], 'k1');
+    const bcd = rec([B, C, D], 'k3');
+    expect(adoptableDealerSet([bcd, abc], dkg, () => true, 1)).toEqual([A, B, C]);
+    expect(adoptableDealerSet([abc, bcd, bcd], dkg, () => true, 1)).toEqual([B, C, D]);
+    // The better-supported set holds a dealer whose deal this node lacks: the next one is followed.
+    expect(adoptableDealerSet([abc, bcd, bcd], dkg, (d) => d !== D, 1)).toEqual([A, B, C]);
+    // Too small for the rule, whatever its support.
+    expect(adoptableDealerSet([ab, ab, ab], dkg, () => true, 1)).toBeNull();
+    expect(adoptableDealerSet([], dkg, () => true, 1)).toBeNull();
+  });
 });
 
 describe('chooseDealersAtDeadline', () => {

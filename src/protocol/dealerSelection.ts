@@ -11,9 +11,11 @@
  * partitioned or lagging), down to t operators. An operator silent the whole
  * round, or heard from and then silent past the deadline, so no longer blocks everyone;
  * it receives nothing usable and finalizes nothing this round. Acks are broadcast, so
- * nodes that received the same acks decide the same D. Nodes whose views differ may pick
- * different sets: their completions then do not match, and the t-of-n completion quorum
- * (t > n/2) lets at most one outcome finalize — the round may fail, never split.
+ * nodes that received the same acks decide the same D, and a node that already received
+ * a completion follows its D (adoptableDealerSet with minimum 1) rather than its own
+ * view. Nodes that still pick different sets sign completions that do not match; the
+ * t-of-n completion quorum (t > n/2) lets at most one outcome finalize — the round may
+ * fail, never split.
  */
 import { ProtocolErrorCode } from './errors.js';
 import type { OperatorAddress } from './types.js';
@@ -76,23 +78,28 @@ export function chooseDealers(
 }
 
 /**
- * A dealer set that at least t operators completed with one key (hash(D) ‖ hash(C)),
- * whose size fits the rule and whose every dealer `usable` accepts (this node holds its
- * valid deal), or null.
+ * The dealer set of the best-supported completion key (most completions, then the lowest
+ * key) that at least `minimum` operators completed with, whose size fits the rule and
+ * whose every dealer `usable` accepts (this node holds its valid deal), or null.
+ * `minimum` = t: the outcome is certified, adopting it finalizes at once. `minimum` = 1
+ * (at the ack deadline): a node that decides late follows the first decider instead of
+ * its own view, so nodes that heard acks at different times do not split.
  */
 export function adoptableDealerSet(
   completions: Iterable<{ readonly dealers: readonly OperatorAddress[]; readonly key: string }>,
   rule: DealerSetRule,
   usable: (dealer: OperatorAddress) => boolean,
+  minimum: number = rule.threshold,
 ): OperatorAddress[] | null {
   const counts = new Map<string, { n: number; dealers: readonly OperatorAddress[] }>();
   for (const rec of completions) {
     const e = counts.get(rec.key) ?? { n: 0, dealers: rec.dealers };
     counts.set(rec.key, { n: e.n + 1, dealers: e.dealers });
   }
-  for (const { n, dealers } of counts.values()) {
+  const ranked = [...counts].sort(([ka, a], [kb, b]) => b.n - a.n || (ka < kb ? -1 : ka > kb ? 1 : 0));
+  for (const [, { n, dealers }] of ranked) {
     const sizeOk = rule.previousThreshold === null ? dealers.length >= rule.threshold : dealers.length === rule.previousThreshold;
-    if (n >= rule.threshold && sizeOk && dealers.every(usable)) return [...dealers];
+    if (n >= minimum && sizeOk && dealers.every(usable)) return [...dealers];
   }
   return null;
 }

@@ -4,6 +4,7 @@ import { G2, decodeG2 } from '../crypto/points.js';
 import { partialSign, recoverAppKey, verifyAppKey, verifyPartial, publicShare } from '../crypto/signatures.js';
 import type { ProtocolSessionState } from '../persistence/types.js';
 import { createDkgSession } from './dkg.js';
+import { verifyCertificate } from './certificate.js';
 import type { ProtocolError } from './errors.js';
 import type { ProtocolMessage } from './messages.js';
 import type { ProtocolSession } from './session.js';
@@ -196,34 +197,53 @@ describe('DKG rejections', () => {
     expect(codeOf(() => fresh.handle({ ...completion, dealers: [...completion.dealers].reverse() }))).toBe('INVALID_COMPLETION');
   });
 
-  it('waits for a missing ack; after proceed() the majority finalizes without that dealer and the odd one out fails', () => {
+  it('a node missing one ack follows the dealer set a peer already completed with, instead of waiting for its deadline', () => {
+    const signers = createSimulatedOperators(4, 'follow');
+    const operators = signers.map((s) => s.address);
+    // Operator 0's ack for dealer 3 is lost on the way to everyone else; its completion over all four is not.
+    const { sessions: map, report } = runSimulatedDkg({ signers, sessionTimestamp: SESSION }, { intercept: (m) => (m.type === 'ack' && m.player === operators[0] && m.dealer === operators[3] ? null : m) });
+    expect(report.rejected).toEqual([]);
+    for (const a of operators) expect(map.get(a)!.result()?.dealers).toEqual(operators);
+  });
+
+  it('waits for a missing ack; after proceed() the majority finalizes without that dealer, and the odd one out finalizes the same version from its deals', () => {
     const signers = createSimulatedOperators(4, 'slow');
     const operators = signers.map((s) => s.address);
     const slowDealer = operators[3]!;
-    // Operator 0's ack for dealer 3 is lost on the way to everyone else.
-    const { sessions: map } = runSimulatedDkg({ signers, sessionTimestamp: SESSION }, { intercept: (m) => (m.type === 'ack' && m.player === operators[0] && m.dealer === slowDealer ? null : m) });
+    // Operator 0's ack for dealer 3 and its completion are lost on the way to everyone else.
+    const lost = (m: ProtocolMessage): boolean => m.from === operators[0] && ((m.type === 'ack' && m.dealer === slowDealer) || m.type === 'complete');
+    const { sessions: map } = runSimulatedDkg({ signers, sessionTimestamp: SESSION }, { intercept: (m) => (lost(m) ? null : m) });
     // Operator 0 holds all acks for dealer 3 (its own included), so it already completed over all four.
-    expect(map.get(operators[0]!)!.phase).toBe('completing');
+    const odd = map.get(operators[0]!)!;
+    expect(odd.phase).toBe('completing');
     const s1 = map.get(operators[1]!)!;
     expect(s1.phase).toBe('acknowledging');
     expect(s1.status().missingAcks[slowDealer]).toEqual([operators[0]]);
     const pending: ProtocolMessage[] = [];
     for (const s of map.values()) if (s.phase === 'acknowledging') pending.push(...s.proceed());
-    const report = runSessions(map, {}, pending);
-    for (const a of operators.slice(1)) {
+    const report = runSessions(map, { intercept: (m) => (lost(m) ? null : m) }, pending);
+    expect(report.rejected).toEqual([]);
+    const mpk = hex(s1.result()!.masterPublicKey);
+    for (const a of operators) {
       const r = map.get(a)!.result();
       expect(r?.dealers).toEqual(operators.slice(0, 3));
-      expect(hex(r!.masterPublicKey)).toBe(hex(map.get(operators[1]!)!.result()!.masterPublicKey));
+      expect(hex(r!.masterPublicKey)).toBe(mpk);
     }
-    // Operator 0's completion can no longer gather t matches: it fails (and rejoins later by reshare).
-    expect(map.get(operators[0]!)!.phase).toBe('failed');
-    expect(report.rejected.map((r) => [r.to, r.error.code])).toEqual([[operators[0], 'NO_QUORUM']]);
+    // Operator 0 signed the four-dealer outcome; the certified one carries the other three signatures only.
+    const certificate = odd.result()!.certificate;
+    expect(certificate.signatures.map((x) => x.operator)).toEqual(operators.slice(1));
+    expect(() => { verifyCertificate(certificate, recoverSimulatedSigner); }).not.toThrow();
+    expect(certificate.commitments.map(hex)).toEqual(s1.result()!.commitments.map(hex));
   });
 
-  it('fails with NOT_ENOUGH_DEALERS when too few dealers are fully acknowledged, and NO_QUORUM when completions never come', () => {
+  it('at the ack deadline with too few acknowledged dealers it keeps listening, fails NOT_ENOUGH_DEALERS at giveUp(), and NO_QUORUM when completions never come', () => {
     const { sessions } = setup(3, 'few');
-    expect(codeOf(() => sessions[0]!.proceed())).toBe('NOT_ENOUGH_DEALERS');
+    expect(sessions[0]!.proceed()).toEqual([]);
+    expect(sessions[0]!.phase).toBe('acknowledging');
+    expect(sessions[0]!.status().dealerSetShortfall).toMatchObject({ code: 'NOT_ENOUGH_DEALERS' });
+    expect(codeOf(() => { sessions[0]!.giveUp(); })).toBe('NOT_ENOUGH_DEALERS');
     expect(sessions[0]!.phase).toBe('failed');
+    expect(sessions[0]!.status().error?.message).toContain('acknowledged by every operator heard from');
     expect(codeOf(() => sessions[0]!.handle({}))).toBe('INVALID_STATE');
 
     const { operators, sessions: map } = runSimulatedDkg(
@@ -233,7 +253,8 @@ describe('DKG rejections', () => {
     const s = map.get(operators[0]!)!;
     expect(s.phase).toBe('completing');
     expect(s.status().completions).toEqual({ matching: 1, received: 1, needed: 2 });
-    expect(codeOf(() => s.proceed())).toBe('NO_QUORUM');
+    expect(s.proceed()).toEqual([]);
+    expect(codeOf(() => { s.giveUp(); })).toBe('NO_QUORUM');
   });
 
   it('refuses a config that does not include this operator', () => {

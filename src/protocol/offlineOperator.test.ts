@@ -61,12 +61,12 @@ function proceedAll(sessions: Sessions, options: DeliveryOptions = {}): void {
   runSessions(sessions, options, out);
 }
 
-/** The node's total deadline: whoever still waits for completions gives up. */
+/** The node's total deadline: whoever has not finalized gives up. */
 function giveUpAll(sessions: Sessions): void {
   for (const s of sessions.values()) {
-    if (s.phase !== 'completing') continue;
+    if (s.phase !== 'completing' && s.phase !== 'acknowledging') continue;
     try {
-      s.proceed();
+      s.giveUp();
     } catch (err) {
       if (!isProtocolError(err)) throw err;
     }

@@ -6,19 +6,22 @@
  *  1 deal      every dealer sends each player its commitments C_i and share s_ij.
  *  2 ack       a player checks s_ij·G2 == Σ C_ik·id_j^k (reshare also C_i0 == X_i^old)
  *              and broadcasts a signed ack, or a signed complaint when the deal is bad.
- *  3 complete  once the dealer set D is decided (dealerSelection.ts: dealers acked by
- *              every operator; after proceed(), by every operator still talking at the
+ *  3 complete  once the dealer set D is decided (dealerSelection.ts: a set another operator
+ *              already completed with, when this node holds its deals; else dealers acked
+ *              by every operator; after proceed(), by every operator still talking at the
  *              deadline) the node combines its share and the commitments, checks them
  *              (aggregate.ts), and broadcasts a signed completion (hash(D), hash(C)).
- *  4 finalize  t matching completions (own included) finalize; t > n/2, so two
- *              different outcomes can never both finalize (completionQuorum.ts).
+ *  4 finalize  t completions with one key finalize it; t > n/2, so two different outcomes
+ *              can never both finalize (completionQuorum.ts). A node that completed with
+ *              another D still finalizes the certified one from the deals it holds.
  *
- * An operator silent for the whole round, or heard from and then silent (killed mid-round),
- * does not stall it: after proceed() it is not waited for, and it finalizes nothing unless the deals and t completions still reach
- * it later (otherwise it rejoins by reshare as a receiver). Nodes that heard different
- * operators may choose different D; each signs one completion only, so at most one
- * outcome reaches t: some nodes may finalize it while the rest fail the round
- * (CONFLICTING_COMPLETION / NO_QUORUM), but no two nodes finalize different versions.
+ * An operator silent for the whole round, or heard from and then silent (killed
+ * mid-round), does not stall it: after proceed() it is not waited for, and it finalizes
+ * nothing unless the deals and t completions still reach it later (otherwise it rejoins
+ * by reshare as a receiver). Nodes that decide at different moments follow the first
+ * completion they receive; each signs one completion only, so at most one outcome
+ * reaches t: a node may fail the round (NO_QUORUM, CONFLICTING_COMPLETION when it lacks
+ * the certified deals), but no two nodes finalize different versions.
  *
  * A rejected input throws a ProtocolError and leaves the state as it was, except a
  * rejected deal, which is recorded as a complaint (err.outbound carries it).
@@ -163,6 +166,10 @@ export class ProtocolSession {
   readonly #present: Set<OperatorAddress>;
   #own: OwnCompletion | null = null;
   #result: FinalizedVersion | null = null;
+  /** proceed() was called: the dealer set is decided from the acks held (chooseDealersAtDeadline). */
+  #deadlinePassed = false;
+  /** Why the acks held at the deadline formed no dealer set (reported by status and giveUp). */
+  #shortfall: { readonly code: ProtocolErrorCode; readonly message: string } | null = null;
 
   constructor(init: SessionInit) {
     this.#c = init;
@@ -207,7 +214,7 @@ export class ProtocolSession {
       // itself), so nobody waits for its deal until a timeout.
       out.push(...this.#withdrawAsDealer());
     }
-    out.push(...this.#progress(false));
+    out.push(...this.#progress());
     return out;
   }
 
@@ -273,20 +280,38 @@ export class ProtocolSession {
   }
 
   /**
-   * Stops waiting (the node's timeout): in the ack phase, decides the dealer set from
-   * the dealers acknowledged by every operator heard from this round (operators silent
-   * all round are no longer waited for); in the completion phase, fails with NO_QUORUM.
+   * The ack deadline (the node's first timeout): from now on the dealer set is decided
+   * from the dealers acknowledged by every operator heard from this round (operators
+   * silent all round are no longer waited for), re-decided as late acks arrive. When too
+   * few are acknowledged, the session keeps listening: the dealer set other operators
+   * complete with can still be followed until giveUp(). Nothing happens in other phases.
    */
   proceed(): ProtocolMessage[] {
     this.#assertUsable();
-    if (this.#phase === 'acknowledging') return this.#progress(true);
-    if (this.#phase === 'completing') {
-      this.#fail(ProtocolErrorCode.NO_QUORUM, `session ${this.#c.sessionTimestamp}: gave up waiting for ${this.#c.threshold} matching completions`);
-    }
     if (this.#phase === 'created') {
       throw new ProtocolError(ProtocolErrorCode.INVALID_STATE, 'proceed() before start()');
     }
-    return [];
+    if (this.#phase !== 'acknowledging') return [];
+    this.#deadlinePassed = true;
+    return this.#progress();
+  }
+
+  /**
+   * The round's end (the node's last timeout): a session that has not finalized fails,
+   * with NOT_ENOUGH_DEALERS (no dealer set was formed; the reason found at the deadline)
+   * or NO_QUORUM (t matching completions never arrived). No effect once finalized.
+   */
+  giveUp(): void {
+    this.#assertUsable();
+    const ts = this.#c.sessionTimestamp;
+    if (this.#phase === 'created') throw new ProtocolError(ProtocolErrorCode.INVALID_STATE, 'giveUp() before start()');
+    if (this.#phase === 'acknowledging') {
+      const short = this.#shortfall;
+      this.#fail(short?.code ?? ProtocolErrorCode.NOT_ENOUGH_DEALERS, short === null ? `session ${ts}: no dealer set was decided before the round ended` : `session ${ts}: ${short.message}`);
+    }
+    if (this.#phase === 'completing') {
+      this.#fail(ProtocolErrorCode.NO_QUORUM, `session ${ts}: gave up waiting for ${this.#c.threshold} matching completions`);
+    }
   }
 
   /**
@@ -316,6 +341,7 @@ export class ProtocolSession {
     const ownKey = this.#own?.key;
     let matching = 0;
     for (const rec of this.#completions.values()) if (rec.key === ownKey) matching++;
+    const short = this.#phase === 'acknowledging' ? this.#shortfall : null;
     return {
       phase: this.#phase,
       type: this.#c.type,
@@ -324,6 +350,7 @@ export class ProtocolSession {
       missingAcks,
       excludedDealers: Object.fromEntries(this.#excluded),
       completions: { matching, received: this.#completions.size, needed: this.#c.threshold },
+      dealerSetShortfall: short === null ? null : { code: short.code, message: short.message },
       error: this.#error === null ? null : { code: this.#error.code, message: this.#error.message },
     };
   }
@@ -514,7 +541,7 @@ export class ProtocolSession {
       (to) => ({ ...this.#base('complaint', to), dealer, player: c.self, reason: err.code, signature }),
     );
     try {
-      out.push(...this.#progress(false));
+      out.push(...this.#progress());
     } catch (progressErr) {
       if (!isProtocolError(progressErr)) throw progressErr;
       throw new ProtocolError(progressErr.code, progressErr.message, { outbound: out, details: progressErr.details, cause: err });
@@ -533,7 +560,7 @@ export class ProtocolSession {
       (to) =>
         ({ ...this.#base('ack', to), dealer, player: c.self, shareHash: sh, commitmentHash: deal.commitmentHash, signature }),
     );
-    out.push(...this.#progress(false));
+    out.push(...this.#progress());
     return out;
   }
 
@@ -551,7 +578,7 @@ export class ProtocolSession {
     const digest = ackDigest(this.#c.type, this.#c.sessionTimestamp, msg.dealer, msg.player, fromHex(msg.shareHash), fromHex(msg.commitmentHash));
     this.#checkSignature(digest, msg.signature, msg.player, ProtocolErrorCode.INVALID_ACK_SIGNATURE, details);
     this.#ackRow(msg.dealer).set(msg.player, { shareHash: msg.shareHash, commitmentHash: msg.commitmentHash, signature: msg.signature });
-    return this.#progress(false);
+    return this.#progress();
   }
 
   #onComplaint(msg: ComplaintMessage): ProtocolMessage[] {
@@ -568,7 +595,7 @@ export class ProtocolSession {
     const digest = complaintDigest(this.#c.type, this.#c.sessionTimestamp, msg.dealer, msg.player, msg.reason);
     this.#checkSignature(digest, msg.signature, msg.player, ProtocolErrorCode.INVALID_COMPLAINT_SIGNATURE, details);
     this.#recordComplaint(msg.dealer, msg.player, msg.reason);
-    return this.#progress(false);
+    return this.#progress();
   }
 
   #onComplete(msg: CompleteMessage): ProtocolMessage[] {
@@ -588,7 +615,7 @@ export class ProtocolSession {
     const digest = completionDigest(this.#c.type, this.#c.sessionTimestamp, msg.from, setHash, fromHex(msg.commitmentsHash));
     this.#checkSignature(digest, msg.signature, msg.from, ProtocolErrorCode.INVALID_COMPLETION_SIGNATURE, details);
     this.#completions.set(msg.from, { dealers: [...msg.dealers], key: `${toHex(setHash)}:${msg.commitmentsHash}`, signature: msg.signature });
-    return this.#progress(false);
+    return this.#progress();
   }
 
   #checkSignature(
@@ -631,30 +658,40 @@ export class ProtocolSession {
     return ackState(deal !== undefined, acks, this.#c.operators);
   }
 
-  /** The agreed dealer set, or null to keep waiting. `force`: decide now from the acks held (chooseDealersAtDeadline). */
-  #selectDealers(force: boolean): readonly OperatorAddress[] | null {
+  /**
+   * The dealer set to complete with, or null to keep waiting. A set other operators
+   * already completed with (best supported first) is followed whenever this node holds
+   * its deals: who decides first decides for all, so views that differ in timing do not
+   * split. Otherwise: before the deadline, every dealer acknowledged by every operator
+   * (chooseDealers); after it, from the acks held (chooseDealersAtDeadline).
+   */
+  #selectDealers(): readonly OperatorAddress[] | null {
     const c = this.#c;
     const rule = { threshold: c.threshold, previousThreshold: c.reshare?.previousThreshold ?? null };
-    const adopted = adoptableDealerSet(this.#completions.values(), rule, (d) => this.#deals.has(d) && !this.#excluded.has(d));
-    if (adopted !== null) return adopted;
-    const states = c.dealers.map((d) => [d, this.#dealerState(d)] as const);
-    const selection = force
-      ? chooseDealersAtDeadline({
-        dealers: c.dealers,
-        excluded: (d) => this.#excluded.has(d),
-        hasDeal: (d) => this.#deals.has(d),
-        ackedBy: (d) => this.#acks.get(d),
-        present: this.#present,
-      }, rule)
-      : chooseDealers(states, rule, false);
-    if (selection.kind === 'wait') return null;
-    if (selection.kind === 'short') this.#fail(selection.code, selection.message);
-    return selection.dealers;
+    const followed = adoptableDealerSet(this.#completions.values(), rule, (d) => this.#deals.has(d) && !this.#excluded.has(d), 1);
+    if (followed !== null) return followed;
+    if (!this.#deadlinePassed) {
+      const selection = chooseDealers(c.dealers.map((d) => [d, this.#dealerState(d)] as const), rule, false);
+      if (selection.kind === 'wait') return null;
+      // Every dealer is decided and too few are usable: no later message changes that.
+      if (selection.kind === 'short') this.#fail(selection.code, selection.message);
+      return selection.dealers;
+    }
+    const selection = chooseDealersAtDeadline({
+      dealers: c.dealers,
+      excluded: (d) => this.#excluded.has(d),
+      hasDeal: (d) => this.#deals.has(d),
+      ackedBy: (d) => this.#acks.get(d),
+      present: this.#present,
+    }, rule);
+    if (selection.kind === 'chosen') return selection.dealers;
+    this.#shortfall = selection.kind === 'short' ? { code: selection.code, message: selection.message } : null;
+    return null;
   }
 
-  #progress(force: boolean): ProtocolMessage[] {
+  #progress(): ProtocolMessage[] {
     if (this.#phase === 'acknowledging') {
-      const dealers = this.#selectDealers(force);
+      const dealers = this.#selectDealers();
       if (dealers === null) return [];
       return this.#complete(dealers);
     }
@@ -662,7 +699,8 @@ export class ProtocolSession {
     return [];
   }
 
-  #complete(dealers: readonly OperatorAddress[]): ProtocolMessage[] {
+  /** This node's share and the joint commitments over `dealers` (fails the session when they do not combine). */
+  #combine(dealers: readonly OperatorAddress[]): { share: bigint; commitments: Uint8Array[]; key: string; setHash: Uint8Array; cHash: Uint8Array } {
     const c = this.#c;
     const deals = dealers.flatMap((d) => {
       const deal = this.#deals.get(d);
@@ -670,14 +708,19 @@ export class ProtocolSession {
     });
     const combined = combineDeals({ deals, threshold: c.threshold, selfId: this.#id(c.self), msm: c.msm, previousMpk: c.reshare?.previousMpk ?? null });
     if (!combined.ok) this.#fail(combined.code, `session ${c.sessionTimestamp}: ${combined.message}`);
-    const { share, commitments } = combined;
-    const bytes = commitments.map((p) => encodeG2(p));
+    const commitments = combined.commitments.map((p) => encodeG2(p));
     const setHash = dealerSetHash(dealers);
-    const cHash = commitmentsHash(bytes);
+    const cHash = commitmentsHash(commitments);
+    return { share: combined.share, commitments, key: `${toHex(setHash)}:${toHex(cHash)}`, setHash, cHash };
+  }
+
+  #complete(dealers: readonly OperatorAddress[]): ProtocolMessage[] {
+    const c = this.#c;
+    const { share, commitments, key, setHash, cHash } = this.#combine(dealers);
     const signature = toHex(c.signer.sign(completionDigest(c.type, c.sessionTimestamp, c.self, setHash, cHash)));
-    const key = `${toHex(setHash)}:${toHex(cHash)}`;
-    this.#own = { dealers: [...dealers], key, share, commitments: bytes };
+    this.#own = { dealers: [...dealers], key, share, commitments };
     this.#completions.set(c.self, { dealers: [...dealers], key, signature });
+    this.#shortfall = null;
     this.#setPhase('completing');
     const out: ProtocolMessage[] = this.#others.map(
       (to) => ({ ...this.#base('complete', to), dealers: [...dealers], commitmentsHash: toHex(cHash), signature }),
@@ -686,36 +729,55 @@ export class ProtocolSession {
     return out;
   }
 
+  /**
+   * Finalizes once t completions carry one key. When it is not the key this node signed
+   * (it decided from another view), the node still finalizes it from the deals it holds,
+   * adding no signature; without those deals it fails and rejoins at the next reshare.
+   */
   #checkQuorum(): void {
     const own = this.#own;
     if (own === null) return;
     const c = this.#c;
-    const keys = [...this.#completions.values()].map((rec) => rec.key);
-    const verdict = judgeCompletions(keys, own.key, c.threshold, c.operators.length);
-    if (verdict.kind === 'conflict') {
-      this.#fail(ProtocolErrorCode.CONFLICTING_COMPLETION, `${verdict.count} operators completed session ${c.sessionTimestamp} with a different dealer set or commitments`);
-    }
+    const verdict = judgeCompletions([...this.#completions.values()].map((rec) => rec.key), c.threshold, c.operators.length);
     if (verdict.kind === 'unreachable') {
-      this.#fail(ProtocolErrorCode.NO_QUORUM, `session ${c.sessionTimestamp} cannot reach ${c.threshold} matching completions (${verdict.matching} match, ${verdict.outstanding} outstanding)`);
+      this.#fail(ProtocolErrorCode.NO_QUORUM, `session ${c.sessionTimestamp} cannot reach ${c.threshold} matching completions (at most ${verdict.best} match, ${verdict.outstanding} outstanding)`);
     }
     if (verdict.kind !== 'finalize') return;
+    if (verdict.key === own.key) {
+      this.#finalize(own);
+      return;
+    }
+    const dealers = [...this.#completions.values()].find((rec) => rec.key === verdict.key)?.dealers ?? [];
+    const missing = dealers.filter((d) => !this.#deals.has(d) || this.#excluded.has(d));
+    if (missing.length > 0) {
+      this.#fail(ProtocolErrorCode.CONFLICTING_COMPLETION, `${verdict.count} operators completed session ${c.sessionTimestamp} with dealers whose valid deals this node lacks (${missing.join(', ')})`);
+    }
+    const certified = this.#combine(dealers);
+    if (certified.key !== verdict.key) {
+      this.#fail(ProtocolErrorCode.CONFLICTING_COMPLETION, `${verdict.count} operators completed session ${c.sessionTimestamp} with commitments other than the deals this node holds`);
+    }
+    this.#finalize({ dealers, key: certified.key, share: certified.share, commitments: certified.commitments });
+  }
+
+  #finalize(outcome: OwnCompletion): void {
+    const c = this.#c;
     const signatures = [...this.#completions]
-      .filter(([, rec]) => rec.key === own.key)
+      .filter(([, rec]) => rec.key === outcome.key)
       .map(([operator, rec]) => ({ operator, signature: rec.signature }))
       .sort((a, b) => (a.operator < b.operator ? -1 : 1));
     this.#result = {
       epoch: c.sessionTimestamp,
-      privateShare: own.share,
-      commitments: own.commitments,
-      masterPublicKey: own.commitments[0] ?? new Uint8Array(0),
+      privateShare: outcome.share,
+      commitments: outcome.commitments,
+      masterPublicKey: outcome.commitments[0] ?? new Uint8Array(0),
       threshold: c.threshold,
       participants: [...c.operators],
-      dealers: own.dealers,
+      dealers: outcome.dealers,
       certificate: {
         type: c.type,
         sessionTimestamp: c.sessionTimestamp,
-        dealers: own.dealers,
-        commitments: own.commitments,
+        dealers: outcome.dealers,
+        commitments: outcome.commitments,
         threshold: c.threshold,
         participants: [...c.operators],
         signatures,

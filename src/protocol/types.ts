@@ -117,7 +117,7 @@ export interface ProtocolSessionSnapshot {
 
 export type SessionPhase = 'created' | 'acknowledging' | 'completing' | 'finalized' | 'failed';
 
-/** What the session is waiting for, so the node can time out and call proceed(). */
+/** What the session is waiting for, so the node can time out: proceed() at the ack deadline, giveUp() at the end. */
 export interface SessionStatus {
   readonly phase: SessionPhase;
   readonly type: ProtocolType;
@@ -130,6 +130,11 @@ export interface SessionStatus {
   readonly excludedDealers: Readonly<Record<OperatorAddress, string>>;
   /** Completions matching this node's, and how many are needed. */
   readonly completions: { readonly matching: number; readonly received: number; readonly needed: number };
+  /**
+   * After the ack deadline, while no dealer set could be formed from the acks held: why
+   * (the session still follows a set other operators complete with until giveUp()).
+   */
+  readonly dealerSetShortfall: { readonly code: string; readonly message: string } | null;
   /** The failure, when phase = failed. */
   readonly error: { readonly code: string; readonly message: string } | null;
 }
