@@ -82,9 +82,13 @@ it('a reshare finalizes while one operator is frozen for a boundary; after SIGCO
       // The frozen operator stays in the version: it is owed a share at the next reshare.
       expect(key.participants).toContain(frozen.account.address);
       expect(messages(op, 'round started', marks[i])).toEqual([expect.objectContaining({ type: 'reshare', role: 'dealer', session: v1 })]);
-      // Decided at the acknowledgement deadline, not by hearing from everyone.
-      expect(messages(op, 'acknowledgement phase timed out', marks[i]).map((l) => Number(l.session))).toEqual([v1]);
     }
+    // Decided at an acknowledgement deadline, not by hearing from everyone: the first node
+    // whose (staggered) deadline passed decided, the others followed its completion or
+    // reached their own deadline first.
+    const timedOut = up.map((op, i) => messages(op, 'acknowledgement phase timed out', marks[i]).map((l) => Number(l.session)));
+    expect(timedOut.flat().length).toBeGreaterThanOrEqual(1);
+    expect(new Set(timedOut.flat())).toEqual(new Set([v1]));
     expect(await appKey(up, APP, mpk, 3)).toBe(firstAppKey);
   } finally {
     thaw();
