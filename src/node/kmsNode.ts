@@ -34,7 +34,7 @@ import { pubkeyViewOf, storedPubkeyView } from './publicKeyView.js';
 import type { NodeRuntimePhase, NodeRuntimeStatus, NodeStatusChangeReason, NodeStatusListener } from './runtime.js';
 import { DEFAULT_INBOX_LIMITS, SessionInbox } from './sessionInbox.js';
 import { planSession, viewOf } from './sessionPlan.js';
-import { roundTimeouts } from './roundTimeouts.js';
+import { roundClockStart, roundTimeouts } from './roundTimeouts.js';
 import { SessionRunner } from './sessionRunner.js';
 import { StatusListeners } from './statusListeners.js';
 
@@ -297,7 +297,7 @@ export class KmsNode implements NodeApi {
       messenger: this.messenger,
       persistence: this.m.persistence,
       ...roundTimeouts({ protocolTimeoutMs: this.options.protocolTimeoutMs, operators: common.operators, self: this.options.self, sessionTimestamp: ts }),
-      startedAt: seenAt,
+      startedAt: roundClockStart(seenAt, ts, this.options.protocolTimeoutMs),
       logger: this.log.child({ session: ts, type }),
       metrics: this.m.metrics,
       signal: this.stopping.signal,
@@ -311,9 +311,14 @@ export class KmsNode implements NodeApi {
       await this.activate(result);
       this.m.metrics.protocolRounds.inc({ type, outcome: 'completed' });
       this.m.metrics.protocolRoundDuration.observe({ type }, (Date.now() - started) / 1000);
-      this.log.info({ session: ts, type, version: result.epoch, threshold: result.threshold, participants: result.participants.length }, 'round completed; new key version active');
-      // Peers that missed completions finalize the same version from it.
-      await this.certificates.broadcast(result.certificate, this.operators.filter((o) => o.address !== this.options.self), this.stopping.signal);
+      this.log.info(
+        { session: ts, type, version: result.epoch, threshold: result.threshold, participants: result.participants.length, dealers: result.dealers.length, dealerSet: session.status().dealerSetDecision },
+        'round completed; new key version active',
+      );
+      // Peers that missed completions finalize the same version from it. Not awaited: a
+      // stopped peer keeps a push retrying long enough to hold this node past the next boundary.
+      const pushing = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.options.protocolTimeoutMs)]);
+      void this.certificates.broadcast(result.certificate, this.operators.filter((o) => o.address !== this.options.self), pushing);
     } catch (error) {
       this.m.metrics.protocolRounds.inc({ type, outcome: 'failed' });
       const pending = session.pendingCompletion();

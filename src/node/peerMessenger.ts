@@ -25,7 +25,9 @@ export class PeerMessenger {
 
   async send(message: ProtocolMessage, signal?: AbortSignal): Promise<boolean> {
     try {
-      await this.transport.send({ ...message }, PROTOCOL_ROUTES[message.type], signal === undefined ? {} : { signal });
+      // Within a round the signal ends the retries (the round's deadline): a peer that
+      // restarts mid-round still gets its deals once it is back.
+      await this.transport.send({ ...message }, PROTOCOL_ROUTES[message.type], signal === undefined ? {} : { signal, retryUntilAborted: true });
       return true;
     } catch (error) {
       this.logger.warn(

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { roundTimeouts } from './roundTimeouts.js';
+import { roundClockStart, roundTimeouts } from './roundTimeouts.js';
 
 const ops = ['0xa', '0xb', '0xc', '0xd'];
 
@@ -32,5 +32,16 @@ describe('roundTimeouts', () => {
 
   it('refuses a node that is not in the session', () => {
     expect(() => roundTimeouts({ protocolTimeoutMs: 1_000, operators: ops, self: '0xe', sessionTimestamp: 1 })).toThrow(RangeError);
+  });
+});
+
+describe('roundClockStart', () => {
+  it('counts from the boundary block when the node saw it late, by less than one round', () => {
+    expect(roundClockStart(1_700_000_009_000, 1_700_000_000, 24_000)).toBe(1_700_000_000_000);
+    // Seen at once, or the block stamped ahead of this clock: from when it was seen.
+    expect(roundClockStart(1_700_000_000_500, 1_700_000_001, 24_000)).toBe(1_700_000_000_500);
+    // A whole round late (or a chain whose timestamps are not wall time): from when it was seen.
+    expect(roundClockStart(1_700_000_030_000, 1_700_000_000, 24_000)).toBe(1_700_000_030_000);
+    expect(roundClockStart(1_700_000_024_000, 1_700_000_000, 24_000)).toBe(1_700_000_024_000);
   });
 });

@@ -32,3 +32,14 @@ export function roundTimeouts(o: {
   const ackPhaseTimeoutMs = Math.floor(o.protocolTimeoutMs / 2 + (rank * o.protocolTimeoutMs) / (4 * n));
   return { ackPhaseTimeoutMs, totalTimeoutMs: o.protocolTimeoutMs };
 }
+
+/**
+ * When a round's timeouts start counting (epoch ms): when the node saw the boundary, or
+ * the boundary block's own time if that is earlier by less than one round. A node that
+ * restarts or polls late then ends the round with its peers instead of running into the
+ * next boundary; a block time further back (or ahead: clock skew) is not trusted.
+ */
+export function roundClockStart(seenAtMs: number, blockTimestampSeconds: number, protocolTimeoutMs: number): number {
+  const blockMs = blockTimestampSeconds * 1000;
+  return blockMs < seenAtMs && seenAtMs - blockMs < protocolTimeoutMs ? blockMs : seenAtMs;
+}

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../logging/logger.js';
 import { DurabilityError } from '../persistence/errors.js';
 import { RateLimitedLog } from '../logging/rateLimitedLog.js';
@@ -34,12 +35,19 @@ export class SessionRunner {
   private readonly certificates: CompletionCertificate[] = [];
   private wake: (() => void) | null = null;
   private readonly sends = new Set<Promise<boolean>>();
+  /** Aborts this round's sends still retrying: at the round's deadline, or when the node stops. */
+  private readonly sendsAbort = new AbortController();
+  private readonly sendSignal: AbortSignal;
   private lastSavedPhase = 0;
   /** An authenticated peer can send invalid messages at will: their lines are rate-limited (the metric counts all). */
   private readonly rejections: RateLimitedLog;
 
   constructor(private readonly o: SessionRunnerOptions) {
     this.rejections = new RateLimitedLog(o.logger, 'protocol message rejected');
+    this.sendSignal = AbortSignal.any([o.signal, this.sendsAbort.signal]);
+    // Every send in flight listens on it (n² acks per round), and lets go when it settles:
+    // the default limit of 10 only printed MaxListenersExceededWarning at n = 7.
+    setMaxListeners(0, this.sendSignal);
   }
 
   get sessionTimestamp(): number {
@@ -74,10 +82,7 @@ export class SessionRunner {
       for (;;) {
         this.throwIfAborted();
         const result = session.result();
-        if (result !== null) {
-          await this.flushSends();
-          return result;
-        }
+        if (result !== null) return result;
         if (session.phase === 'failed') throw this.failure();
         const now = Date.now();
         if (now >= deadline) {
@@ -119,8 +124,7 @@ export class SessionRunner {
         await this.snapshot();
       }
     } finally {
-      // Sends still in flight must not outlive the round.
-      await this.flushSends();
+      this.releaseSends(deadline);
     }
   }
 
@@ -140,7 +144,7 @@ export class SessionRunner {
   private async send(messages: readonly ProtocolMessage[]): Promise<void> {
     if (messages.some((m) => m.type === 'complete')) await this.requireDurable();
     for (const message of messages) {
-      const send = this.o.messenger.send(message, this.o.signal);
+      const send = this.o.messenger.send(message, this.sendSignal);
       this.sends.add(send);
       void send.finally(() => this.sends.delete(send));
     }
@@ -161,8 +165,17 @@ export class SessionRunner {
     });
   }
 
-  private async flushSends(): Promise<void> {
-    await Promise.allSettled([...this.sends]);
+  /**
+   * The round's result does not wait for its sends: a peer that is stopped or partitioned
+   * keeps a send retrying for tens of seconds, and waiting held the version back from
+   * activation and the node from the next boundary. Sends still in flight may finish (a
+   * late completion still helps a peer reach t) until the round's deadline, never after.
+   */
+  private releaseSends(deadline: number): void {
+    if (this.sends.size === 0) return;
+    const timer = setTimeout(() => { this.sendsAbort.abort(); }, Math.max(0, deadline - Date.now()));
+    timer.unref();
+    void Promise.allSettled([...this.sends]).then(() => { clearTimeout(timer); });
   }
 
   private async snapshot(): Promise<void> {

@@ -9,13 +9,13 @@ describe('keySchema', () => {
     expect([k.keyShareIndex, k.sessionIndex, k.sealingCheck]).toEqual(['kms:index:keyshares', 'kms:index:sessions', 'kms:metadata:sealing_check']);
   });
 
-  it('prepends a configured prefix verbatim and accepts an empty one', () => {
+  it('prepends a configured prefix verbatim', () => {
     expect(keySchema('node1:{kms}:').keyShare(5)).toBe('node1:{kms}:keyshare:5');
-    expect(keySchema('').nodeState).toBe('nodestate:main');
+    expect(keySchema('x'.repeat(64)).nodeState).toBe(`${'x'.repeat(64)}nodestate:main`);
   });
 
-  it('refuses prefixes with spaces, glob characters or excessive length', () => {
-    for (const prefix of ['a b', 'kms*', 'k?', 'x'.repeat(65), 'ü:']) {
+  it('refuses an empty prefix, and prefixes with spaces, glob characters or excessive length', () => {
+    for (const prefix of ['', 'a b', 'kms*', 'k?', 'x'.repeat(65), 'ü:']) {
       expect(() => keySchema(prefix)).toThrow(PersistenceConfigError);
     }
   });

@@ -4,8 +4,12 @@ import { PersistenceConfigError } from './errors.js';
 export const SCHEMA_VERSION = 'v1';
 export const DEFAULT_KEY_PREFIX = 'kms:';
 
-/** Letters, digits and the separators Redis users put in prefixes (braces for cluster hash tags). */
-const PREFIX = /^[A-Za-z0-9:_.{}-]{0,64}$/;
+/**
+ * Letters, digits and the separators Redis users put in prefixes (braces for cluster hash
+ * tags); 1-64 of them, the rule of --redis-key-prefix and the KmsNode CRD. Never empty: an
+ * empty prefix would put this node's keys beside anything else in a shared Redis.
+ */
+const PREFIX = /^[A-Za-z0-9:_.{}-]{1,64}$/;
 
 /**
  * Every Redis key this layer touches, built once per prefix. The two sorted-set
@@ -27,7 +31,7 @@ export interface KeySchema {
 export function keySchema(prefix: string = DEFAULT_KEY_PREFIX): KeySchema {
   if (!PREFIX.test(prefix)) {
     throw new PersistenceConfigError(`Invalid key prefix "${prefix.slice(0, 80)}"`, {
-      fix: 'use at most 64 characters from A-Z a-z 0-9 : _ . - { }, e.g. "kms:" or "node1:kms:"',
+      fix: 'use 1 to 64 characters from A-Z a-z 0-9 : _ . - { }, e.g. "kms:" or "node1:kms:"',
     });
   }
   return {

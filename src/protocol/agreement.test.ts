@@ -5,15 +5,13 @@
  * finalizes it or none does (no node is left behind by timing alone).
  */
 import fc from 'fast-check';
-import { createDeterministicRng } from '../crypto/deterministicRng.js';
 import { interpolateAtZero } from '../crypto/lagrange.js';
 import { operatorId } from '../crypto/operatorId.js';
 import { G2, decodeG2 } from '../crypto/points.js';
 import { isProtocolError } from './errors.js';
 import type { ProtocolMessage } from './messages.js';
-import { createReshareSession } from './reshare.js';
 import type { ProtocolSession } from './session.js';
-import { createSimulatedDkg, createSimulatedOperators, finalizedVersions, recoverSimulatedSigner, runSessions, seededRandomSources } from './simulation.js';
+import { createSimulatedDkg, createSimulatedOperators, createSimulatedReshare, finalizedVersions, runSessions, seededRandomSources } from './simulation.js';
 import type { FinalizedVersion } from './types.js';
 
 type Sessions = Map<string, ProtocolSession>;
@@ -23,7 +21,6 @@ type Step =
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const signers = createSimulatedOperators(4, 'agreement');
-const operators = signers.map((s) => s.address);
 
 function dkg(ts: number): Sessions {
   return createSimulatedDkg({ signers, sessionTimestamp: ts, rng: seededRandomSources(`agreement-${ts}`) }).sessions;
@@ -34,17 +31,7 @@ runSessions(base);
 const v0 = finalizedVersions(base);
 
 function reshare(ts: number): Sessions {
-  const any = [...v0.values()][0]!;
-  const previous = { epoch: any.epoch, commitments: any.commitments, masterPublicKey: any.masterPublicKey, threshold: any.threshold, participants: any.participants };
-  return new Map(signers.map((signer) => [signer.address, createReshareSession({
-    sessionTimestamp: ts,
-    operators,
-    signer,
-    recoverSigner: recoverSimulatedSigner,
-    rng: createDeterministicRng(`agreement-reshare-${ts}-${signer.address}`),
-    previous,
-    previousShare: v0.get(signer.address)!.privateShare,
-  })]));
+  return createSimulatedReshare({ signers, sessionTimestamp: ts, previous: v0, rng: seededRandomSources(`agreement-reshare-${ts}`) });
 }
 
 /** Runs the sessions through `steps`, then delivers what is left, fires every deadline, delivers again and gives up. */

@@ -1,13 +1,11 @@
 import fc from 'fast-check';
-import { createDeterministicRng } from '../crypto/deterministicRng.js';
 import { certificateCompletions, finalizeWithCertificate, newestCertificate, verifyCertificate } from './certificate.js';
 import { certificateToJson, parseCertificateJson } from './certificateJson.js';
 import { commitmentsHash, completionDigest, dealerSetHash, toHex } from './digests.js';
 import { isProtocolError } from './errors.js';
 import type { ProtocolMessage } from './messages.js';
-import { createReshareSession } from './reshare.js';
 import type { ProtocolSession } from './session.js';
-import { createSimulatedDkg, createSimulatedOperators, finalizedVersions, recoverSimulatedSigner, runSessions, seededRandomSources, type DeliveryOptions, type SimulatedSigner } from './simulation.js';
+import { createSimulatedDkg, createSimulatedOperators, createSimulatedReshare, finalizedVersions, recoverSimulatedSigner, runSessions, seededRandomSources, type DeliveryOptions, type SimulatedSigner } from './simulation.js';
 import type { CompletionCertificate, FinalizedVersion, Hex } from './types.js';
 import { codeOf } from '../../test/gen/errorCode.js';
 
@@ -18,19 +16,9 @@ function dkg(signers: readonly SimulatedSigner[], ts: number): Sessions {
   return createSimulatedDkg({ signers, sessionTimestamp: ts, rng: seededRandomSources(`cert-${ts}`) }).sessions;
 }
 
-function reshareFrom(version: FinalizedVersion, shares: ReadonlyMap<string, bigint>, signers: readonly SimulatedSigner[], ts: number): ProtocolSession[] {
-  return signers.map((signer) => {
-    const share = shares.get(signer.address);
-    return createReshareSession({
-      sessionTimestamp: ts,
-      operators: signers.map((s) => s.address),
-      signer,
-      recoverSigner: recoverSimulatedSigner,
-      rng: createDeterministicRng(`cert-reshare-${ts}-${signer.address}`),
-      previous: { epoch: version.epoch, commitments: version.commitments, masterPublicKey: version.masterPublicKey, threshold: version.threshold, participants: version.participants },
-      ...(share === undefined ? {} : { previousShare: share }),
-    });
-  });
+/** Reshare sessions in the signers' order from what each previous holder finalized (the others are receivers). */
+function reshareFrom(previous: ReadonlyMap<string, FinalizedVersion>, signers: readonly SimulatedSigner[], ts: number): ProtocolSession[] {
+  return [...createSimulatedReshare({ signers, sessionTimestamp: ts, previous, rng: seededRandomSources(`cert-reshare-${ts}`) }).values()];
 }
 
 function deadline(sessions: Sessions, options: DeliveryOptions = {}): void {
@@ -139,13 +127,13 @@ describe('completion certificates', () => {
 describe('a dealer on a non-agreed source version', () => {
   it('a node still on the previous version (restarted, lagging) is left out the same way by all; the others finalize', () => {
     // v1 finalized by everyone but `stale`, which restarted on v0 and reshares from it.
-    const v1Sessions = new Map(reshareFrom([...v0.values()][0]!, new Map([...v0].map(([a, v]) => [a, v.privateShare])), signers4, 21_500).map((s, i) => [ops4[i]!, s]));
+    const v1Sessions = new Map(reshareFrom(v0, signers4, 21_500).map((s, i) => [ops4[i]!, s]));
     runSessions(v1Sessions);
     const v1 = finalizedVersions(v1Sessions);
     const stale = ops4[3]!;
     const first = [...v1.values()][0]!;
-    const current = reshareFrom(first, new Map([...v1].filter(([a]) => a !== stale).map(([a, v]) => [a, v.privateShare])), signers4, 21_600);
-    const lagging = reshareFrom([...v0.values()][0]!, new Map([[stale, v0.get(stale)!.privateShare]]), signers4, 21_600)[3]!;
+    const current = reshareFrom(new Map([...v1].filter(([a]) => a !== stale)), signers4, 21_600);
+    const lagging = reshareFrom(new Map([[stale, v0.get(stale)!]]), signers4, 21_600)[3]!;
     const sessions: Sessions = new Map(ops4.map((a, i) => [a, a === stale ? lagging : current[i]!]));
     const report = runSessions(sessions);
     // Every message between the two sides is refused as WRONG_SOURCE (never as a complaint that excludes an honest dealer).
@@ -167,8 +155,7 @@ describe('a dealer on a non-agreed source version', () => {
     const start = dkg(signers, 22_000);
     runSessions(start);
     const va = finalizedVersions(start);
-    const vaFirst = [...va.values()][0]!;
-    const vbSessions = new Map(reshareFrom(vaFirst, new Map([...va].map(([a, v]) => [a, v.privateShare])), signers, 22_100).map((s, i) => [ops[i]!, s]));
+    const vbSessions = new Map(reshareFrom(va, signers, 22_100).map((s, i) => [ops[i]!, s]));
     runSessions(vbSessions);
     const vb = finalizedVersions(vbSessions);
     const vbFirst = [...vb.values()][0]!;
@@ -180,8 +167,8 @@ describe('a dealer on a non-agreed source version', () => {
         ({ stale, lostTo, forwardTo }) => {
           const ts = 22_200 + runs++;
           const staleAddr = stale === null ? null : ops[stale]!;
-          const current = reshareFrom(vbFirst, new Map([...vb].filter(([a]) => a !== staleAddr).map(([a, v]) => [a, v.privateShare])), signers, ts);
-          const sessions: Sessions = new Map(ops.map((a, i) => [a, a === staleAddr ? reshareFrom(vaFirst, new Map([[a, va.get(a)!.privateShare]]), signers, ts)[i]! : current[i]!]));
+          const current = reshareFrom(new Map([...vb].filter(([a]) => a !== staleAddr)), signers, ts);
+          const sessions: Sessions = new Map(ops.map((a, i) => [a, a === staleAddr ? reshareFrom(new Map([[a, va.get(a)!]]), signers, ts)[i]! : current[i]!]));
           const lost: DeliveryOptions = { intercept: (m) => (m.type === 'complete' && lostTo.some((i) => ops[i] === m.to) ? null : m) };
           runSessions(sessions, lost);
           deadline(sessions, lost);

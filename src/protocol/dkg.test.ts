@@ -204,6 +204,7 @@ describe('DKG rejections', () => {
     const { sessions: map, report } = runSimulatedDkg({ signers, sessionTimestamp: SESSION }, { intercept: (m) => (m.type === 'ack' && m.player === operators[0] && m.dealer === operators[3] ? null : m) });
     expect(report.rejected).toEqual([]);
     for (const a of operators) expect(map.get(a)!.result()?.dealers).toEqual(operators);
+    expect(operators.map((a) => map.get(a)!.status().dealerSetDecision)).toEqual(['all-acked', 'followed', 'followed', 'followed']);
   });
 
   it('waits for a missing ack; after proceed() the majority finalizes without that dealer, and the odd one out finalizes the same version from its deals', () => {
@@ -229,6 +230,7 @@ describe('DKG rejections', () => {
       expect(r?.dealers).toEqual(operators.slice(0, 3));
       expect(hex(r!.masterPublicKey)).toBe(mpk);
     }
+    expect(operators.map((a) => map.get(a)!.status().dealerSetDecision)).toEqual(['all-acked', 'deadline', 'deadline', 'deadline']);
     // Operator 0 signed the four-dealer outcome; the certified one carries the other three signatures only.
     const certificate = odd.result()!.certificate;
     expect(certificate.signatures.map((x) => x.operator)).toEqual(operators.slice(1));

@@ -1,13 +1,11 @@
 import fc from 'fast-check';
-import { createDeterministicRng } from '../crypto/deterministicRng.js';
 import { interpolateAtZero } from '../crypto/lagrange.js';
 import { operatorId } from '../crypto/operatorId.js';
 import { G2, decodeG2 } from '../crypto/points.js';
 import { isProtocolError } from './errors.js';
 import type { ProtocolMessage } from './messages.js';
-import { createReshareSession } from './reshare.js';
 import type { ProtocolSession } from './session.js';
-import { createSimulatedDkg, createSimulatedOperators, finalizedVersions, recoverSimulatedSigner, runSessions, seededRandomSources, type DeliveryOptions, type SimulatedSigner } from './simulation.js';
+import { createSimulatedDkg, createSimulatedOperators, createSimulatedReshare, finalizedVersions, runSessions, seededRandomSources, type DeliveryOptions, type SimulatedSigner } from './simulation.js';
 import type { FinalizedVersion } from './types.js';
 
 /**
@@ -22,21 +20,7 @@ function dkg(signers: readonly SimulatedSigner[], ts: number): Sessions {
 }
 
 function reshare(previous: ReadonlyMap<string, FinalizedVersion>, signers: readonly SimulatedSigner[], ts: number): Sessions {
-  const v = [...previous.values()][0]!;
-  const sessions: Sessions = new Map();
-  for (const signer of signers) {
-    const mine = previous.get(signer.address);
-    sessions.set(signer.address, createReshareSession({
-      sessionTimestamp: ts,
-      operators: signers.map((s) => s.address),
-      signer,
-      recoverSigner: recoverSimulatedSigner,
-      rng: createDeterministicRng(`death-reshare-${ts}-${signer.address}`),
-      previous: { epoch: v.epoch, commitments: v.commitments, masterPublicKey: v.masterPublicKey, threshold: v.threshold, participants: v.participants },
-      ...(mine === undefined ? {} : { previousShare: mine.privateShare }),
-    }));
-  }
-  return sessions;
+  return createSimulatedReshare({ signers, sessionTimestamp: ts, previous, rng: seededRandomSources(`death-reshare-${ts}`) });
 }
 
 /**

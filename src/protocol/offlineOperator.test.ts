@@ -1,15 +1,13 @@
 import fc from 'fast-check';
-import { createDeterministicRng } from '../crypto/deterministicRng.js';
 import { interpolateAtZero } from '../crypto/lagrange.js';
 import { operatorId } from '../crypto/operatorId.js';
 import { G2, decodeG2 } from '../crypto/points.js';
 import { partialSign, publicShare, recoverAppKey, verifyAppKey, verifyPartial } from '../crypto/signatures.js';
 import { isProtocolError } from './errors.js';
 import type { ProtocolMessage } from './messages.js';
-import { createReshareSession } from './reshare.js';
 import type { ProtocolSession } from './session.js';
-import { createSimulatedDkg, createSimulatedOperators, finalizedVersions, recoverSimulatedSigner, runSessions, seededRandomSources, type DeliveryOptions, type SimulatedSigner } from './simulation.js';
-import type { FinalizedVersion, PreviousVersion } from './types.js';
+import { createSimulatedDkg, createSimulatedOperators, createSimulatedReshare, finalizedVersions, runSessions, seededRandomSources, type DeliveryOptions, type SimulatedSigner } from './simulation.js';
+import type { FinalizedVersion } from './types.js';
 
 type Sessions = Map<string, ProtocolSession>;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -22,28 +20,9 @@ function dkgSessions(signers: readonly SimulatedSigner[], session: number, offli
   return sessions;
 }
 
-function publicOf(v: FinalizedVersion): PreviousVersion {
-  return { epoch: v.epoch, commitments: v.commitments, masterPublicKey: v.masterPublicKey, threshold: v.threshold, participants: v.participants };
-}
-
 /** Reshare sessions for `signers` from `previous` (holders pass their share; the offline get no session). */
 function reshareSessions(previous: ReadonlyMap<string, FinalizedVersion>, signers: readonly SimulatedSigner[], session: number, offline: readonly string[] = []): Sessions {
-  const any = [...previous.values()][0]!;
-  const sessions: Sessions = new Map();
-  for (const signer of signers) {
-    if (offline.includes(signer.address)) continue;
-    const mine = previous.get(signer.address);
-    sessions.set(signer.address, createReshareSession({
-      sessionTimestamp: session,
-      operators: addresses(signers),
-      signer,
-      recoverSigner: recoverSimulatedSigner,
-      rng: createDeterministicRng(`reshare-${session}-${signer.address}`),
-      previous: publicOf(any),
-      ...(mine === undefined ? {} : { previousShare: mine.privateShare }),
-    }));
-  }
-  return sessions;
+  return createSimulatedReshare({ signers, sessionTimestamp: session, previous, offline, rng: seededRandomSources(`reshare-${session}`) });
 }
 
 /** The node's ack deadline: proceed() on every session still acknowledging, then deliver what that produced. */

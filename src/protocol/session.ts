@@ -56,6 +56,7 @@ import {
 } from './messages.js';
 import type {
   CompletionCertificate,
+  DealerSetDecision,
   FinalizedVersion,
   Hex,
   OperatorAddress,
@@ -170,6 +171,8 @@ export class ProtocolSession {
   #deadlinePassed = false;
   /** Why the acks held at the deadline formed no dealer set (reported by status and giveUp). */
   #shortfall: { readonly code: ProtocolErrorCode; readonly message: string } | null = null;
+  /** How the dealer set this node completed with was decided. */
+  #decision: DealerSetDecision | null = null;
 
   constructor(init: SessionInit) {
     this.#c = init;
@@ -351,6 +354,7 @@ export class ProtocolSession {
       excludedDealers: Object.fromEntries(this.#excluded),
       completions: { matching, received: this.#completions.size, needed: this.#c.threshold },
       dealerSetShortfall: short === null ? null : { code: short.code, message: short.message },
+      dealerSetDecision: this.#decision,
       error: this.#error === null ? null : { code: this.#error.code, message: this.#error.message },
     };
   }
@@ -669,12 +673,16 @@ export class ProtocolSession {
     const c = this.#c;
     const rule = { threshold: c.threshold, previousThreshold: c.reshare?.previousThreshold ?? null };
     const followed = adoptableDealerSet(this.#completions.values(), rule, (d) => this.#deals.has(d) && !this.#excluded.has(d), 1);
-    if (followed !== null) return followed;
+    if (followed !== null) {
+      this.#decision = 'followed';
+      return followed;
+    }
     if (!this.#deadlinePassed) {
       const selection = chooseDealers(c.dealers.map((d) => [d, this.#dealerState(d)] as const), rule, false);
       if (selection.kind === 'wait') return null;
       // Every dealer is decided and too few are usable: no later message changes that.
       if (selection.kind === 'short') this.#fail(selection.code, selection.message);
+      this.#decision = 'all-acked';
       return selection.dealers;
     }
     const selection = chooseDealersAtDeadline({
@@ -684,7 +692,10 @@ export class ProtocolSession {
       ackedBy: (d) => this.#acks.get(d),
       present: this.#present,
     }, rule);
-    if (selection.kind === 'chosen') return selection.dealers;
+    if (selection.kind === 'chosen') {
+      this.#decision = 'deadline';
+      return selection.dealers;
+    }
     this.#shortfall = selection.kind === 'short' ? { code: selection.code, message: selection.message } : null;
     return null;
   }

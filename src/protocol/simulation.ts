@@ -10,10 +10,11 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { createDeterministicRng } from '../crypto/deterministicRng.js';
 import type { RandomSource } from '../crypto/scalar.js';
 import { createDkgSession } from './dkg.js';
+import { createReshareSession } from './reshare.js';
 import { isProtocolError, type ProtocolError } from './errors.js';
 import type { ProtocolMessage } from './messages.js';
 import type { ProtocolSession } from './session.js';
-import type { FinalizedVersion, OperatorAddress, ProtocolSigner, RecoverSigner, VerificationOptions } from './types.js';
+import type { FinalizedVersion, OperatorAddress, PreviousVersion, ProtocolSigner, RecoverSigner, VerificationOptions } from './types.js';
 
 function addressOf(publicKeyUncompressed: Uint8Array): OperatorAddress {
   return `0x${bytesToHex(keccak_256(publicKeyUncompressed.subarray(1)).subarray(12))}`;
@@ -195,6 +196,53 @@ export function createSimulatedDkg<S extends ProtocolSigner>(options: SimulatedD
 export function runSimulatedDkg<S extends ProtocolSigner>(options: SimulatedDkgOptions<S>, delivery: DeliveryOptions = {}): SimulatedDkgRun<S> {
   const dkg = createSimulatedDkg(options);
   return { ...dkg, report: runSessions(dkg.sessions, delivery) };
+}
+
+export interface SimulatedReshareOptions<S extends ProtocolSigner> {
+  /** The new operator set. */
+  readonly signers: readonly S[];
+  readonly sessionTimestamp: number;
+  /**
+   * The version reshared, as each previous holder that still has it finalized it: its
+   * public data is taken from the first, each holder deals from its own share. Signers
+   * not in the map take part as receivers.
+   */
+  readonly previous: ReadonlyMap<string, FinalizedVersion>;
+  /** Absent: each session's default randomness (WebCrypto), i.e. not reproducible. */
+  readonly rng?: RandomSourceFor;
+  /** Default: recoverSimulatedSigner. */
+  readonly recoverSigner?: RecoverSigner;
+  /** Signers that get no session (offline for the round: nothing reaches them, they send nothing). */
+  readonly offline?: readonly string[];
+}
+
+/** The public part of a finalized version, what a reshare starts from. */
+export function previousVersionOf(v: FinalizedVersion): PreviousVersion {
+  return { epoch: v.epoch, commitments: v.commitments, masterPublicKey: v.masterPublicKey, threshold: v.threshold, participants: v.participants };
+}
+
+/** One not yet started reshare session per signer that is not offline, keyed by lowercase address, in the signers' order. */
+export function createSimulatedReshare<S extends ProtocolSigner & { readonly address: string }>(options: SimulatedReshareOptions<S>): Map<string, ProtocolSession> {
+  const first = [...options.previous.values()][0];
+  if (first === undefined) throw new RangeError('a simulated reshare needs at least one previous holder');
+  const previous = previousVersionOf(first);
+  const operators = options.signers.map((s) => s.address.toLowerCase());
+  const sessions = new Map<string, ProtocolSession>();
+  for (const [i, signer] of options.signers.entries()) {
+    const address = operators[i] ?? signer.address;
+    if (options.offline?.includes(address) === true) continue;
+    const share = options.previous.get(address)?.privateShare;
+    sessions.set(address, createReshareSession({
+      sessionTimestamp: options.sessionTimestamp,
+      operators,
+      signer,
+      recoverSigner: options.recoverSigner ?? recoverSimulatedSigner,
+      rng: options.rng?.(address),
+      previous,
+      ...(share === undefined ? {} : { previousShare: share }),
+    }));
+  }
+  return sessions;
 }
 
 /** Every session's result, in the map's order; throws naming the first session that did not finalize. */

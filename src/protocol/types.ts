@@ -117,6 +117,13 @@ export interface ProtocolSessionSnapshot {
 
 export type SessionPhase = 'created' | 'acknowledging' | 'completing' | 'finalized' | 'failed';
 
+/**
+ * How a node's dealer set was decided: every dealer acknowledged by every operator
+ * (all-acked), a set another operator had completed with (followed), or from the acks
+ * held at the ack deadline (deadline).
+ */
+export type DealerSetDecision = 'all-acked' | 'followed' | 'deadline';
+
 /** What the session is waiting for, so the node can time out: proceed() at the ack deadline, giveUp() at the end. */
 export interface SessionStatus {
   readonly phase: SessionPhase;
@@ -135,6 +142,8 @@ export interface SessionStatus {
    * (the session still follows a set other operators complete with until giveUp()).
    */
   readonly dealerSetShortfall: { readonly code: string; readonly message: string } | null;
+  /** How the dealer set this node completed with was decided; null before it completed. */
+  readonly dealerSetDecision: DealerSetDecision | null;
   /** The failure, when phase = failed. */
   readonly error: { readonly code: string; readonly message: string } | null;
 }

@@ -170,6 +170,35 @@ describe('PeerClient', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('with retryUntilAborted keeps retrying past maxAttempts until the peer is back, or until the signal ends it', async () => {
+    // Refused 7 times (a peer restarting mid-round), then up: maxAttempts is 3.
+    const { fetch, calls } = scripted([...Array.from({ length: 7 }, refused), json(200, { ok: 1 })]);
+    const sleeps: number[] = [];
+    const response = await client(fetch, sleeps).post(peer, '/dkg/share', envelope, { signal: new AbortController().signal, retryUntilAborted: true });
+    expect(response.attempts).toBe(8);
+    expect(calls).toHaveLength(8);
+    expect(sleeps.every((ms) => ms <= 1_000)).toBe(true);
+
+    const controller = new AbortController();
+    const down = scripted([refused()]);
+    let retries = 0;
+    const c = client(down.fetch, [], { sleep: () => { if (++retries === 20) controller.abort(); return Promise.resolve(); } });
+    const err = await rejectionOf(c.post(peer, '/dkg/share', envelope, { signal: controller.signal, retryUntilAborted: true }), PeerRequestError);
+    expect(err.code).toBe('PEER_REQUEST_ABORTED');
+    expect(down.calls).toHaveLength(20);
+    // A refusal is final at once, as without it.
+    const refusedFor = scripted([json(403, { code: 'UNKNOWN_SENDER' })]);
+    const final = await rejectionOf(client(refusedFor.fetch, []).post(peer, '/dkg/share', envelope, { signal: new AbortController().signal, retryUntilAborted: true }), PeerRequestError);
+    expect(final.retryable).toBe(false);
+    expect(refusedFor.calls).toHaveLength(1);
+  });
+
+  it('refuses retryUntilAborted without a signal (nothing would end it)', async () => {
+    const { fetch, calls } = scripted([refused()]);
+    await expect(client(fetch, []).post(peer, '/dkg/share', envelope, { retryUntilAborted: true })).rejects.toThrow(TypeError);
+    expect(calls).toHaveLength(0);
+  });
+
   it('treats 409 REPLAYED_MESSAGE on a retry as already delivered', async () => {
     const { fetch } = scripted([json(503, {}), json(409, { error: { code: 'REPLAYED_MESSAGE', message: 'seen' } })]);
     const response = await client(fetch, []).post(peer, '/dkg/share', envelope);

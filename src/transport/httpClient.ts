@@ -48,6 +48,12 @@ export interface PeerClientOptions {
 export interface PeerRequestOptions {
   /** Cancels the call (all remaining attempts), e.g. when the protocol round ends. */
   readonly signal?: AbortSignal;
+  /**
+   * Keep retrying (the backoff rule) until `signal` aborts, instead of stopping after
+   * maxAttempts: a round's messages to a peer that restarts mid-round reach it once it is
+   * back, as long as the round lasts. Needs a signal.
+   */
+  readonly retryUntilAborted?: boolean;
 }
 
 /** A successful exchange. */
@@ -111,7 +117,10 @@ export class PeerClient {
         details: { peer: peer.address, route, bytes },
       });
     }
-    return this.#request('POST', peer, route, body, options.signal);
+    if (options.retryUntilAborted === true && options.signal === undefined) {
+      throw new TypeError('retryUntilAborted needs a signal that ends the retries');
+    }
+    return this.#request('POST', peer, route, body, options.signal, options.retryUntilAborted === true ? Infinity : this.#maxAttempts);
   }
 
   /**
@@ -119,7 +128,7 @@ export class PeerClient {
    * @throws PeerRequestError once attempts are exhausted or on a non-retryable failure.
    */
   async get(peer: PeerTarget, route: string, options: PeerRequestOptions = {}): Promise<PeerResponse> {
-    return this.#request('GET', peer, route, undefined, options.signal);
+    return this.#request('GET', peer, route, undefined, options.signal, this.#maxAttempts);
   }
 
   /** Backoff before retry number `retry` (1-based): equal jitter over a capped exponential. */
@@ -127,10 +136,10 @@ export class PeerClient {
     return backoffDelay({ initialMs: this.#baseDelayMs, maxMs: this.#maxDelayMs, jitter: true }, retry, this.#random);
   }
 
-  async #request(method: Method, peer: PeerTarget, route: string, body: string | undefined, signal: AbortSignal | undefined): Promise<PeerResponse> {
+  async #request(method: Method, peer: PeerTarget, route: string, body: string | undefined, signal: AbortSignal | undefined, maxAttempts: number): Promise<PeerResponse> {
     const url = peerUrl(peer, route);
     let lastError: PeerRequestError | undefined;
-    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (signal?.aborted === true) throw aborted(peer, route, attempt - 1);
       try {
         return await this.#attempt(method, url, peer, route, body, signal, attempt);
@@ -139,7 +148,7 @@ export class PeerClient {
         if (!failure.retryable) throw failure;
         lastError = failure;
       }
-      if (attempt < this.#maxAttempts) {
+      if (attempt < maxAttempts) {
         const wait = this.backoffMs(attempt);
         this.#logger?.debug({ peer: peer.address, route, attempt, code: lastError.code, waitMs: wait }, 'peer request failed; retrying');
         try {
@@ -149,8 +158,8 @@ export class PeerClient {
         }
       }
     }
-    const final = lastError ?? aborted(peer, route, this.#maxAttempts);
-    this.#logger?.warn({ peer: peer.address, route, attempts: this.#maxAttempts, code: final.code }, 'peer request failed; giving up');
+    const final = lastError ?? aborted(peer, route, maxAttempts);
+    this.#logger?.warn({ peer: peer.address, route, attempts: maxAttempts, code: final.code }, 'peer request failed; giving up');
     throw final;
   }
 

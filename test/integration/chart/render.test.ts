@@ -212,6 +212,15 @@ describe('bad values are refused with their messages', () => {
     expect(await renderFails(merge(BASE_VALUES, { storage: { storageClass: { provider: 'openstack' } } }))).toContain(
       "at '/storage/storageClass/provider'",
     );
+    // The chart takes exactly what the KmsNode CRD takes (0 = the chain's default, which the CRD expresses by omission).
+    const outOfRange: Record<string, number>[] = [{ pollIntervalMs: 49 }, { pollIntervalMs: 600_001 }, { protocolTimeoutMs: 999 }, { protocolTimeoutMs: 3_600_001 }];
+    for (const chain of outOfRange) {
+      expect(await renderFails(merge(BASE_VALUES, { node: { chain } }))).toContain(`at '/node/chain/${Object.keys(chain)[0]!}'`);
+    }
+    const inRange: Record<string, number>[] = [{ pollIntervalMs: 0 }, { pollIntervalMs: 50 }, { protocolTimeoutMs: 1_000 }, { protocolTimeoutMs: 0 }];
+    for (const chain of inRange) {
+      await renderOk(merge(BASE_VALUES, { node: { chain } }));
+    }
   });
 });
 

@@ -89,6 +89,9 @@ it('a reshare finalizes while one operator is frozen for a boundary; after SIGCO
     const timedOut = up.map((op, i) => messages(op, 'acknowledgement phase timed out', marks[i]).map((l) => Number(l.session)));
     expect(timedOut.flat().length).toBeGreaterThanOrEqual(1);
     expect(new Set(timedOut.flat())).toEqual(new Set([v1]));
+    const decided = up.map((op, i) => messages(op, 'round completed; new key version active', marks[i]).map((l) => [Number(l.session), l.dealerSet, l.dealers]));
+    for (const lines of decided) expect(lines).toEqual([[v1, expect.stringMatching(/^(deadline|followed)$/), 3]]);
+    expect(decided.flat().filter(([, how]) => how === 'deadline').length).toBeGreaterThanOrEqual(1);
     expect(await appKey(up, APP, mpk, 3)).toBe(firstAppKey);
   } finally {
     thaw();
