@@ -77,6 +77,7 @@ export const SERVER_OPTIONS = [
   { name: 'app-sign-burst', description: 'requests a client may make at once to /app/sign before the rate applies', defaultValue: '100', controller: { path: 'spec.appSign.burst' } },
   { name: 'app-sign-max-concurrent', description: 'requests /app/sign signs at once; more get 429', defaultValue: '20', controller: { path: 'spec.appSign.maxConcurrent' } },
   { name: 'app-sign-max-body-bytes', description: 'largest /app/sign request body', defaultValue: '16384', controller: { path: 'spec.appSign.maxBodyBytes' } },
+  { name: 'app-sign-cache-bytes', description: 'memory for the cache of partial signatures already served and of hash-to-G1 points (public values); 0 turns it off', defaultValue: '33554432', controller: 'process' },
   // controller
   { name: 'controller', description: 'also run the Kubernetes controller for this node\'s KmsNode resource', isSwitch: true, controller: 'process' },
   { name: 'kmsnode-name', description: 'name of the KmsNode resource the controller reconciles', controller: 'process' },

@@ -62,6 +62,15 @@ describe('parseServerConfig', () => {
     ]);
   });
 
+  it('the app-sign cache budget: 32 MiB by default, 0 turns it off, anything but a whole number of bytes up to 16 GiB is refused', () => {
+    expect(parseServerConfig(sources(minimal, { KMS_OPERATOR_KEY: KEY })).appSignCacheBytes).toBe(32 * 1024 * 1024);
+    expect(parseServerConfig(sources({ ...minimal, 'app-sign-cache-bytes': '0' }, { KMS_OPERATOR_KEY: KEY })).appSignCacheBytes).toBe(0);
+    expect(parseServerConfig(sources(minimal, { KMS_OPERATOR_KEY: KEY, KMS_APP_SIGN_CACHE_BYTES: '1048576' })).appSignCacheBytes).toBe(1_048_576);
+    expect(problemsOf(() => parseServerConfig(sources({ ...minimal, 'app-sign-cache-bytes': '64MB' }, { KMS_OPERATOR_KEY: KEY })))).toEqual([
+      "--app-sign-cache-bytes|KMS_APP_SIGN_CACHE_BYTES|must be a whole number from 0 to 17179869184; got '64MB'",
+    ]);
+  });
+
   it('flags win over env, env over defaults', () => {
     const config = parseServerConfig(sources({ ...minimal, port: '9001' }, { KMS_OPERATOR_KEY: KEY, KMS_PORT: '9000', KMS_PERSISTENCE_DATA_PATH: '/var/lib/kms' }));
     expect(config.server.port).toBe(9001);

@@ -45,6 +45,8 @@ export const KEY_PREFIX = /^[A-Za-z0-9:_.{}-]{1,64}$/;
 /** secp256k1's group order: a private key is a number from 1 to n − 1. */
 const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const MIN_SEALING_SECRET_CHARS = 32;
+/** 16 GiB: far above any sensible cache, low enough to catch a unit mistake. */
+const MAX_APP_SIGN_CACHE_BYTES = 16 * 1024 ** 3;
 
 const specs = new Map<ServerOptionName, OptionSpec>(SERVER_OPTIONS.map((o) => [o.name, o]));
 
@@ -165,6 +167,7 @@ export function validateSettings(input: SettingsInput): ServerConfig {
   const port = integer('port', 1, 65535);
   const logLevel = oneOf('log-level', LOG_LEVELS);
   const appSign = parseAppSign(r);
+  const appSignCacheBytes = integer('app-sign-cache-bytes', 0, MAX_APP_SIGN_CACHE_BYTES);
   let controller: ServerConfig['controller'] = { enabled: false };
   if (r.switchOn('controller')) {
     const kmsNodeName = required('kmsnode-name', 'the KmsNode resource name, when --controller is on');
@@ -179,6 +182,7 @@ export function validateSettings(input: SettingsInput): ServerConfig {
     encryptionSecret,
     server: { host, port: port as number },
     appSign,
+    appSignCacheBytes: appSignCacheBytes as number,
     logLevel: logLevel as LevelWithSilent,
     controller,
   };

@@ -58,6 +58,8 @@ export interface ServerConfig {
   readonly server: { readonly host: string; readonly port: number };
   /** Who may obtain app-key partial signatures (POST /app/sign) and how fast. */
   readonly appSign: AppSignPolicy;
+  /** Byte budget of the node's cache of served partial signatures and hash-to-G1 points (0: none). */
+  readonly appSignCacheBytes: number;
   readonly logLevel: LevelWithSilent;
   readonly controller: { readonly enabled: false } | { readonly enabled: true; readonly kmsNodeName: string; readonly namespace: string };
 }

@@ -41,7 +41,13 @@ export function pairingEquals(a: G1Point, b: G2Point, c: G1Point, d: G2Point): b
 /** σ_i = x_i·H1(appId). */
 export function partialSign(share: bigint, appId: string): G1Point {
   ascalar(share, 'share', true);
-  return hashToG1(assertAppId(appId)).multiply(share);
+  return partialSignHashed(share, hashToG1(assertAppId(appId)));
+}
+
+/** σ_i = x_i·h for h = H1(appId) computed earlier (the node keeps H1 of recent app ids). */
+export function partialSignHashed(share: bigint, hashedAppId: G1Point): G1Point {
+  ascalar(share, 'share', true);
+  return aG1(hashedAppId, 'hashedAppId').multiply(share);
 }
 
 /** X_i = Σ C_k·id^k: an operator's public share under aggregated commitments. */

@@ -106,6 +106,7 @@ export async function createNode(config: ServerConfig, logger: Logger): Promise<
       protocolTimeoutMs: config.chain.protocolTimeoutMs ?? defaults.protocolTimeoutMs,
       confirmations: defaults.confirmations,
       appSign: config.appSign,
+      appSignCacheBytes: config.appSignCacheBytes,
     },
     {
       persistence,

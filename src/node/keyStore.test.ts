@@ -101,6 +101,39 @@ describe('KeyStore', () => {
     expect((await store.versionAt(150))?.privateShare).toBe(5n);
   });
 
+  it('epochAt answers from memory alone which epoch was valid at a time', async () => {
+    const { persistence, loads } = counting(await stored([100, 200, 300], 300));
+    const store = await KeyStore.restore(persistence);
+    loads.length = 0;
+    expect([store.epochAt(99), store.epochAt(100), store.epochAt(299), store.epochAt(5_000)]).toEqual([null, 100, 200, 300]);
+    expect(loads).toEqual([]);
+  });
+
+  it('remove deletes a stored version and forgets it; the active one is refused and kept', async () => {
+    const p = await stored([100, 200, 300], 300);
+    const changed: number[] = [];
+    const store = await KeyStore.restore(p, { onVersionChange: (epoch) => { changed.push(epoch); } });
+    expect((await store.versionAt(250))?.epoch).toBe(200);
+    await store.remove(200);
+    expect(store.epochs()).toEqual([100, 300]);
+    expect((await store.versionAt(250))?.epoch).toBe(100);
+    expect(await store.version(200)).toBeNull();
+    expect(await p.loadKeyShareVersion(200)).toBeNull();
+    await expect(store.remove(300)).rejects.toMatchObject({ code: 'PERSISTENCE_ACTIVE_VERSION_DELETE' });
+    expect(store.epochs()).toEqual([100, 300]);
+    expect(changed).toEqual([200]);
+  });
+
+  it('tells onVersionChange of every commit, after the write', async () => {
+    const p = await stored([100], 100);
+    const seen: [number, number | null][] = [];
+    const store = await KeyStore.restore(p, { onVersionChange: (epoch) => { seen.push([epoch, store.activeVersion?.epoch ?? null]); } });
+    await store.commit(version(200));
+    await store.commit({ ...version(200), privateShare: 9n });
+    expect(seen).toEqual([[200, 200], [200, 200]]);
+    expect((await p.loadKeyShareVersion(200))?.privateShare).toBe(9n);
+  });
+
   it('refuses versions without an active pointer instead of guessing the highest', async () => {
     const p = await stored([100, 200], null);
     await expect(KeyStore.restore(p)).rejects.toThrow(InconsistentStateError);

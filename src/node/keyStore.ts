@@ -8,6 +8,16 @@ import { InconsistentStateError } from './errors.js';
  * a node with a year of versions restarts by reading one index and one record, not
  * 52,560 records.
  */
+export interface KeyStoreOptions {
+  /** Versions other than the active one kept decoded in memory (default 64). */
+  readonly cacheLimit?: number;
+  /**
+   * Told the epoch whose stored share was written (a commit, new or replacing) or deleted,
+   * after the write: whatever was derived from that epoch's share is stale from then on.
+   */
+  readonly onVersionChange?: (epoch: number) => void;
+}
+
 export class KeyStore {
   private readonly cache = new Map<number, KeyShareVersion>();
 
@@ -15,11 +25,11 @@ export class KeyStore {
     private readonly persistence: NodePersistence,
     private epochList: number[],
     private active: KeyShareVersion | null,
-    private readonly cacheLimit: number,
+    private readonly options: KeyStoreOptions,
   ) {}
 
   /** Reads the epoch index and the active version; refuses an active pointer to nothing. */
-  static async restore(persistence: NodePersistence, options: { cacheLimit?: number } = {}): Promise<KeyStore> {
+  static async restore(persistence: NodePersistence, options: KeyStoreOptions = {}): Promise<KeyStore> {
     const [epochs, activeEpoch] = await Promise.all([persistence.listKeyShareEpochs(), persistence.getActiveVersionEpoch()]);
     let active: KeyShareVersion | null = null;
     if (activeEpoch !== null) {
@@ -37,7 +47,7 @@ export class KeyStore {
         details: { versions: epochs.length },
       });
     }
-    return new KeyStore(persistence, [...epochs].sort((a, b) => a - b), active, options.cacheLimit ?? 64);
+    return new KeyStore(persistence, [...epochs].sort((a, b) => a - b), active, options);
   }
 
   get activeVersion(): KeyShareVersion | null {
@@ -57,8 +67,13 @@ export class KeyStore {
    * the first version has none.
    */
   async versionAt(unixSeconds: number): Promise<KeyShareVersion | null> {
-    const epoch = highestAtOrBelow(this.epochList, unixSeconds);
+    const epoch = this.epochAt(unixSeconds);
     return epoch === null ? null : this.load(epoch);
+  }
+
+  /** The epoch of the version valid at `unixSeconds` (see versionAt), from memory alone. */
+  epochAt(unixSeconds: number): number | null {
+    return highestAtOrBelow(this.epochList, unixSeconds);
   }
 
   /**
@@ -80,7 +95,7 @@ export class KeyStore {
         details: { epoch },
       });
     }
-    if (this.cache.size >= this.cacheLimit) {
+    if (this.cache.size >= (this.options.cacheLimit ?? 64)) {
       const oldest = this.cache.keys().next();
       if (oldest.done !== true) this.cache.delete(oldest.value);
     }
@@ -96,6 +111,18 @@ export class KeyStore {
     }
     this.cache.delete(version.epoch);
     this.active = version;
+    this.options.onVersionChange?.(version.epoch);
+  }
+
+  /**
+   * Deletes a stored version other than the active one (persistence refuses to delete the
+   * active one: PERSISTENCE_ACTIVE_VERSION_DELETE) and forgets it.
+   */
+  async remove(epoch: number): Promise<void> {
+    await this.persistence.deleteKeyShareVersion(epoch);
+    this.epochList = this.epochList.filter((e) => e !== epoch);
+    this.cache.delete(epoch);
+    this.options.onVersionChange?.(epoch);
   }
 }
 

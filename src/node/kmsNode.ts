@@ -2,7 +2,6 @@ import { describeError } from '../logging/describeError.js';
 import type { BlockReader, BoundaryEvent } from '../chain/blockSource.js';
 import { BlockSource } from '../chain/blockSource.js';
 import type { Operator, OperatorSetSource } from '../chain/operatorSet.js';
-import { encodeG1, partialSign } from '../crypto/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { NodePersistence } from '../persistence/nodePersistence.js';
 import type { KeyShareVersion, NodeState, OperatorAddress, PersistenceHealth } from '../persistence/types.js';
@@ -20,6 +19,7 @@ import { PeerTransport } from '../transport/peerTransport.js';
 import { operatorSignerRecovery, protocolSignerFor } from '../transport/protocolAuth.js';
 import { ReplayGuard } from '../transport/replayGuard.js';
 import type { OperatorSigner } from '../transport/signer.js';
+import { AppSignCache, DEFAULT_APP_SIGN_CACHE_BYTES } from './appSignCache.js';
 import { NodeNotReadyError, NoKeyVersionError, OperatorMismatchError } from './errors.js';
 import { CERTIFICATE_ROUTES, CertificateExchange } from './certificateExchange.js';
 import { CertificateKeeper } from './certificateKeeper.js';
@@ -51,6 +51,8 @@ export interface KmsNodeOptions {
   readonly maxSkewMs?: number;
   /** Who may obtain app-key partial signatures and how fast (default: upstream's limits, no allowlist). */
   readonly appSign?: AppSignPolicy;
+  /** Byte budget of the cache of partial signatures and hash-to-G1 points (default 32 MiB; 0: none). */
+  readonly appSignCacheBytes?: number;
 }
 
 /** Everything the node talks to, built by the composition root and injected. */
@@ -90,6 +92,7 @@ export class KmsNode implements NodeApi {
   private readonly certificates: CertificateExchange;
   private readonly keeper: CertificateKeeper;
   private readonly http: HttpServer;
+  private readonly appSignCache: AppSignCache;
   private blockSource: BlockSource | null = null;
   private readonly stopping = new AbortController();
   private readonly log: Logger;
@@ -102,6 +105,7 @@ export class KmsNode implements NodeApi {
     this.log = m.logger.child({ module: 'node' });
     const maxSkewMs = options.maxSkewMs ?? 60_000;
     this.inbox = new SessionInbox(DEFAULT_INBOX_LIMITS, m.metrics);
+    this.appSignCache = new AppSignCache({ maxBytes: options.appSignCacheBytes ?? DEFAULT_APP_SIGN_CACHE_BYTES, metrics: m.metrics.appSignCache });
     const transport = new PeerTransport({
       signer: m.signer,
       self: options.self,
@@ -203,7 +207,7 @@ export class KmsNode implements NodeApi {
     }
     this.state = stored ?? { lastProcessedBoundary: 0, nodeStartTime: Date.now(), operatorAddress: this.options.self };
     if (stored === null) await p.saveNodeState(this.state);
-    this.keyStore = await KeyStore.restore(p);
+    this.keyStore = await KeyStore.restore(p, { onVersionChange: (epoch) => { this.appSignCache.forgetVersion(epoch); } });
     for (const session of await p.listProtocolSessions()) {
       this.log.warn({ session: session.sessionTimestamp, type: session.type, phase: session.phase }, 'deleting a protocol session left incomplete by a previous run; it will be retried at a later boundary');
       await p.deleteProtocolSession(session.sessionTimestamp);
@@ -408,16 +412,21 @@ export class KmsNode implements NodeApi {
 
   async signApp(appId: string, attestationTime: number | null): Promise<AppSignFacts> {
     const keyStore = this.requireKeyStore();
-    const version = attestationTime === null ? keyStore.activeVersion : await keyStore.versionAt(attestationTime);
-    if (version === null) {
+    // The epoch comes from memory, so a cached partial is served without reading its version.
+    const epoch = attestationTime === null ? keyStore.activeVersion?.epoch ?? null : keyStore.epochAt(attestationTime);
+    if (epoch === null) {
       this.m.metrics.appSignRequests.inc({ outcome: 'no_version' });
       throw attestationTime === null
         ? new NodeNotReadyError('this node has no active key version yet', { fix: 'wait for the first DKG to complete' })
         : new NoKeyVersionError(`no key version was valid at ${attestationTime}`, { details: { attestationTime } });
     }
-    const partialSignature = encodeG1(partialSign(version.privateShare, appId));
+    const partialSignature = await this.appSignCache.partialSignature(appId, epoch, async () => {
+      const version = await keyStore.version(epoch);
+      if (version === null) throw new NoKeyVersionError(`key version ${epoch} was deleted while signing`, { details: { epoch } });
+      return version.privateShare;
+    });
     this.m.metrics.appSignRequests.inc({ outcome: 'signed' });
-    return { operatorAddress: this.options.self, version: version.epoch, partialSignature };
+    return { operatorAddress: this.options.self, version: epoch, partialSignature };
   }
 
   async health(): Promise<HealthView> {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AppSignCacheMetrics } from './appSignCache.js';
 
 /**
  * The node's Prometheus metrics, one registry per node (several nodes may share a test
@@ -18,6 +19,7 @@ export interface NodeMetrics {
   readonly appSignRequests: Counter<'outcome'>;
   readonly earlyMessagesRefused: Counter<'reason'>;
   readonly earlyMessageBytes: Gauge;
+  readonly appSignCache: AppSignCacheMetrics;
 }
 
 export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): NodeMetrics {
@@ -74,5 +76,17 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
       registers,
     }),
     earlyMessageBytes: new Gauge({ name: 'kms_early_message_bytes', help: 'Estimated bytes of early protocol messages buffered', registers }),
+    appSignCache: {
+      hits: new Counter({ name: 'kms_app_sign_cache_hits_total', help: 'App-sign cache lookups answered from the cache, by cache (partial_signature, hash_to_g1)', labelNames: ['cache'], registers }),
+      misses: new Counter({ name: 'kms_app_sign_cache_misses_total', help: 'App-sign cache lookups that computed the value, by cache (partial_signature, hash_to_g1)', labelNames: ['cache'], registers }),
+      evictions: new Counter({
+        name: 'kms_app_sign_cache_evictions_total',
+        help: 'Entries that left an app-sign cache, by cache and reason (capacity: the byte budget; invalidated: their key version was replaced or deleted)',
+        labelNames: ['cache', 'reason'],
+        registers,
+      }),
+      bytes: new Gauge({ name: 'kms_app_sign_cache_bytes', help: 'Estimated bytes held by each app-sign cache', labelNames: ['cache'], registers }),
+      entries: new Gauge({ name: 'kms_app_sign_cache_entries', help: 'Entries held by each app-sign cache', labelNames: ['cache'], registers }),
+    },
   };
 }
