@@ -249,7 +249,7 @@ describe('controller mode', () => {
       '--chain-id|KMS_CHAIN_ID|is not read in controller mode (the KmsNode resource configures the node): set spec.chain.chainId in the KmsNode resource instead',
       '--persistence-data-path|KMS_PERSISTENCE_DATA_PATH|is not read in controller mode (the KmsNode resource configures the node): set spec.persistence.dataPath in the KmsNode resource instead',
       '--port|KMS_PORT|is not read in controller mode (the KmsNode resource configures the node): set spec.server.port in the KmsNode resource instead',
-      expect.stringMatching(/^KMS_TYPO\|\|is not a kms-server setting; in controller mode the pod env may carry only KMS_REDIS_SERVER_BINARY, KMS_HOST, KMS_LOG_LEVEL, KMS_CONTROLLER, KMS_KMSNODE_NAME, KMS_NAMESPACE, KMS_VOLUME_MOUNT_PATH, KMS_PROBE_PORT, KMS_CONTROLLER_RESYNC_MS$/),
+      expect.stringMatching(/^KMS_TYPO\|\|is not a kms-server setting; in controller mode the pod env may carry only KMS_REDIS_SERVER_BINARY, KMS_HOST, KMS_LOG_LEVEL, KMS_APP_SIGN_CACHE_BYTES, KMS_CONTROLLER, KMS_KMSNODE_NAME, KMS_NAMESPACE, KMS_VOLUME_MOUNT_PATH, KMS_PROBE_PORT, KMS_CONTROLLER_RESYNC_MS$/),
     ]);
   });
 });

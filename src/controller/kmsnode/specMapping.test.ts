@@ -26,7 +26,11 @@ describe('specToNodeConfig', () => {
       server: { host: '0.0.0.0', port: 8000 },
       logLevel: 'warn',
       persistence: { mode: 'embedded', dataPath: '/var/lib/kms/data', commandTimeoutMs: 5000, redisServerBinary: 'redis-server' },
+      appSignCacheBytes: 32 * 1024 * 1024,
     });
+    // The app-sign cache budget is the process's memory: the pod env sets it.
+    const sized = specToNodeConfig(defaultSpec(), SECRETS, new Set(), new Map([...POD, ['app-sign-cache-bytes', '0']]));
+    expect(sized.ok && sized.config.node.appSignCacheBytes).toBe(0);
   });
 
   test('chain timing and Redis timeouts come from the resource, not from code', () => {
