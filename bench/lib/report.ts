@@ -4,7 +4,7 @@
  * others from the same machine and run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,6 +45,8 @@ export interface MachineInfo {
   readonly platform: string;
   readonly arch: string;
   readonly date: string;
+  /** 1, 5 and 15 minute load averages when the results were written: how quiet the machine was. */
+  readonly loadAverage: readonly number[];
 }
 
 export function machineInfo(): MachineInfo {
@@ -57,6 +59,7 @@ export function machineInfo(): MachineInfo {
     platform: process.platform,
     arch: process.arch,
     date: new Date().toISOString(),
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }
 

@@ -25,7 +25,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { silentLogger } from '../../src/logging/logger.js';
+import { keySchema } from '../../src/persistence/keySchema.js';
 import { openPersistence } from '../../src/persistence/open.js';
+import { createRecordCodec } from '../../src/persistence/records/codec.js';
+import { assertDurableNow } from '../../src/persistence/redis/durability.js';
+import { createRecordSealer } from '../../src/persistence/sealing.js';
+import { assertKeyShareVersion } from '../../src/persistence/validation.js';
 import { isMain, printTable, summarize, writeResults, type Measurement, type Row } from '../lib/index.js';
 import { compareLayouts } from './layouts.js';
 import { realisticVersion } from './versions.js';
@@ -40,7 +45,7 @@ const WARMUP = 100;
 const BLOCKS = 10;
 const YEAR_OF_VERSIONS = 52_560;
 const FILL_IN_FLIGHT = 64;
-const TARGETS = { saveP50Ratio: 1.5, saveP99Ms: 2, listMs: 2_000 } as const;
+const TARGETS = { saveP50Ratio: 1.5, saveP99Ms: 2, listMs: 2_000, saveVsUnsealedMulti: 1.2 } as const;
 
 interface SetBaseline { readonly p50Ms: number; readonly p99Ms: number; readonly requests: number }
 
@@ -131,6 +136,11 @@ export async function run(): Promise<void> {
     const saveSamples: number[] = [];
     const perBlock = SAVES / BLOCKS;
     const diskFloor: number[] = [];
+    // What a save adds to the bare MULTI, one part at a time, in the same blocks.
+    const durabilityCheck: number[] = [];
+    const validateEncodeSeal: number[] = [];
+    const codec = createRecordCodec(createRecordSealer(secret));
+    const keys = keySchema();
     // Redis records its own fsync stalls above 1 ms: the tail's share that is the disk's.
     await raw.config('SET', 'latency-monitor-threshold', '1');
     await raw.call('LATENCY', 'RESET');
@@ -139,6 +149,12 @@ export async function run(): Promise<void> {
       clientSet.push(...await timeEach(perBlock, (i) => raw.set(`bench:set:${block}:${i}`, payload)));
       clientMulti.push(...await timeEach(perBlock, (i) => raw.multi().set(`bench:multi:${block}:${i}`, payload).zadd('bench:multi:index', i, `${block}:${i}`).exec()));
       saveSamples.push(...await timeEach(perBlock, (i) => persistence.saveKeyShareVersion(versions[block * perBlock + i]!)));
+      durabilityCheck.push(...await timeEach(perBlock, () => assertDurableNow(raw, 'always', 'bench')));
+      validateEncodeSeal.push(...await timeEach(perBlock, (i) => {
+        const version = versions[block * perBlock + i]!;
+        assertKeyShareVersion(version);
+        return Promise.resolve(codec.encodeKeyShare(keys.keyShare(version.epoch), version));
+      }));
       diskFloor.push(...fsyncFloor(dataPath, payloadBytes, perBlock));
     }
     const redisFsyncStalls = parseLatencyHistory(await raw.call('LATENCY', 'HISTORY', 'aof-fsync-always'));
@@ -148,6 +164,9 @@ export async function run(): Promise<void> {
     const setP50 = setBlocks.reduce((sum, b) => sum + b.p50Ms, 0) / BLOCKS;
     const setP99Max = Math.max(...setBlocks.map((b) => b.p99Ms));
     const fsync = summarize('disk floor: append + fdatasync (same size, data path)', diskFloor);
+    const check = summarize('  part of a save: the durability check before it (INFO persistence + CONFIG GET ×2)', durabilityCheck);
+    const sealing = summarize('  part of a save: validate + encode + seal (in process)', validateEncodeSeal);
+    const saveVsUnsealedMulti = save.p50Ms / ioredisMulti.p50Ms;
     const load = summarize('loadKeyShareVersion (GET + open + decode)', await timeEach(LOADS, () => persistence.loadKeyShareVersion(1 + Math.floor(Math.random() * epoch))));
 
     // Fill to a year of versions (concurrent saves share fsyncs), then list in a child.
@@ -166,6 +185,8 @@ export async function run(): Promise<void> {
       row(load),
       row(fsync),
       row(ioredisMulti, { 'vs SET p50': ioredisMulti.p50Ms / setP50 }),
+      row(check, { 'vs SET p50': check.p50Ms / setP50 }),
+      row(sealing, { 'vs SET p50': sealing.p50Ms / setP50 }),
       row(ioredisSet, { 'vs SET p50': ioredisSet.p50Ms / setP50 }),
       { name: `redis-benchmark SET (C client, ${BLOCKS} blocks)`, n: SAVES, 'p50 ms': setP50, 'p99 ms': setP99Max, 'mean ms': null, 'vs SET p50': 1 },
     ]);
@@ -188,6 +209,7 @@ export async function run(): Promise<void> {
         redisAofFsyncStallsOver1Ms: redisFsyncStalls.stalls, redisAofFsyncStallMaxMs: redisFsyncStalls.maxMs,
       },
       list_ms: { target: `< ${TARGETS.listMs}`, value: listing.ms, met: listing.ms < TARGETS.listMs },
+      save_vs_unsealed_multi: { target: `<= ${TARGETS.saveVsUnsealedMulti}`, value: saveVsUnsealedMulti, met: saveVsUnsealedMulti <= TARGETS.saveVsUnsealedMulti },
     };
     console.log(`\nRedis aof-fsync-always stalls above 1 ms during the blocks: ${redisFsyncStalls.stalls} (seconds with one), longest ${redisFsyncStalls.maxMs} ms`);
     console.log(`\ntargets: ${Object.entries(targets).map(([k, t]) => `${k} ${t.value.toFixed(3)} (${t.target}) ${t.met ? 'met' : 'NOT met'}`).join('; ')}`);
@@ -199,9 +221,12 @@ export async function run(): Promise<void> {
         'Listing runs in a child process (peak RSS = process.resourceUsage().maxRSS, including that process\'s baseline, reported separately); the raw MGET baseline runs after it in the same process.',
         'The disk floor is write + fdatasync of the payload size on a file in the data path, one at a time, measured in every block next to the saves: a save with appendfsync always cannot be faster than one of these.',
         'redisAofFsyncStalls: Redis\'s own LATENCY HISTORY of aof-fsync-always over the blocks (events above 1 ms; Redis keeps one per second, the longest).',
+        'save_vs_unsealed_multi = save p50 / the unsealed ioredis MULTI SET+ZADD p50 of the same blocks; saveParts times, in the same blocks, the two things a save does besides that MULTI: the durability check it sends first (on a second client, same server) and validation + encoding + sealing in process.',
       ],
       payloadBytes,
-      save: { ...save, save_p50_ratio: saveP50Ratio },
+      save: { ...save, save_p50_ratio: saveP50Ratio, save_vs_unsealed_multi: saveVsUnsealedMulti },
+      saveParts: { durabilityCheck: check, validateEncodeSeal: sealing },
+      save_vs_unsealed_multi: saveVsUnsealedMulti,
       load,
       diskFsyncFloor: fsync,
       ioredisSet,

@@ -45,11 +45,17 @@ export class NodeProcess {
   private child: ChildProcess | null = null;
   private exited: Promise<ExitInfo> | null = null;
   private log: WriteStream | null = null;
+  private spawned: number | null = null;
 
   constructor(readonly options: NodeProcessOptions) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.options.port}`;
+  }
+
+  /** Date.now() right after the last spawn (benchmarks count start-up from it). */
+  get spawnedAt(): number | null {
+    return this.spawned;
   }
 
   get pid(): number | null {
@@ -63,8 +69,9 @@ export class NodeProcess {
   /**
    * Spawns the process; resolves when /health answers (any status), rejects if it exits
    * first. The generous default covers a tsx start (compiling the sources) on a loaded machine.
+   * `pollIntervalMs` is the pause between /health attempts.
    */
-  async start(readyTimeoutMs = 180_000): Promise<void> {
+  async start(readyTimeoutMs = 180_000, pollIntervalMs = 200): Promise<void> {
     if (this.isRunning()) throw new Error(`${this.options.name} is already running`);
     const entry = serverEntry();
     this.log = createWriteStream(this.options.logFile, { flags: 'a' });
@@ -73,6 +80,7 @@ export class NodeProcess {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...this.options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    this.spawned = Date.now();
     this.child = child;
     child.stdout.pipe(this.log, { end: false });
     child.stderr.pipe(this.log, { end: false });
@@ -92,7 +100,7 @@ export class NodeProcess {
         return;
       } catch {
         if (Date.now() > deadline) throw new Error(`${this.options.name} did not answer /health within ${readyTimeoutMs} ms; see ${this.options.logFile}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
       }
     }
   }

@@ -1,0 +1,120 @@
+/**
+ * Serving benchmarks on one real kms-server process (loopback, embedded Redis-AOF, one
+ * active key version written into its data before it starts):
+ *  - POST /app/sign for distinct app ids (every request a new one: hash-to-G1 and a scalar
+ *    multiplication each) and for repeat app ids (a working set of REPEAT_APPS ids, served
+ *    from the app-sign cache), at concurrency 1, 8 and 32;
+ *  - each next to its same-run floor: GET /pubkey at the same concurrency, measured just
+ *    before it against the same process (what the HTTP path alone costs);
+ *  - partialSign in this process (the crypto floor of a distinct request).
+ *
+ * The node's app-sign limits are raised for the run (rate, burst, concurrency) so the
+ * figures are the node's, not its rate limiter's.
+ *
+ *   tsx bench/serving/run.ts   (or: make bench, tsx bench/run.ts serving)
+ *   KMS_BENCH_SERVING_MS=3000  time per measurement.
+ */
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { createDeterministicRng, partialSign, randomScalar } from '../../src/crypto/index.js';
+import { Devnet, type DevnetOperator } from '../../src/devnet/devnet.js';
+import { silentLogger } from '../../src/logging/logger.js';
+import { openPersistence } from '../../src/persistence/open.js';
+import { makeTempDir, removeTempDir } from '../../test/harness/tempDir.js';
+import { isMain, measure, printTable, writeResults, type Row } from '../lib/index.js';
+import { fakeVersions, fill, health, throughput, until, type Throughput } from '../lib/node.js';
+
+const DURATION_MS = Number(process.env.KMS_BENCH_SERVING_MS ?? 3_000);
+const CONCURRENCY = [1, 8, 32] as const;
+const REPEAT_APPS = 64;
+/** POST /app/sign at concurrency 1 and 8 before this work, in the issue (bench/results/protocol.json of 2026-11-26). */
+const BEFORE_RPS = 69;
+
+async function startNode(baseDir: string): Promise<{ devnet: Devnet; node: DevnetOperator }> {
+  const devnet = await Devnet.start({
+    baseDir, nodes: 0, blockTime: 'manual', boundaryInterval: 1_000_000, logLevel: 'warn',
+    env: { KMS_APP_SIGN_RATE: '1000000', KMS_APP_SIGN_BURST: '1000000', KMS_APP_SIGN_MAX_CONCURRENT: '256' },
+  });
+  try {
+    const node = await devnet.addOperator();
+    const persistence = await openPersistence(
+      { type: 'redis', mode: 'embedded', dataPath: node.dataDir, appendfsync: 'always' },
+      { logger: silentLogger(), sealingSecret: hexToBytes(node.account.privateKey.slice(2)) },
+    );
+    await fill(persistence, fakeVersions(1, [node.account.address]), node.account.address, 0);
+    await persistence.close();
+    await node.process.start(120_000);
+    await until('the node serving', async () => ((await health(node)).activeVersion !== null ? true : undefined), 60_000);
+    return { devnet, node };
+  } catch (error) {
+    await devnet.stop();
+    throw error;
+  }
+}
+
+function appSign(url: string, appId: string): Promise<Response> {
+  return fetch(`${url}/app/sign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ AppID: appId, AttestationTime: 0 }) });
+}
+
+function row(name: string, concurrency: number, t: Throughput, floor: Throughput | null): Row {
+  return {
+    name, concurrency, requests: t.requests, 'req/s': t.rps, 'p50 ms': t.p50Ms, 'p99 ms': t.p99Ms,
+    'ratio vs /pubkey floor': floor === null ? 1 : t.rps / floor.rps,
+  };
+}
+
+export async function run(): Promise<void> {
+  const loadBefore = loadavg();
+  const share = randomScalar(createDeterministicRng('bench/serving'));
+  let i = 0;
+  const local = await measure('partialSign in process', () => partialSign(share, `bench-local-${i++}`), { minTimeMs: 2_000 });
+  const baseDir = makeTempDir('kms-bench-serving-');
+  const rows: Row[] = [];
+  const { devnet, node } = await startNode(baseDir);
+  try {
+    const url = node.process.url;
+    // Warm both paths (JIT, connections) and put the repeat working set in the cache.
+    for (let k = 0; k < REPEAT_APPS; k++) await (await appSign(url, `bench-repeat-${k}`)).arrayBuffer();
+    await throughput(() => fetch(`${url}/pubkey`), 8, 500);
+    let distinct = 0;
+    let repeat = 0;
+    for (const concurrency of CONCURRENCY) {
+      const floor = await throughput(() => fetch(`${url}/pubkey`), concurrency, DURATION_MS);
+      rows.push(row('GET /pubkey (floor)', concurrency, floor, null));
+      const repeated = await throughput(() => appSign(url, `bench-repeat-${repeat++ % REPEAT_APPS}`), concurrency, DURATION_MS);
+      rows.push({ ...row('POST /app/sign repeat app ids', concurrency, repeated, floor), 'ratio vs 69 req/s before': repeated.rps / BEFORE_RPS });
+      const fresh = await throughput(() => appSign(url, `bench-distinct-${distinct++}`), concurrency, DURATION_MS);
+      rows.push({ ...row('POST /app/sign distinct app ids', concurrency, fresh, floor), 'ratio vs 69 req/s before': fresh.rps / BEFORE_RPS });
+    }
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const cacheLines = metrics.split('\n').filter((l) => l.startsWith('kms_app_sign_cache_'));
+    const loadAfter = loadavg();
+    printTable(`/app/sign on one node (floor: GET /pubkey at the same concurrency, measured just before; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')})`, rows);
+    const crypto: Row = { name: 'partialSign in process (crypto floor of a distinct request)', iterations: local.iterations, 'ops/s': local.opsPerSec, 'p50 ms': local.p50Ms };
+    printTable('Crypto floor', [crypto]);
+    const path = writeResults('serving', {
+      notes: [
+        'One kms-server process (from dist/ when fresh, else tsx) and this driver (fetch, keep-alive) share the machine; its cores are not all the node\'s.',
+        `Repeat: a working set of ${REPEAT_APPS} app ids, put in the node's app-sign cache before measuring; distinct: a new app id per request.`,
+        `Each /app/sign row's floor is the GET /pubkey row of the same concurrency, measured just before it (${DURATION_MS} ms each).`,
+        `The node runs with KMS_APP_SIGN_RATE=1000000, KMS_APP_SIGN_BURST=1000000 and KMS_APP_SIGN_MAX_CONCURRENT=256, so no request is refused.`,
+        `'ratio vs 69 req/s before' compares with the issue's figure from an earlier run (not this one): distinct app ids at concurrency 1.`,
+      ],
+      loadAverage: { before: loadBefore, after: loadAfter },
+      appSign: rows,
+      cryptoFloor: crypto,
+      cacheMetricsAfter: cacheLines,
+    });
+    console.log(`\nwrote ${path}`);
+  } finally {
+    await devnet.stop();
+    removeTempDir(baseDir);
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const t0 = performance.now();
+  await run();
+  console.log(`serving bench: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
