@@ -4,20 +4,22 @@ import type { Logger } from '../logging/logger.js';
 import { createNode } from '../node/createNode.js';
 import { StartupSettingError } from '../node/errors.js';
 import type { KmsNode } from '../node/kmsNode.js';
+import type { EmbeddedRedisServer } from '../persistence/redis/embedded/embeddedRedisServer.js';
 import { EXIT_BAD_CONFIG, EXIT_FAILURE, stopOnSignal } from './signals.js';
 
 /**
  * The composition root of the plain CLI mode: one node from one validated configuration.
- * `nameOption` says how a start-up setting problem names the option (flag and env var).
+ * `nameOption` says how a start-up setting problem names the option (flag and env var);
+ * `embeddedServer` is the embedded redis-server kms-server started early, if it did.
  */
-export async function runNodeMode(config: ServerConfig, logger: Logger, nameOption: (option: string) => string): Promise<number> {
+export async function runNodeMode(config: ServerConfig, logger: Logger, nameOption: (option: string) => string, embeddedServer?: Promise<EmbeddedRedisServer>): Promise<number> {
   logger.info({ config: redactConfig(config) }, 'configuration');
   if (config.persistence.type === 'memory') {
     logger.warn('PERSISTENCE IS IN MEMORY: every key share is lost when this process exits. Use it for tests only; production nodes use --persistence-type redis.');
   }
   let node: KmsNode;
   try {
-    node = await createNode(config, logger);
+    node = await createNode(config, logger, embeddedServer);
     await node.start();
   } catch (error) {
     const summary = describeError(error);

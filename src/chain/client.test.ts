@@ -5,10 +5,10 @@ import { ChainConfigError, ChainIdMismatchError, ChainRpcError } from './errors.
 const fakeChainId = (result: () => Promise<number>): Pick<PublicClient, 'getChainId'> => ({ getChainId: result });
 
 describe('chainFor', () => {
-  test('default: known chains come from viem', () => {
+  test('default: known chains keep their names and read through the given URL', () => {
     expect(chainFor(1).name).toBe('Ethereum');
     expect(chainFor(11_155_111).name).toBe('Sepolia');
-    expect(chainFor(31_337).id).toBe(31_337);
+    expect(chainFor(31_337, 'http://127.0.0.1:1234')).toMatchObject({ id: 31_337, name: 'Anvil', rpcUrls: { default: { http: ['http://127.0.0.1:1234'] } } });
   });
 
   test('behavior: unknown chains get a minimal definition on the given URL', () => {

@@ -3,7 +3,6 @@
  * it at startup. RPC URLs often carry API keys, so only redactRpcUrl() output is logged.
  */
 import { createPublicClient, defineChain, http, type Chain, type PublicClient } from 'viem';
-import { anvil, mainnet, sepolia } from 'viem/chains';
 import { ChainConfigError, ChainIdMismatchError, ChainRpcError } from './errors.js';
 
 export interface ChainClientOptions {
@@ -15,19 +14,21 @@ export interface ChainClientOptions {
   readonly retryCount?: number;
 }
 
-const KNOWN_CHAINS: Readonly<Record<number, Chain>> = { [mainnet.id]: mainnet, [sepolia.id]: sepolia, [anvil.id]: anvil };
+/**
+ * Names of the chains the node knows. Not viem's `viem/chains` definitions: that module
+ * loads every chain viem knows (hundreds of files, as long to load as viem itself, at every
+ * start), and a client that reads through an explicit RPC URL needs only the id.
+ */
+const KNOWN_CHAIN_NAMES: Readonly<Record<number, string>> = { 1: 'Ethereum', 11_155_111: 'Sepolia', 31_337: 'Anvil' };
 
-/** A viem chain for `chainId`: the built-in one when known, else a minimal definition. */
+/** A viem chain for `chainId` on `rpcUrl`, named when known. */
 export function chainFor(chainId: number, rpcUrl = 'http://127.0.0.1:8545'): Chain {
-  return (
-    KNOWN_CHAINS[chainId] ??
-    defineChain({
-      id: chainId,
-      name: `chain-${chainId}`,
-      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-      rpcUrls: { default: { http: [rpcUrl] } },
-    })
-  );
+  return defineChain({
+    id: chainId,
+    name: KNOWN_CHAIN_NAMES[chainId] ?? `chain-${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
 }
 
 /** A public client over HTTP with a timeout and bounded retries; no response caching. */

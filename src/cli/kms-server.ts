@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { runControllerMode } from '../app/controllerMode.js';
-import { runNodeMode } from '../app/nodeMode.js';
+import { startEmbeddedRedisEarly } from '../app/earlyRedis.js';
 import { EXIT_BAD_CONFIG, EXIT_FAILURE } from '../app/signals.js';
 import { isControllerMode, parseControllerModeConfig } from '../config/controllerModeConfig.js';
 import { ConfigError } from '../config/errors.js';
@@ -55,13 +54,19 @@ async function main(argv: readonly string[]): Promise<number> {
     return code === 0 ? 0 : EXIT_BAD_CONFIG;
   }
   const sources: ConfigSources = { flags: rawFlags(command), env: process.env, readFile: (path) => readFileSync(path, 'utf8'), fileMode };
+  // Each mode's modules are loaded only once it is chosen: loading is most of a start.
   if (isControllerMode(sources)) {
     const config = validated(() => parseControllerModeConfig(sources));
-    return config === null ? EXIT_BAD_CONFIG : runControllerMode(config);
+    if (config === null) return EXIT_BAD_CONFIG;
+    const { runControllerMode } = await import('../app/controllerMode.js');
+    return runControllerMode(config);
   }
   const config = validated(() => parseServerConfig(sources));
   if (config === null) return EXIT_BAD_CONFIG;
-  return runNodeMode(config, createLogger({ level: config.logLevel }), (option) => `${flagName({ name: option })} (env ${envName({ name: option })})`);
+  const logger = createLogger({ level: config.logLevel });
+  const embeddedServer = startEmbeddedRedisEarly(config, logger);
+  const { runNodeMode } = await import('../app/nodeMode.js');
+  return runNodeMode(config, logger, (option) => `${flagName({ name: option })} (env ${envName({ name: option })})`, embeddedServer ?? undefined);
 }
 
 /** The parsed configuration, or null after printing every problem of a bad one. */

@@ -9,6 +9,7 @@ import type { ServerConfig } from '../config/serverConfig.js';
 import type { Logger } from '../logging/logger.js';
 import { openPersistence, type PersistenceConfig } from '../persistence/open.js';
 import type { NodePersistence } from '../persistence/nodePersistence.js';
+import type { EmbeddedRedisServer } from '../persistence/redis/embedded/embeddedRedisServer.js';
 import { PeerClient } from '../transport/httpClient.js';
 import { OperatorSigner } from '../transport/signer.js';
 import { StartupSettingError } from './errors.js';
@@ -39,10 +40,11 @@ export function sealingSecretOf(config: ServerConfig): Uint8Array {
 }
 
 /** Opens the configured persistence, verified, with its metrics attached. */
-export async function openNodePersistence(config: ServerConfig, logger: Logger, metrics: NodeMetrics): Promise<NodePersistence> {
+export async function openNodePersistence(config: ServerConfig, logger: Logger, metrics: NodeMetrics, embeddedServer?: Promise<EmbeddedRedisServer>): Promise<NodePersistence> {
   return openPersistence(persistenceConfigOf(config), {
     logger,
     sealingSecret: sealingSecretOf(config),
+    ...(embeddedServer === undefined ? {} : { embeddedServer }),
     observer: {
       observe: (o) => {
         metrics.persistenceDuration.observe({ operation: o.operation }, o.durationSeconds);
@@ -87,15 +89,23 @@ async function checkedOperatorSet(config: ServerConfig, client: PublicClient): P
  * The composition root: builds every module of a node from one validated configuration.
  * Nothing here decides behaviour; it only wires. Persistence is opened (and so verified)
  * here, before the node exists, so a durability problem stops start-up with its reason.
+ * `embeddedServer`: the embedded redis-server kms-server started early (startEmbeddedRedisEarly);
+ * stopped here if the chain checks refuse the configuration.
  */
-export async function createNode(config: ServerConfig, logger: Logger): Promise<KmsNode> {
+export async function createNode(config: ServerConfig, logger: Logger, embeddedServer?: Promise<EmbeddedRedisServer>): Promise<KmsNode> {
   const defaults = chainDefaults(config.chain.chainId);
   const metrics = createNodeMetrics();
   const client = createChainClient({ rpcUrl: config.chain.rpcUrl, chainId: config.chain.chainId });
-  await assertChainId(client, config.chain.chainId);
-  const operatorSet = await checkedOperatorSet(config, client);
+  let operatorSet: OperatorSetSource;
+  try {
+    await assertChainId(client, config.chain.chainId);
+    operatorSet = await checkedOperatorSet(config, client);
+  } catch (error) {
+    await embeddedServer?.then((server) => server.stop(), () => undefined);
+    throw error;
+  }
   const signer = OperatorSigner.fromPrivateKey(config.operator.privateKey);
-  const persistence = await openNodePersistence(config, logger, metrics);
+  const persistence = await openNodePersistence(config, logger, metrics, embeddedServer);
   return new KmsNode(
     {
       self: config.operator.address,

@@ -66,6 +66,11 @@ export interface OpenPersistenceOptions {
   readonly observer?: PersistenceObserver;
   /** Defaults to process.env (credentials). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The embedded redis-server for this configuration, already being started (kms-server
+   * starts it while the node's modules load); used instead of starting one here.
+   */
+  readonly embeddedServer?: Promise<EmbeddedRedisServer>;
 }
 
 /**
@@ -83,23 +88,23 @@ export async function openPersistence(config: PersistenceConfig, options: OpenPe
       // Validate the prefix before starting anything.
       keySchema(config.keyPrefix ?? DEFAULT_KEY_PREFIX);
       persistence = config.mode === 'embedded'
-        ? await openEmbedded(config, options.sealingSecret, logger)
+        ? await openEmbedded(config, options.sealingSecret, logger, options.embeddedServer)
         : await openExternal(config, options.sealingSecret, logger, options.env ?? process.env);
       break;
   }
   return options.observer === undefined ? persistence : instrumentPersistence(persistence, options.observer);
 }
 
-async function openEmbedded(config: EmbeddedRedisConfig, secret: Uint8Array, logger: Logger): Promise<NodePersistence> {
+async function openEmbedded(config: EmbeddedRedisConfig, secret: Uint8Array, logger: Logger, started?: Promise<EmbeddedRedisServer>): Promise<NodePersistence> {
   const sealer = createRecordSealer(secret);
   const appendfsync = config.appendfsync ?? 'always';
-  const server = await EmbeddedRedisServer.start({
+  const server = await (started ?? EmbeddedRedisServer.start({
     dataPath: config.dataPath,
     logger,
     appendfsync,
     ...(config.redisServerBinary === undefined ? {} : { redisServerBinary: config.redisServerBinary }),
     ...(config.startTimeoutMs === undefined ? {} : { startTimeoutMs: config.startTimeoutMs }),
-  });
+  }));
   server.onRestart(() => { logger.warn({ dataPath: config.dataPath }, 'embedded redis-server was restarted by its supervisor; the client reconnects'); });
   const client = new Redis({ path: server.socketPath, lazyConnect: true, maxRetriesPerRequest: 3 });
   client.on('error', (error: Error) => { logger.warn({ err: error.message }, 'embedded redis connection error'); });

@@ -68,7 +68,13 @@ const STOP_TIMEOUT_MS = 15_000;
 /** Data paths with a live EmbeddedRedisServer in this process. */
 const heldInProcess = new Set<string>();
 
-interface Launch { readonly child: ChildProcess; output: string; readonly closed: Promise<void> }
+interface Launch {
+  readonly child: ChildProcess;
+  output: string;
+  readonly closed: Promise<void>;
+  /** Resolves at redis-server's "Ready to accept connections" line (readiness is still probed). */
+  readonly saysReady: Promise<void>;
+}
 
 /**
  * Runs and supervises the node's own redis-server, with its AOF in the data path (see
@@ -230,10 +236,12 @@ export class EmbeddedRedisServer {
     argv.push(this.binary, confPath);
     const [command, ...args] = argv as [string, ...string[]];
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let saidReady: () => void = () => undefined;
     const launch: Launch = {
       child,
       output: '',
       closed: new Promise((resolve) => child.once('close', () => { resolve(); })),
+      saysReady: new Promise((resolve) => { saidReady = resolve; }),
     };
     let partial = '';
     const onData = (chunk: Buffer): void => {
@@ -242,6 +250,7 @@ export class EmbeddedRedisServer {
       const lines = (partial + text).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
+        if (line.includes('Ready to accept connections')) saidReady();
         if (line.includes(' # ')) this.logger.warn({ redis: line }, 'redis-server');
         else if (line !== '') this.logger.debug({ redis: line }, 'redis-server');
       }
@@ -267,6 +276,7 @@ export class EmbeddedRedisServer {
         startTimeoutMs: this.options.startTimeoutMs ?? 30_000,
         hasExited: () => child.exitCode !== null || child.signalCode !== null,
         ...(child.pid === undefined ? {} : { expectedPid: child.pid }),
+        readySignal: launch.saysReady,
         onLoading: (loaded, total) => { this.logger.info({ loaded, total }, 'redis-server loading the AOF'); },
       }).catch(async (error: unknown) => {
         child.kill('SIGKILL');

@@ -14,6 +14,11 @@ export interface WaitReadyOptions {
    * socket (that is exactly a lock conflict), so a PONG counts only from this process.
    */
   readonly expectedPid?: number;
+  /**
+   * Resolves when the server says it is ready (its "Ready to accept connections" line):
+   * the wait between probes ends then instead of running its course, once.
+   */
+  readonly readySignal?: Promise<void>;
 }
 
 export type ReadyResult = 'ready' | 'exited';
@@ -33,6 +38,7 @@ export async function waitUntilReady(target: RespTarget, options: WaitReadyOptio
   let lastLoaded = -1;
   let lastState = 'not listening';
   let delay = 10;
+  let signal = options.readySignal ?? null;
   for (;;) {
     if (options.hasExited?.() === true) return 'exited';
     try {
@@ -65,7 +71,13 @@ export async function waitUntilReady(target: RespTarget, options: WaitReadyOptio
       lastState = error.errno === 'ETIMEDOUT' ? 'not answering' : 'not listening';
     }
     if (Date.now() > deadline) throw new RedisStartTimeoutError(describe(target), options.startTimeoutMs, lastState);
-    await sleep(delay);
+    if (signal === null) await sleep(delay);
+    else {
+      const pause = new AbortController();
+      const woken = await Promise.race([sleep(delay, false, { signal: pause.signal }).catch(() => false), signal.then(() => true)]);
+      pause.abort();
+      if (woken) signal = null;
+    }
     delay = Math.min(delay * 2, 100);
   }
 }
