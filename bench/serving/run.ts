@@ -18,6 +18,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { createDeterministicRng, partialSign, randomScalar } from '../../src/crypto/index.js';
+import { devAccount } from '../../src/devnet/devAccounts.js';
 import { Devnet, type DevnetOperator } from '../../src/devnet/devnet.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { openPersistence } from '../../src/persistence/open.js';
@@ -42,7 +43,9 @@ async function startNode(baseDir: string): Promise<{ devnet: Devnet; node: Devne
       { type: 'redis', mode: 'embedded', dataPath: node.dataDir, appendfsync: 'always' },
       { logger: silentLogger(), sealingSecret: hexToBytes(node.account.privateKey.slice(2)) },
     );
-    await fill(persistence, fakeVersions(1, [node.account.address]), node.account.address, 0);
+    // A version of a two-operator network (threshold 2): this node and one that never runs.
+    const participants = [node.account.address, devAccount(9).address].sort();
+    await fill(persistence, fakeVersions(1, participants), node.account.address, 0);
     await persistence.close();
     await node.process.start(120_000);
     await until('the node serving', async () => ((await health(node)).activeVersion !== null ? true : undefined), 60_000);
