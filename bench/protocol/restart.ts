@@ -73,7 +73,7 @@ async function spawnToExit(command: string, args: readonly string[]): Promise<nu
   await new Promise<void>((resolve, reject) => {
     const child = spawn(command, args, { stdio: 'ignore' });
     child.once('error', reject);
-    child.once('exit', (code) => { if (code === 0) resolve(); else reject(new Error(`${command} ${args.join(' ')} exited ${code}`)); });
+    child.once('exit', (code) => { if (code === 0) resolve(); else reject(new Error(`${command} ${args.join(' ')} exited ${String(code)}`)); });
   });
   return performance.now() - t0;
 }

@@ -21,6 +21,6 @@ export function startEmbeddedRedisEarly(config: ServerConfig, logger: Logger): P
     logger: logger.child({ module: 'persistence' }),
   });
   // Handled where it is awaited; without this a failure while modules load would be an unhandled rejection.
-  started.catch(() => undefined);
+  void started.catch(() => undefined);
   return started;
 }
