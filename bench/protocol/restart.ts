@@ -56,8 +56,12 @@ function milestonesOf(lines: readonly LogLine[], spawnedAt: number): number[] {
     const line = lines.find((l) => matches(l));
     return line === undefined ? Number.NaN : line.time - spawnedAt;
   });
-  const loaded = lines.map((l) => /DB loaded from append only file: ([\d.]+) seconds/.exec(l.redis ?? '')).find((m) => m !== null);
-  return [...at, loaded === undefined || loaded === null ? Number.NaN : Number(loaded[1]) * 1000];
+  let loadedMs = Number.NaN;
+  for (const l of lines) {
+    const match = /DB loaded from append only file: ([\d.]+) seconds/.exec(l.redis ?? '');
+    if (match !== null) loadedMs = Number(match[1]) * 1000;
+  }
+  return [...at, loadedMs];
 }
 
 const column = (versions: number): string => `${versions} version${versions === 1 ? '' : 's'}: ms from spawn, p50`;

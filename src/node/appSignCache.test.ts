@@ -12,7 +12,7 @@ const rng = createDeterministicRng('appSignCache.test');
 const SHARE_A = randomScalar(rng);
 const SHARE_B = randomScalar(rng);
 
-async function value(metric: Counter<string> | Gauge<string>, labels: Record<string, string>): Promise<number> {
+async function value(metric: Counter | Gauge, labels: Record<string, string>): Promise<number> {
   const { values } = await metric.get();
   return values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
 }
