@@ -64,9 +64,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const config = validated(() => parseServerConfig(sources));
   if (config === null) return EXIT_BAD_CONFIG;
   const logger = createLogger({ level: config.logLevel });
-  const embeddedServer = startEmbeddedRedisEarly(config, logger);
+  const early = startEmbeddedRedisEarly(config, logger);
+  await early?.spawned;
   const { runNodeMode } = await import('../app/nodeMode.js');
-  return runNodeMode(config, logger, (option) => `${flagName({ name: option })} (env ${envName({ name: option })})`, embeddedServer ?? undefined);
+  return runNodeMode(config, logger, (option) => `${flagName({ name: option })} (env ${envName({ name: option })})`, early?.server);
 }
 
 /** The parsed configuration, or null after printing every problem of a bad one. */

@@ -44,6 +44,8 @@ export interface EmbeddedRedisOptions {
   readonly retryMaxDelayMs?: number;
   /** Extra redis.conf settings (tuning, test hooks); durability settings are refused. */
   readonly extraConfig?: Readonly<Record<string, string>>;
+  /** Called each time a redis-server process has been spawned (before it is ready). */
+  readonly onSpawned?: () => void;
 }
 
 /**
@@ -236,6 +238,7 @@ export class EmbeddedRedisServer {
     argv.push(this.binary, confPath);
     const [command, ...args] = argv as [string, ...string[]];
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.options.onSpawned?.();
     let saidReady: () => void = () => undefined;
     const launch: Launch = {
       child,
