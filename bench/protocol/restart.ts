@@ -35,7 +35,7 @@ function loadOnlyArgs(from: 'dist' | 'tsx'): string[] {
 const MILESTONES = [
   ['config parsed, modules loaded ("configuration")', (l: LogLine) => l.msg === 'configuration'],
   ['redis-server started (its first line)', (l: LogLine) => typeof l.redis === 'string'],
-  ['redis-server ready to accept connections', (l: LogLine) => typeof l.redis === 'string' && l.redis.includes('Ready to accept connections')],
+  ['redis-server ready to accept connections', (l: LogLine) => typeof l.redis === 'string' && /ready to accept connections/i.test(l.redis)],
   ['readiness probe answered ("embedded redis-server ready")', (l: LogLine) => l.msg === 'embedded redis-server ready'],
   ['persistence open (durability, schema checked)', (l: LogLine) => l.msg === 'redis persistence open'],
   ['health checked, state restored', (l: LogLine) => l.msg === 'state restored'],

@@ -7,19 +7,21 @@
  *    of every version (what RestoreState must not do).
  *
  *   tsx bench/protocol/run.ts   (or: make bench, tsx bench/run.ts protocol)
- *   KMS_BENCH_NODES=4,7,10  KMS_BENCH_VERSIONS=52560  choose the sizes.
+ *   KMS_BENCH_NODES=4,7,10  KMS_BENCH_VERSIONS=52560  choose the sizes; KMS_BENCH_NODES=none
+ *   measures the restart only and carries the previous file's rounds over, with their date.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Devnet, type DevnetOperator } from '../../src/devnet/devnet.js';
 import { createSimulatedDkg, createSimulatedOperators, finalizedVersions, runSessions, seededRandomSources } from '../../src/protocol/index.js';
 import { makeTempDir, removeTempDir } from '../../test/harness/tempDir.js';
-import { isMain, printTable, writeResults, type Row } from '../lib/index.js';
+import { RESULTS_DIR, isMain, printTable, writeResults, type Row } from '../lib/index.js';
 import { health, until } from '../lib/node.js';
 import { restartBench } from './restart.js';
 
 const INTERVAL = 50;
-const sizes = (process.env.KMS_BENCH_NODES ?? '4,7,10').split(',').map(Number).filter((n) => Number.isSafeInteger(n) && n >= 2);
+const sizes = (process.env.KMS_BENCH_NODES ?? '4,7,10').replace('none', '').split(',').map(Number).filter((n) => Number.isSafeInteger(n) && n >= 2);
 const VERSIONS = Number(process.env.KMS_BENCH_VERSIONS ?? 52_560);
 
 /** Round wall time from the nodes' own log lines: first 'round started' to last 'round completed' of a session. */
@@ -95,6 +97,14 @@ async function processRounds(): Promise<{ rounds: Row[]; failures: string[] }> {
   return { rounds, failures };
 }
 
+/** The rounds of the previous protocol.json and when they were measured (a restart-only run keeps them). */
+function carriedRounds(): { rounds: unknown; measuredAt: string } | null {
+  const path = join(RESULTS_DIR, 'protocol.json');
+  if (!existsSync(path)) return null;
+  const previous = JSON.parse(readFileSync(path, 'utf8')) as { rounds?: unknown; roundsMeasuredAt?: string; machine?: { date?: string } };
+  return previous.rounds === undefined ? null : { rounds: previous.rounds, measuredAt: previous.roundsMeasuredAt ?? previous.machine?.date ?? 'unknown' };
+}
+
 export async function run(): Promise<void> {
   const restart = await restartBench(VERSIONS);
   printTable(`Restart to serving (kms-server from ${restart.entry}, embedded Redis-AOF; baseline: the same node with 1 version)`, restart.rows);
@@ -102,6 +112,7 @@ export async function run(): Promise<void> {
   printTable('Process floors in the same run (spawn to exit)', restart.floors);
   printTable('RestoreState in process (baseline: 1 version); the eager column is what a restore must not do', restart.inProcess);
   const { rounds, failures } = await processRounds();
+  const carried = sizes.length === 0 ? carriedRounds() : null;
   if (rounds.length > 0) printTable('DKG / reshare on n kms-server processes, loopback (baselines: the same DKG in memory in one process; DKG n=4)', rounds);
   const path = writeResults('protocol', {
     notes: [
@@ -116,7 +127,8 @@ export async function run(): Promise<void> {
     restartBreakdown: restart.breakdown,
     processFloors: restart.floors,
     restoreInProcess: restart.inProcess,
-    rounds,
+    rounds: carried?.rounds ?? rounds,
+    ...(carried === null ? {} : { roundsMeasuredAt: carried.measuredAt, roundsNote: 'rounds were not re-run (KMS_BENCH_NODES=none): carried over from the run of roundsMeasuredAt, on that run\'s machine load' }),
     roundFailures: failures,
   });
   console.log(`\nwrote ${path}`);

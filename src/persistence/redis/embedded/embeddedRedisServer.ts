@@ -74,7 +74,7 @@ interface Launch {
   readonly child: ChildProcess;
   output: string;
   readonly closed: Promise<void>;
-  /** Resolves at redis-server's "Ready to accept connections" line (readiness is still probed). */
+  /** Resolves at redis-server's "ready to accept connections" line (readiness is still probed). */
   readonly saysReady: Promise<void>;
 }
 
@@ -253,7 +253,8 @@ export class EmbeddedRedisServer {
       const lines = (partial + text).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
-        if (line.includes('Ready to accept connections')) saidReady();
+        // "Ready to accept connections" (TCP), "…is now ready to accept connections at <socket>" (unix socket).
+        if (/ready to accept connections/i.test(line)) saidReady();
         if (line.includes(' # ')) this.logger.warn({ redis: line }, 'redis-server');
         else if (line !== '') this.logger.debug({ redis: line }, 'redis-server');
       }

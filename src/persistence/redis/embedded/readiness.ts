@@ -15,7 +15,7 @@ export interface WaitReadyOptions {
    */
   readonly expectedPid?: number;
   /**
-   * Resolves when the server says it is ready (its "Ready to accept connections" line):
+   * Resolves when the server says it is ready (its "ready to accept connections" line):
    * the wait between probes ends then instead of running its course, once.
    */
   readonly readySignal?: Promise<void>;
