@@ -5,7 +5,8 @@
  *    multiplication each) and for repeat app ids (a working set of REPEAT_APPS ids, served
  *    from the app-sign cache), at concurrency 1, 8 and 32;
  *  - each next to its same-run floor: GET /pubkey at the same concurrency, measured just
- *    before it against the same process (what the HTTP path alone costs);
+ *    before it against the same process (what the HTTP path alone costs), and repeat app
+ *    ids also on a second node with the cache off (KMS_APP_SIGN_CACHE_BYTES=0);
  *  - partialSign in this process (the crypto floor of a distinct request).
  *
  * The node's app-sign limits are raised for the run (rate, burst, concurrency) so the
@@ -32,10 +33,10 @@ const REPEAT_APPS = 64;
 /** POST /app/sign at concurrency 1 and 8 before this work, in the issue (bench/results/protocol.json of 2026-11-26). */
 const BEFORE_RPS = 69;
 
-async function startNode(baseDir: string): Promise<{ devnet: Devnet; node: DevnetOperator }> {
+async function startNode(baseDir: string, env: Readonly<Record<string, string>> = {}): Promise<{ devnet: Devnet; node: DevnetOperator }> {
   const devnet = await Devnet.start({
     baseDir, nodes: 0, blockTime: 'manual', boundaryInterval: 1_000_000, logLevel: 'warn',
-    env: { KMS_APP_SIGN_RATE: '1000000', KMS_APP_SIGN_BURST: '1000000', KMS_APP_SIGN_MAX_CONCURRENT: '256' },
+    env: { KMS_APP_SIGN_RATE: '1000000', KMS_APP_SIGN_BURST: '1000000', KMS_APP_SIGN_MAX_CONCURRENT: '256', ...env },
   });
   try {
     const node = await devnet.addOperator();
@@ -75,10 +76,19 @@ export async function run(): Promise<void> {
   const baseDir = makeTempDir('kms-bench-serving-');
   const rows: Row[] = [];
   const { devnet, node } = await startNode(baseDir);
+  // The same node with the cache turned off: what a repeat request costs without it, in this run.
+  const uncachedDir = makeTempDir('kms-bench-serving-uncached-');
+  const uncached = await startNode(uncachedDir, { KMS_APP_SIGN_CACHE_BYTES: '0' }).catch(async (error: unknown) => {
+    await devnet.stop();
+    removeTempDir(baseDir);
+    removeTempDir(uncachedDir);
+    throw error;
+  });
   try {
     const url = node.process.url;
     // Warm both paths (JIT, connections) and put the repeat working set in the cache.
     for (let k = 0; k < REPEAT_APPS; k++) await (await appSign(url, `bench-repeat-${k}`)).arrayBuffer();
+    for (let k = 0; k < REPEAT_APPS; k++) await (await appSign(uncached.node.process.url, `bench-repeat-${k}`)).arrayBuffer();
     await throughput(() => fetch(`${url}/pubkey`), 8, 500);
     let distinct = 0;
     let repeat = 0;
@@ -87,6 +97,8 @@ export async function run(): Promise<void> {
       rows.push(row('GET /pubkey (floor)', concurrency, floor, null));
       const repeated = await throughput(() => appSign(url, `bench-repeat-${repeat++ % REPEAT_APPS}`), concurrency, DURATION_MS);
       rows.push({ ...row('POST /app/sign repeat app ids', concurrency, repeated, floor), 'ratio vs 69 req/s before': repeated.rps / BEFORE_RPS });
+      const off = await throughput(() => appSign(uncached.node.process.url, `bench-repeat-${repeat++ % REPEAT_APPS}`), concurrency, DURATION_MS);
+      rows.push({ ...row('POST /app/sign repeat app ids, cache off (baseline)', concurrency, off, floor), 'ratio vs 69 req/s before': off.rps / BEFORE_RPS });
       const fresh = await throughput(() => appSign(url, `bench-distinct-${distinct++}`), concurrency, DURATION_MS);
       rows.push({ ...row('POST /app/sign distinct app ids', concurrency, fresh, floor), 'ratio vs 69 req/s before': fresh.rps / BEFORE_RPS });
     }
@@ -103,6 +115,7 @@ export async function run(): Promise<void> {
         `Each /app/sign row's floor is the GET /pubkey row of the same concurrency, measured just before it (${DURATION_MS} ms each).`,
         `The node runs with KMS_APP_SIGN_RATE=1000000, KMS_APP_SIGN_BURST=1000000 and KMS_APP_SIGN_MAX_CONCURRENT=256, so no request is refused.`,
         `'ratio vs 69 req/s before' compares with the issue's figure from an earlier run (not this one): distinct app ids at concurrency 1.`,
+        'The cache-off rows come from a second node process of the same build with KMS_APP_SIGN_CACHE_BYTES=0, idle while the other is measured: the same-run baseline of the cache; their floor column is the first node\'s /pubkey.',
       ],
       loadAverage: { before: loadBefore, after: loadAfter },
       appSign: rows,
@@ -111,8 +124,9 @@ export async function run(): Promise<void> {
     });
     console.log(`\nwrote ${path}`);
   } finally {
-    await devnet.stop();
+    await Promise.all([devnet.stop(), uncached.devnet.stop()]);
     removeTempDir(baseDir);
+    removeTempDir(uncachedDir);
   }
 }
 
