@@ -114,6 +114,9 @@ it('CrashDuringDKG: a node SIGKILLed mid-DKG cleans its session up on restart an
   expect(killed.signal).toBe('SIGKILL');
 
   const up = ops.filter((o) => o !== held && o !== victim);
+  // settled() alone can pass while a survivor is still asking its peers for certificates
+  // before its round (no round running yet): wait for each survivor's own verdict.
+  for (const op of up) await waitFor(`${name(op)} gives up session ${ts}`, () => Promise.resolve(messages(op, 'round failed').some((l) => Number(l.session) === ts) ? true : undefined));
   await settled(up, boundary);
   for (const op of up) {
     expect(messages(op, 'round failed').map((l) => Number(l.session))).toContain(ts);
