@@ -78,6 +78,8 @@ export const SERVER_OPTIONS = [
   { name: 'app-sign-max-concurrent', description: 'requests /app/sign signs at once; more get 429', defaultValue: '20', controller: { path: 'spec.appSign.maxConcurrent' } },
   { name: 'app-sign-max-body-bytes', description: 'largest /app/sign request body', defaultValue: '16384', controller: { path: 'spec.appSign.maxBodyBytes' } },
   { name: 'app-sign-cache-bytes', description: 'memory for the cache of partial signatures already served and of hash-to-G1 points (public values); 0 turns it off', defaultValue: '33554432', controller: 'process' },
+  { name: 'crypto-workers', description: 'worker threads for /app/sign partial signatures and a round\'s share verifications: auto (one per core, os.availableParallelism()), 1 to 256, or 0 for none (the crypto runs on the event loop)', defaultValue: 'auto', controller: 'process' },
+  { name: 'crypto-queue-limit', description: '/app/sign partial signatures that may wait for a crypto worker; one more gets 503 with Retry-After (0: none wait)', defaultValue: '128', controller: 'process' },
   // controller
   { name: 'controller', description: 'also run the Kubernetes controller for this node\'s KmsNode resource', isSwitch: true, controller: 'process' },
   { name: 'kmsnode-name', description: 'name of the KmsNode resource the controller reconciles', controller: 'process' },

@@ -71,6 +71,21 @@ describe('parseServerConfig', () => {
     ]);
   });
 
+  it('the crypto pool: auto workers and a queue of 128 by default; a count from 0 to 256 and a whole-number queue, else refused with what is allowed', () => {
+    const defaults = parseServerConfig(sources(minimal, { KMS_OPERATOR_KEY: KEY }));
+    expect([defaults.cryptoWorkers, defaults.cryptoQueueLimit]).toEqual(['auto', 128]);
+    const set = parseServerConfig(sources({ ...minimal, 'crypto-workers': '0' }, { KMS_OPERATOR_KEY: KEY, KMS_CRYPTO_QUEUE_LIMIT: '16' }));
+    expect([set.cryptoWorkers, set.cryptoQueueLimit]).toEqual([0, 16]);
+    expect(parseServerConfig(sources(minimal, { KMS_OPERATOR_KEY: KEY, KMS_CRYPTO_WORKERS: '4' })).cryptoWorkers).toBe(4);
+    expect(problemsOf(() => parseServerConfig(sources({ ...minimal, 'crypto-workers': 'all', 'crypto-queue-limit': '-1' }, { KMS_OPERATOR_KEY: KEY })))).toEqual([
+      "--crypto-workers|KMS_CRYPTO_WORKERS|must be auto (one worker per core) or a whole number from 0 to 256; got 'all'",
+      "--crypto-queue-limit|KMS_CRYPTO_QUEUE_LIMIT|must be a whole number from 0 to 1000000; got '-1'",
+    ]);
+    expect(problemsOf(() => parseServerConfig(sources({ ...minimal, 'crypto-workers': '257' }, { KMS_OPERATOR_KEY: KEY })))).toEqual([
+      "--crypto-workers|KMS_CRYPTO_WORKERS|must be auto (one worker per core) or a whole number from 0 to 256; got '257'",
+    ]);
+  });
+
   it('flags win over env, env over defaults', () => {
     const config = parseServerConfig(sources({ ...minimal, port: '9001' }, { KMS_OPERATOR_KEY: KEY, KMS_PORT: '9000', KMS_PERSISTENCE_DATA_PATH: '/var/lib/kms' }));
     expect(config.server.port).toBe(9001);
@@ -249,7 +264,7 @@ describe('controller mode', () => {
       '--chain-id|KMS_CHAIN_ID|is not read in controller mode (the KmsNode resource configures the node): set spec.chain.chainId in the KmsNode resource instead',
       '--persistence-data-path|KMS_PERSISTENCE_DATA_PATH|is not read in controller mode (the KmsNode resource configures the node): set spec.persistence.dataPath in the KmsNode resource instead',
       '--port|KMS_PORT|is not read in controller mode (the KmsNode resource configures the node): set spec.server.port in the KmsNode resource instead',
-      expect.stringMatching(/^KMS_TYPO\|\|is not a kms-server setting; in controller mode the pod env may carry only KMS_REDIS_SERVER_BINARY, KMS_HOST, KMS_LOG_LEVEL, KMS_APP_SIGN_CACHE_BYTES, KMS_CONTROLLER, KMS_KMSNODE_NAME, KMS_NAMESPACE, KMS_VOLUME_MOUNT_PATH, KMS_PROBE_PORT, KMS_CONTROLLER_RESYNC_MS$/),
+      expect.stringMatching(/^KMS_TYPO\|\|is not a kms-server setting; in controller mode the pod env may carry only KMS_REDIS_SERVER_BINARY, KMS_HOST, KMS_LOG_LEVEL, KMS_APP_SIGN_CACHE_BYTES, KMS_CRYPTO_WORKERS, KMS_CRYPTO_QUEUE_LIMIT, KMS_CONTROLLER, KMS_KMSNODE_NAME, KMS_NAMESPACE, KMS_VOLUME_MOUNT_PATH, KMS_PROBE_PORT, KMS_CONTROLLER_RESYNC_MS$/),
     ]);
   });
 });

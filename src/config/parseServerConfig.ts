@@ -47,6 +47,9 @@ const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e
 const MIN_SEALING_SECRET_CHARS = 32;
 /** 16 GiB: far above any sensible cache, low enough to catch a unit mistake. */
 const MAX_APP_SIGN_CACHE_BYTES = 16 * 1024 ** 3;
+/** Far above any machine this runs on; a larger number is a typo. */
+const MAX_CRYPTO_WORKERS = 256;
+const MAX_CRYPTO_QUEUE = 1_000_000;
 
 const specs = new Map<ServerOptionName, OptionSpec>(SERVER_OPTIONS.map((o) => [o.name, o]));
 
@@ -168,6 +171,8 @@ export function validateSettings(input: SettingsInput): ServerConfig {
   const logLevel = oneOf('log-level', LOG_LEVELS);
   const appSign = parseAppSign(r);
   const appSignCacheBytes = integer('app-sign-cache-bytes', 0, MAX_APP_SIGN_CACHE_BYTES);
+  const cryptoWorkers = parseCryptoWorkers(r);
+  const cryptoQueueLimit = integer('crypto-queue-limit', 0, MAX_CRYPTO_QUEUE);
   let controller: ServerConfig['controller'] = { enabled: false };
   if (r.switchOn('controller')) {
     const kmsNodeName = required('kmsnode-name', 'the KmsNode resource name, when --controller is on');
@@ -183,6 +188,8 @@ export function validateSettings(input: SettingsInput): ServerConfig {
     server: { host, port: port as number },
     appSign,
     appSignCacheBytes: appSignCacheBytes as number,
+    cryptoWorkers: cryptoWorkers as number | 'auto',
+    cryptoQueueLimit: cryptoQueueLimit as number,
     logLevel: logLevel as LevelWithSilent,
     controller,
   };
@@ -191,6 +198,15 @@ export function validateSettings(input: SettingsInput): ServerConfig {
 /** kms-server's flags and env: see validateSettings. */
 export function parseServerConfig(sources: ConfigSources): ServerConfig {
   return validateSettings(cliSettingsInput(sources));
+}
+
+function parseCryptoWorkers(r: Readers): number | 'auto' | undefined {
+  const value = r.raw('crypto-workers') ?? 'auto';
+  if (value === 'auto') return 'auto';
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (Number.isSafeInteger(n) && n <= MAX_CRYPTO_WORKERS) return n;
+  r.problem('crypto-workers', `must be auto (one worker per core) or a whole number from 0 to ${MAX_CRYPTO_WORKERS}; got '${value}'`);
+  return undefined;
 }
 
 function parseOperator(r: Readers): ServerConfig['operator'] | undefined {

@@ -60,6 +60,10 @@ export interface ServerConfig {
   readonly appSign: AppSignPolicy;
   /** Byte budget of the node's cache of served partial signatures and hash-to-G1 points (0: none). */
   readonly appSignCacheBytes: number;
+  /** Crypto worker threads: 'auto' (one per core), or a count (0: crypto on the event loop). */
+  readonly cryptoWorkers: number | 'auto';
+  /** Partial signatures that may wait for a crypto worker before /app/sign answers 503. */
+  readonly cryptoQueueLimit: number;
   readonly logLevel: LevelWithSilent;
   readonly controller: { readonly enabled: false } | { readonly enabled: true; readonly kmsNodeName: string; readonly namespace: string };
 }

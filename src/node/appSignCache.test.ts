@@ -6,6 +6,7 @@ import { MemoryPersistence } from '../persistence/memory/memoryPersistence.js';
 import type { KeyShareVersion, OperatorAddress } from '../persistence/types.js';
 import { AppSignCache, DEFAULT_APP_SIGN_CACHE_BYTES } from './appSignCache.js';
 import { KeyStore } from './keyStore.js';
+import { InProcessCrypto } from './workers/cryptoExecutor.js';
 import { createNodeMetrics } from './metrics.js';
 
 const rng = createDeterministicRng('appSignCache.test');
@@ -24,6 +25,23 @@ function loader(share: bigint): { load: () => Promise<bigint>; calls: () => numb
 }
 
 describe('AppSignCache', () => {
+  it('signs a miss with the crypto executor it is given (the worker pool) and serves a hit without it', async () => {
+    const inProcess = new InProcessCrypto();
+    const given: (string | undefined)[] = [];
+    const crypto = {
+      partialSign: (share: bigint, appId: string, hashed: Parameters<InProcessCrypto['partialSign']>[2]) => {
+        given.push(hashed === undefined ? `${appId} unhashed` : `${appId} hashed`);
+        return inProcess.partialSign(share, appId, hashed);
+      },
+    };
+    const cache = new AppSignCache({ maxBytes: DEFAULT_APP_SIGN_CACHE_BYTES, crypto });
+    expect(await cache.partialSignature('pooled-app', 100, loader(SHARE_A).load)).toEqual(encodeG1(partialSign(SHARE_A, 'pooled-app')));
+    expect(await cache.partialSignature('pooled-app', 100, loader(SHARE_A).load)).toEqual(encodeG1(partialSign(SHARE_A, 'pooled-app')));
+    // Another version of the same app: signed again, with the H1 point the first one brought back.
+    expect(await cache.partialSignature('pooled-app', 200, loader(SHARE_B).load)).toEqual(encodeG1(partialSign(SHARE_B, 'pooled-app')));
+    expect(given).toEqual(['pooled-app unhashed', 'pooled-app hashed']);
+  });
+
   it('serves x·H1(appId) compressed, computing it once per (version, app id); counts hits and misses', async () => {
     const metrics = createNodeMetrics({ defaultMetrics: false }).appSignCache;
     const cache = new AppSignCache({ maxBytes: DEFAULT_APP_SIGN_CACHE_BYTES, metrics });

@@ -14,8 +14,9 @@
  * computation that raced such a change is returned but not stored.
  */
 import type { Counter, Gauge } from 'prom-client';
-import { assertAppId, encodeG1, hashToG1, partialSignHashed, type G1Point } from '../crypto/index.js';
+import type { G1Point } from '../crypto/index.js';
 import { ByteBoundedLru, type EvictionReason } from './byteBoundedLru.js';
+import { InProcessCrypto, type CryptoExecutor } from './workers/cryptoExecutor.js';
 
 /** Default budget for both maps together: about 60,000 partials and 20,000 points (bytes below). */
 export const DEFAULT_APP_SIGN_CACHE_BYTES = 32 * 1024 * 1024;
@@ -47,6 +48,8 @@ export interface AppSignCacheOptions {
   /** Budget for both maps together; 0 turns caching off. */
   readonly maxBytes: number;
   readonly metrics?: AppSignCacheMetrics;
+  /** Where a miss is signed (default: in process). A hit never reaches it. */
+  readonly crypto?: Pick<CryptoExecutor, 'partialSign'>;
 }
 
 export class AppSignCache {
@@ -56,8 +59,10 @@ export class AppSignCache {
   private readonly perEpoch = new Map<number, number>();
   /** Bumped by every forgetVersion: a computation that saw another value may not store. */
   private generation = 0;
+  private readonly crypto: Pick<CryptoExecutor, 'partialSign'>;
 
   constructor(private readonly options: AppSignCacheOptions) {
+    this.crypto = options.crypto ?? new InProcessCrypto();
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 0) {
       throw new RangeError(`AppSignCache: maxBytes must be a non-negative whole number; got ${options.maxBytes}`);
     }
@@ -88,9 +93,10 @@ export class AppSignCache {
 
   /**
    * The compressed partial signature x·H1(appId) of the version `epoch`, from the cache or
-   * computed with the share `loadShare` yields (called on a miss only). The app id must be
-   * valid (crypto/appId.ts); an invalid one throws and is never stored. The bytes are a
-   * copy: callers may keep or change them.
+   * computed with the share `loadShare` yields (called on a miss only, signed by the
+   * crypto executor, e.g. on a worker). The app id must be valid (crypto/appId.ts); an
+   * invalid one throws and is never stored. The bytes are a copy: callers may keep or
+   * change them.
    */
   async partialSignature(appId: string, epoch: number, loadShare: () => Promise<bigint>): Promise<Uint8Array> {
     const key = partialKey(epoch, appId);
@@ -102,7 +108,8 @@ export class AppSignCache {
     this.options.metrics?.misses.inc({ cache: 'partial_signature' });
     const generation = this.generation;
     const share = await loadShare();
-    const signature = encodeG1(partialSignHashed(share, this.hashed(appId)));
+    const { signature, hashed } = await this.crypto.partialSign(share, appId, this.cachedPoint(appId));
+    this.keepPoint(appId, hashed);
     if (generation === this.generation) {
       const replaced = this.partials.has(key);
       if (this.partials.set(key, signature) && !replaced) this.countEpoch(epoch, 1);
@@ -120,17 +127,16 @@ export class AppSignCache {
     this.report('partial_signature');
   }
 
-  private hashed(appId: string): G1Point {
+  private cachedPoint(appId: string): G1Point | undefined {
     const cached = this.points.get(appId);
-    if (cached !== undefined) {
-      this.options.metrics?.hits.inc({ cache: 'hash_to_g1' });
-      return cached;
-    }
-    this.options.metrics?.misses.inc({ cache: 'hash_to_g1' });
-    const point = hashToG1(assertAppId(appId));
+    this.options.metrics?.[cached === undefined ? 'misses' : 'hits'].inc({ cache: 'hash_to_g1' });
+    return cached;
+  }
+
+  private keepPoint(appId: string, point: G1Point): void {
+    if (this.points.has(appId)) return;
     this.points.set(appId, point);
     this.report('hash_to_g1');
-    return point;
   }
 
   private countEpoch(epoch: number, delta: number): void {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { chainDefaults } from '../chain/chainDefaults.js';
@@ -15,6 +16,7 @@ import { OperatorSigner } from '../transport/signer.js';
 import { StartupSettingError } from './errors.js';
 import { KmsNode } from './kmsNode.js';
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
+import { createCryptoExecutor } from './workers/cryptoExecutor.js';
 
 /** The node's persistence settings in the persistence layer's own terms. */
 export function persistenceConfigOf(config: ServerConfig): PersistenceConfig {
@@ -127,6 +129,12 @@ export async function createNode(config: ServerConfig, logger: Logger, embeddedS
       probeClient: new PeerClient({ timeoutMs: 2_000, maxAttempts: 2, logger }),
       metrics,
       logger,
+      crypto: createCryptoExecutor({
+        workers: config.cryptoWorkers === 'auto' ? availableParallelism() : config.cryptoWorkers,
+        queueLimit: config.cryptoQueueLimit,
+        logger,
+        metrics: metrics.cryptoPool,
+      }),
     },
   );
 }

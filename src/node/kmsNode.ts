@@ -10,6 +10,7 @@ import {
   createReshareSession,
   thresholdFor,
   type CompletionCertificate,
+  type DealChecks,
   type FinalizedVersion,
   type PreviousVersion,
   type ProtocolSession,
@@ -37,6 +38,8 @@ import { planSession, viewOf } from './sessionPlan.js';
 import { roundClockStart, roundTimeouts } from './roundTimeouts.js';
 import { SessionRunner } from './sessionRunner.js';
 import { StatusListeners } from './statusListeners.js';
+import { InProcessCrypto, type CryptoExecutor } from './workers/cryptoExecutor.js';
+import { CryptoPoolBusyError } from './workers/errors.js';
 
 export interface KmsNodeOptions {
   readonly self: OperatorAddress;
@@ -67,6 +70,8 @@ export interface KmsNodeModules {
   readonly probeClient: PeerClient;
   readonly metrics: NodeMetrics;
   readonly logger: Logger;
+  /** Where partial signing and share verification run (default: in process). The node closes it when it stops. */
+  readonly crypto?: CryptoExecutor;
 }
 
 /**
@@ -93,6 +98,7 @@ export class KmsNode implements NodeApi {
   private readonly keeper: CertificateKeeper;
   private readonly http: HttpServer;
   private readonly appSignCache: AppSignCache;
+  private readonly crypto: CryptoExecutor;
   private blockSource: BlockSource | null = null;
   private readonly stopping = new AbortController();
   private readonly log: Logger;
@@ -105,7 +111,8 @@ export class KmsNode implements NodeApi {
     this.log = m.logger.child({ module: 'node' });
     const maxSkewMs = options.maxSkewMs ?? 60_000;
     this.inbox = new SessionInbox(DEFAULT_INBOX_LIMITS, m.metrics);
-    this.appSignCache = new AppSignCache({ maxBytes: options.appSignCacheBytes ?? DEFAULT_APP_SIGN_CACHE_BYTES, metrics: m.metrics.appSignCache });
+    this.crypto = m.crypto ?? new InProcessCrypto();
+    this.appSignCache = new AppSignCache({ maxBytes: options.appSignCacheBytes ?? DEFAULT_APP_SIGN_CACHE_BYTES, metrics: m.metrics.appSignCache, crypto: this.crypto });
     const transport = new PeerTransport({
       signer: m.signer,
       self: options.self,
@@ -162,6 +169,7 @@ export class KmsNode implements NodeApi {
         logger: this.m.logger,
       });
       this.blockSource.start();
+      this.crypto.warmUp();
       this.setPhase('running');
       this.log.info({ url, activeVersion: this.keyStore?.activeVersion?.epoch ?? null }, 'node running');
       return { url };
@@ -185,7 +193,11 @@ export class KmsNode implements NodeApi {
 
   private async closeAll(): Promise<void> {
     await this.blockSource?.stop();
-    await this.http.close();
+    // The pool is closed while HTTP drains: a request waiting for a worker gets a 503 at
+    // once, and a wedged worker cannot hold the shutdown.
+    const httpClosed = this.http.close();
+    await this.crypto.close();
+    await httpClosed;
     try {
       await this.m.persistence.close();
     } catch (error) {
@@ -305,6 +317,8 @@ export class KmsNode implements NodeApi {
       logger: this.log.child({ session: ts, type }),
       metrics: this.m.metrics,
       signal: this.stopping.signal,
+      // In process, the session verifies its deals itself (with its own random source).
+      ...(this.crypto.threads === 0 ? {} : { verifyDeals: (checks: DealChecks) => this.crypto.findInvalidDeals(checks) }),
     });
     this.runner = runner;
     for (const message of this.inbox.take(ts)) runner.deliver(message);
@@ -420,11 +434,17 @@ export class KmsNode implements NodeApi {
         ? new NodeNotReadyError('this node has no active key version yet', { fix: 'wait for the first DKG to complete' })
         : new NoKeyVersionError(`no key version was valid at ${attestationTime}`, { details: { attestationTime } });
     }
-    const partialSignature = await this.appSignCache.partialSignature(appId, epoch, async () => {
-      const version = await keyStore.version(epoch);
-      if (version === null) throw new NoKeyVersionError(`key version ${epoch} was deleted while signing`, { details: { epoch } });
-      return version.privateShare;
-    });
+    let partialSignature: Uint8Array;
+    try {
+      partialSignature = await this.appSignCache.partialSignature(appId, epoch, async () => {
+        const version = await keyStore.version(epoch);
+        if (version === null) throw new NoKeyVersionError(`key version ${epoch} was deleted while signing`, { details: { epoch } });
+        return version.privateShare;
+      });
+    } catch (error) {
+      if (error instanceof CryptoPoolBusyError) this.m.metrics.appSignRequests.inc({ outcome: 'overloaded' });
+      throw error;
+    }
     this.m.metrics.appSignRequests.inc({ outcome: 'signed' });
     return { operatorAddress: this.options.self, version: epoch, partialSignature };
   }

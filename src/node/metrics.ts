@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppSignCacheMetrics } from './appSignCache.js';
+import type { CryptoPoolMetrics } from './workers/cryptoPool.js';
 
 /**
  * The node's Prometheus metrics, one registry per node (several nodes may share a test
@@ -20,6 +21,7 @@ export interface NodeMetrics {
   readonly earlyMessagesRefused: Counter<'reason'>;
   readonly earlyMessageBytes: Gauge;
   readonly appSignCache: AppSignCacheMetrics;
+  readonly cryptoPool: CryptoPoolMetrics;
 }
 
 export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): NodeMetrics {
@@ -65,7 +67,7 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     lastProcessedBoundary: new Gauge({ name: 'kms_last_processed_boundary', help: 'Last block boundary acted on', registers }),
     appSignRequests: new Counter({
       name: 'kms_app_sign_requests_total',
-      help: 'POST /app/sign requests by outcome: signed, no_version (allowed), refused (not on the allowlist), invalid, rate_limited, busy (concurrency ceiling)',
+      help: 'POST /app/sign requests by outcome: signed, no_version (allowed), refused (not on the allowlist), invalid, rate_limited, busy (concurrency ceiling), overloaded (crypto queue full: 503)',
       labelNames: ['outcome'],
       registers,
     }),
@@ -87,6 +89,13 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
       }),
       bytes: new Gauge({ name: 'kms_app_sign_cache_bytes', help: 'Estimated bytes held by each app-sign cache', labelNames: ['cache'], registers }),
       entries: new Gauge({ name: 'kms_app_sign_cache_entries', help: 'Entries held by each app-sign cache', labelNames: ['cache'], registers }),
+    },
+    cryptoPool: {
+      queueDepth: new Gauge({ name: 'kms_crypto_pool_queue_depth', help: 'Crypto tasks (partial signatures, share verifications) waiting for a worker thread', registers }),
+      busyWorkers: new Gauge({ name: 'kms_crypto_pool_busy_workers', help: 'Crypto worker threads running a task', registers }),
+      workers: new Gauge({ name: 'kms_crypto_pool_workers', help: 'Crypto worker threads alive (0 with --crypto-workers 0: crypto runs on the event loop)', registers }),
+      rejections: new Counter({ name: 'kms_crypto_pool_rejections_total', help: 'Serving tasks refused because the crypto queue was full (answered 503 with Retry-After)', registers }),
+      crashes: new Counter({ name: 'kms_crypto_pool_worker_crashes_total', help: 'Crypto worker threads that exited unexpectedly (each is replaced; a task it held failed with CRYPTO_WORKER_CRASHED)', registers }),
     },
   };
 }

@@ -21,9 +21,10 @@ function refusingSession(): ProtocolSession {
     proceed: (): ProtocolMessage[] => { session.phase = 'failed'; return []; },
     status: () => ({ error: { code: ProtocolErrorCode.MALFORMED_MESSAGE, message: 'round over' } }),
     snapshot: () => ({ phase: 2 }),
-    handleAll: (batch: readonly unknown[]) => ({
+    prepareBatch: (batch: readonly unknown[]) => ({ dealChecks: null, batch }),
+    applyBatch: (prepared: { batch: readonly unknown[] }) => ({
       outbound: [],
-      rejected: batch.map((_, index) => ({ index, error: new ProtocolError(ProtocolErrorCode.MALFORMED_MESSAGE, 'malformed protocol message') })),
+      rejected: prepared.batch.map((_, index) => ({ index, error: new ProtocolError(ProtocolErrorCode.MALFORMED_MESSAGE, 'malformed protocol message') })),
     }),
   };
   return session as unknown as ProtocolSession;

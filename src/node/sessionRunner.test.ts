@@ -10,6 +10,7 @@ import {
   isProtocolError,
   recoverSimulatedSigner,
   seededRandomSources,
+  type DealChecks,
   type FinalizedVersion,
   type ProtocolMessage,
   type ProtocolSession,
@@ -17,6 +18,8 @@ import {
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
 import type { PeerMessenger } from './peerMessenger.js';
 import { SessionRunner } from './sessionRunner.js';
+import { CryptoPool } from './workers/cryptoPool.js';
+import { PooledCrypto } from './workers/cryptoExecutor.js';
 
 const TS = 1_700_000_000;
 
@@ -36,7 +39,10 @@ interface Net {
  */
 function network(
   sessions: ReadonlyMap<string, ProtocolSession>,
-  options: { ts?: number; ackMs?: number; totalMs?: number; startedAt?: number; drop?: (m: ProtocolMessage) => boolean; signal?: AbortSignal; notDurable?: ReadonlySet<string> } = {},
+  options: {
+    ts?: number; ackMs?: number; totalMs?: number; startedAt?: number; drop?: (m: ProtocolMessage) => boolean; signal?: AbortSignal; notDurable?: ReadonlySet<string>;
+    verifyDeals?: (checks: DealChecks) => Promise<readonly number[]>;
+  } = {},
 ): Net {
   const net: Net = { runners: new Map(), saved: new Map(), metrics: new Map(), sent: [] };
   for (const [address, session] of sessions) {
@@ -81,6 +87,7 @@ function network(
       logger: silentLogger(),
       metrics,
       signal: options.signal ?? new AbortController().signal,
+      ...(options.verifyDeals === undefined ? {} : { verifyDeals: options.verifyDeals }),
     }));
   }
   return net;
@@ -222,5 +229,37 @@ describe('SessionRunner with real protocol sessions', () => {
     setTimeout(() => { stop.abort(); }, 200);
     await expect(run).rejects.toMatchObject({ code: 'INVALID_STATE', message: expect.stringContaining('abandoned') as unknown });
     expect(net.sent.filter((m) => m.type === 'deal')).toHaveLength(3);
+  });
+
+  it('verifies the deals of each batch through the injected verifier (a worker pool) and still reaches one key', async () => {
+    const crypto = new PooledCrypto(new CryptoPool({ size: 2, queueLimit: 0, logger: silentLogger() }));
+    try {
+      let verified = 0;
+      const net = network(dkgSessions(4, 'runner-pool'), {
+        verifyDeals: async (checks) => {
+          verified += checks.deals.length;
+          return crypto.findInvalidDeals(checks);
+        },
+      });
+      const results = await runAll(net);
+      expect(new Set(results.map((r) => hex(r.masterPublicKey))).size).toBe(1);
+      // Every node verified the deals of the three others off its event loop.
+      expect(verified).toBe(4 * 3);
+    } finally {
+      await crypto.close();
+    }
+  });
+
+  it('when the verifier fails, the session verifies the deals itself and the round still completes', async () => {
+    let asked = 0;
+    const net = network(dkgSessions(4, 'runner-pool-down'), {
+      verifyDeals: () => {
+        asked++;
+        return Promise.reject(new Error('the worker pool is down'));
+      },
+    });
+    const results = await runAll(net);
+    expect(asked).toBeGreaterThan(0);
+    expect(new Set(results.map((r) => hex(r.masterPublicKey))).size).toBe(1);
   });
 });

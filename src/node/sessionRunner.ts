@@ -3,7 +3,8 @@ import type { Logger } from '../logging/logger.js';
 import { DurabilityError } from '../persistence/errors.js';
 import { RateLimitedLog } from '../logging/rateLimitedLog.js';
 import type { NodePersistence } from '../persistence/nodePersistence.js';
-import { isProtocolError, ProtocolError, type CompletionCertificate, type FinalizedVersion, type ProtocolMessage, type ProtocolSession } from '../protocol/index.js';
+import { describeError } from '../logging/describeError.js';
+import { isProtocolError, ProtocolError, type CompletionCertificate, type DealChecks, type FinalizedVersion, type ProtocolMessage, type ProtocolSession } from '../protocol/index.js';
 import type { NodeMetrics } from './metrics.js';
 import type { PeerMessenger } from './peerMessenger.js';
 
@@ -22,6 +23,11 @@ export interface SessionRunnerOptions {
   readonly metrics: NodeMetrics;
   /** Aborts the round (node shutdown). */
   readonly signal: AbortSignal;
+  /**
+   * Verifies a batch's deals off the event loop (a worker of the crypto pool): indices of
+   * the invalid ones, as findInvalidDeals. Unset, or when it fails, the session verifies them itself.
+   */
+  readonly verifyDeals?: (checks: DealChecks) => Promise<readonly number[]>;
 }
 
 /**
@@ -112,8 +118,10 @@ export class SessionRunner {
           continue;
         }
         const batch = this.queue.splice(0, this.queue.length);
+        const prepared = session.prepareBatch(batch);
+        const invalidDeals = prepared.dealChecks === null ? null : await this.verifyDeals(prepared.dealChecks);
         await this.applySafely(() => {
-          const { outbound, rejected } = session.handleAll(batch);
+          const { outbound, rejected } = session.applyBatch(prepared, invalidDeals);
           for (const { index, error } of rejected) {
             this.o.metrics.protocolMessagesRejected.inc({ code: error.code });
             const message = batch[index];
@@ -125,6 +133,17 @@ export class SessionRunner {
       }
     } finally {
       this.releaseSends(deadline);
+    }
+  }
+
+  /** The batch's invalid deals from the injected verifier, or null to let the session verify them. */
+  private async verifyDeals(checks: DealChecks): Promise<readonly number[] | null> {
+    if (this.o.verifyDeals === undefined) return null;
+    try {
+      return await this.o.verifyDeals(checks);
+    } catch (error) {
+      this.o.logger.warn({ err: describeError(error), deals: checks.deals.length }, 'verifying deals off the event loop failed; verifying them here');
+      return null;
     }
   }
 

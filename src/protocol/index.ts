@@ -4,7 +4,7 @@ export * from './types.js';
 export * from './messages.js';
 export * from './digests.js';
 export * from './threshold.js';
-export { ProtocolSession } from './session.js';
+export { ProtocolSession, type DealChecks, type PreparedBatch } from './session.js';
 export { createDkgSession } from './dkg.js';
 export { createReshareSession } from './reshare.js';
 export * from './simulation.js';

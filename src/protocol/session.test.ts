@@ -1,7 +1,7 @@
 import { dealerSetHash, completionDigest, toHex } from './digests.js';
 import type { ProtocolError } from './errors.js';
 import type { ProtocolMessage } from './messages.js';
-import { createSimulatedOperators, runSimulatedDkg } from './simulation.js';
+import { createSimulatedDkg, createSimulatedOperators, runSimulatedDkg, seededRandomSources } from './simulation.js';
 
 const SESSION = 1_700_000_500;
 
@@ -55,5 +55,31 @@ describe('completion quorum', () => {
     const others = operators.slice(0, 3).map((a) => map.get(a)!.result()!);
     expect(Buffer.from(s3.result()!.masterPublicKey).equals(Buffer.from(others[0]!.masterPublicKey))).toBe(true);
     expect(s3.result()!.dealers).toEqual(operators);
+  });
+});
+
+describe('handleAll in two steps (prepareBatch, applyBatch)', () => {
+  it('hands out the deals to verify without changing the session, applies the verifier\'s answer once, and re-checks a deal called invalid before complaining', () => {
+    const signers = createSimulatedOperators(4, 'two-step');
+    const { sessions, operators } = createSimulatedDkg({ signers, sessionTimestamp: SESSION, rng: seededRandomSources('two-step') });
+    const self = operators[0]!;
+    const outbound = [...sessions.values()].flatMap((s) => s.start());
+    const mine = outbound.filter((m) => m.type === 'deal' && m.to === self);
+    const session = sessions.get(self)!;
+    const before = JSON.stringify(session.status());
+
+    const batch = session.prepareBatch(mine);
+    expect(batch.dealChecks?.deals).toHaveLength(3);
+    expect(batch.dealChecks?.previousCommitments).toBeNull();
+    expect(JSON.stringify(session.status())).toBe(before);
+
+    // A verifier that wrongly calls the second deal invalid: the session checks it alone and accepts it.
+    const { outbound: acks, rejected } = session.applyBatch(batch, [1]);
+    expect(rejected).toEqual([]);
+    expect(acks.filter((m) => m.type === 'ack' && m.player === self).map((m) => (m.type === 'ack' ? m.dealer : '')).sort()).toEqual(operators.slice(1).flatMap((d) => [d, d, d]).sort());
+    expect(acks.some((m) => m.type === 'complaint')).toBe(false);
+    expect(() => session.applyBatch(batch, [])).toThrow(/applyBatch\(\) takes a batch this session prepared, once/);
+    // Deals already applied are duplicates in a later batch, and none is handed out again.
+    expect(session.prepareBatch(mine).dealChecks).toBeNull();
   });
 });

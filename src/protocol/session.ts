@@ -141,6 +141,25 @@ interface PreVerified {
   readonly valid: boolean;
 }
 
+interface CollectedDeal {
+  /** Position in the batch. */
+  readonly index: number;
+  readonly deal: ParsedDeal;
+  readonly check: DealCheck;
+}
+
+/** The deals of a batch to verify together, all dealt to this node (x = its id); see findInvalidDeals. */
+export interface DealChecks {
+  readonly x: bigint;
+  readonly deals: readonly DealCheck[];
+  readonly previousCommitments: readonly G2Point[] | null;
+}
+
+/** A batch parsed by prepareBatch, waiting for applyBatch. */
+export interface PreparedBatch {
+  readonly dealChecks: DealChecks | null;
+}
+
 const PHASE_NUMBER: Record<Exclude<SessionPhase, 'failed'>, 1 | 2 | 3 | 4> = {
   created: 1,
   acknowledging: 2,
@@ -173,6 +192,8 @@ export class ProtocolSession {
   #shortfall: { readonly code: ProtocolErrorCode; readonly message: string } | null = null;
   /** How the dealer set this node completed with was decided. */
   #decision: DealerSetDecision | null = null;
+  /** Batches prepared and not yet applied, with what applying them needs. */
+  readonly #prepared = new WeakMap<PreparedBatch, { parsed: (ProtocolMessage | null)[]; rejected: { index: number; error: ProtocolError }[]; deals: CollectedDeal[] }>();
 
   constructor(init: SessionInit) {
     this.#c = init;
@@ -234,8 +255,19 @@ export class ProtocolSession {
    * Rejections are collected, not thrown; their outbound complaints are included.
    */
   handleAll(messages: readonly unknown[]): { outbound: ProtocolMessage[]; rejected: { index: number; error: ProtocolError }[] } {
+    const batch = this.prepareBatch(messages);
+    return this.applyBatch(batch, batch.dealChecks === null ? null : this.#verifyDeals(batch.dealChecks));
+  }
+
+  /**
+   * handleAll in two steps, so the caller may run the batch's share verification
+   * elsewhere (a worker thread): prepareBatch parses the messages and collects the deals
+   * to verify (`dealChecks`, null when none) without changing the session; the caller
+   * passes findInvalidDeals' answer for them (or null to verify here) to applyBatch. The
+   * session must not be given other input in between.
+   */
+  prepareBatch(messages: readonly unknown[]): PreparedBatch {
     this.#assertUsable();
-    const outbound: ProtocolMessage[] = [];
     const rejected: { index: number; error: ProtocolError }[] = [];
     const parsed: (ProtocolMessage | null)[] = messages.map((m, index) => {
       try {
@@ -246,7 +278,28 @@ export class ProtocolSession {
         return null;
       }
     });
-    const verdicts = this.#batchVerdicts(parsed);
+    const deals = this.#collectDeals(parsed);
+    const reshare = this.#c.reshare;
+    const dealChecks = deals.length === 0
+      ? null
+      : { x: this.#id(this.#c.self), deals: deals.map((d) => d.check), previousCommitments: reshare === null ? null : reshare.previousCommitments };
+    const batch: PreparedBatch = { dealChecks };
+    this.#prepared.set(batch, { parsed, rejected, deals });
+    return batch;
+  }
+
+  /** Applies a batch from prepareBatch; `invalidDeals` are findInvalidDeals' indices into its dealChecks (null: verify here). */
+  applyBatch(batch: PreparedBatch, invalidDeals: readonly number[] | null): { outbound: ProtocolMessage[]; rejected: { index: number; error: ProtocolError }[] } {
+    this.#assertUsable();
+    const prepared = this.#prepared.get(batch);
+    if (prepared === undefined) throw new ProtocolError(ProtocolErrorCode.INVALID_STATE, 'applyBatch() takes a batch this session prepared, once');
+    this.#prepared.delete(batch);
+    const { parsed, deals } = prepared;
+    const rejected = [...prepared.rejected];
+    const bad = new Set(invalidDeals ?? (batch.dealChecks === null ? [] : this.#verifyDeals(batch.dealChecks)));
+    // Failures are re-checked alone to get their error code; the decoded points are reused either way.
+    const verdicts = new Map<number, PreVerified>(deals.map((d, i) => [d.index, { deal: d.deal, valid: !bad.has(i) }]));
+    const outbound: ProtocolMessage[] = [];
     parsed.forEach((msg, index) => {
       if (msg === null) return;
       try {
@@ -448,11 +501,10 @@ export class ProtocolSession {
     return { message: msg, ...decodeDeal(msg, this.#c.threshold) };
   }
 
-  /** Pre-verifies every well-formed deal of a batch at once (findInvalidDeals): index → valid. */
-  #batchVerdicts(parsed: readonly (ProtocolMessage | null)[]): Map<number, PreVerified> {
-    const verdicts = new Map<number, PreVerified>();
-    if (!this.#c.batch) return verdicts;
-    const deals: { index: number; deal: ParsedDeal; check: DealCheck }[] = [];
+  /** The well-formed deals of a batch, to verify at once (findInvalidDeals); none when batching is off. */
+  #collectDeals(parsed: readonly (ProtocolMessage | null)[]): CollectedDeal[] {
+    if (!this.#c.batch) return [];
+    const deals: CollectedDeal[] = [];
     const seen = new Set<OperatorAddress>();
     const reshare = this.#c.reshare;
     parsed.forEach((msg, index) => {
@@ -470,18 +522,11 @@ export class ProtocolSession {
         // Rejected again, with its error, when applied one by one.
       }
     });
-    if (deals.length === 0) return verdicts;
-    const bad = new Set(
-      findInvalidDeals(
-        this.#id(this.#c.self),
-        deals.map((d) => d.check),
-        reshare === null ? null : reshare.previousCommitments,
-        this.#c.rng ?? defaultRandomSource,
-      ),
-    );
-    // Failures are re-checked alone to get their error code; the decoded points are reused either way.
-    deals.forEach((d, i) => verdicts.set(d.index, { deal: d.deal, valid: !bad.has(i) }));
-    return verdicts;
+    return deals;
+  }
+
+  #verifyDeals(checks: DealChecks): number[] {
+    return findInvalidDeals(checks.x, checks.deals, checks.previousCommitments, this.#c.rng ?? defaultRandomSource);
   }
 
   #onDeal(msg: DealMessage, pre: PreVerified | undefined): ProtocolMessage[] {

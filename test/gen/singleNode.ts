@@ -11,7 +11,8 @@ import { devAccount } from '../../src/devnet/devAccounts.js';
 import type { Logger } from '../../src/logging/logger.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { KmsNode } from '../../src/node/kmsNode.js';
-import { createNodeMetrics } from '../../src/node/metrics.js';
+import { createNodeMetrics, type NodeMetrics } from '../../src/node/metrics.js';
+import type { CryptoExecutor } from '../../src/node/workers/cryptoExecutor.js';
 import { MemoryPersistence } from '../../src/persistence/memory/memoryPersistence.js';
 import type { NodePersistence } from '../../src/persistence/nodePersistence.js';
 import type { OperatorAddress, PersistenceHealth } from '../../src/persistence/types.js';
@@ -72,9 +73,9 @@ export interface SingleNode<P extends NodePersistence = SwitchableHealthPersiste
  * A node on loopback (an OS-chosen port) that has not been started; on a switchable
  * in-memory persistence unless the test brings its own (e.g. Redis on a real server).
  */
-export function singleNode(options?: { logger?: Logger; chain?: ManualChain }): SingleNode;
-export function singleNode<P extends NodePersistence>(options: { logger?: Logger; chain?: ManualChain; persistence: P }): SingleNode<P>;
-export function singleNode(options: { logger?: Logger; chain?: ManualChain; persistence?: NodePersistence } = {}): SingleNode<NodePersistence> {
+export function singleNode(options?: { logger?: Logger; chain?: ManualChain; crypto?: CryptoExecutor; metrics?: NodeMetrics }): SingleNode;
+export function singleNode<P extends NodePersistence>(options: { logger?: Logger; chain?: ManualChain; persistence: P; crypto?: CryptoExecutor; metrics?: NodeMetrics }): SingleNode<P>;
+export function singleNode(options: { logger?: Logger; chain?: ManualChain; persistence?: NodePersistence; crypto?: CryptoExecutor; metrics?: NodeMetrics } = {}): SingleNode<NodePersistence> {
   const logger = options.logger ?? silentLogger();
   const account = devAccount(1);
   const signer = OperatorSigner.fromPrivateKey(account.privateKey);
@@ -92,8 +93,9 @@ export function singleNode(options: { logger?: Logger; chain?: ManualChain; pers
       signer,
       peerClient: new PeerClient({ timeoutMs: 1_000, maxAttempts: 1, logger }),
       probeClient: new PeerClient({ timeoutMs: 1_000, maxAttempts: 1, logger }),
-      metrics: createNodeMetrics({ defaultMetrics: false }),
+      metrics: options.metrics ?? createNodeMetrics({ defaultMetrics: false }),
       logger,
+      ...(options.crypto === undefined ? {} : { crypto: options.crypto }),
     },
   );
   return { node, chain, persistence, self };

@@ -95,7 +95,7 @@ const SPEC_OPTIONS: readonly (OptionSpec & { readonly controller: SpecSource })[
 );
 const specSourceOf = new Map<string, SpecSource>(SPEC_OPTIONS.map((o) => [o.name, o.controller]));
 /** Process settings the node configuration takes from the pod env (the rest are the process's own). */
-const NODE_PROCESS_OPTIONS: ReadonlySet<string> = new Set(['host', 'log-level', 'redis-server-binary', 'volume-mount-path', 'app-sign-cache-bytes']);
+const NODE_PROCESS_OPTIONS: ReadonlySet<string> = new Set(['host', 'log-level', 'redis-server-binary', 'volume-mount-path', 'app-sign-cache-bytes', 'crypto-workers', 'crypto-queue-limit']);
 
 /** The value at a dotted path ("spec.a.b") of the resource, as the raw string the validator reads. */
 function atPath(spec: KmsNodeSpec, path: string): unknown {

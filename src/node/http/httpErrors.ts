@@ -31,11 +31,21 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
 };
 
 /**
+ * Codes of typed errors that say "not now": the node is at capacity or lost the work to a
+ * crashed worker. 503 with Retry-After (the error's details.retryAfterSeconds); not logged
+ * per request, since a flood would flood the log (metrics count them).
+ */
+const RETRY_LATER_STATUS: Readonly<Record<string, number>> = {
+  CRYPTO_POOL_BUSY: 503,
+  CRYPTO_WORKER_CRASHED: 503,
+};
+
+/**
  * Maps anything thrown by a handler to a status and a JSON body. Typed errors keep their
  * code and message (they are written to be shown and never carry secrets); anything else
  * becomes a bare 500 so no stack trace or internal detail leaves the process.
  */
-export function toHttpError(error: unknown): { status: number; body: ErrorBody; internal: boolean } {
+export function toHttpError(error: unknown): { status: number; body: ErrorBody; internal: boolean; retryAfterSeconds?: number } {
   if (error instanceof HttpRequestError) {
     const body = { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) };
     return { status: error.status, body: { error: body }, internal: false };
@@ -46,6 +56,12 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody; 
   if (isProtocolError(error)) {
     // The sender's message was refused by the protocol core: its fault, never retried.
     return { status: error.code === 'DUPLICATE_MESSAGE' ? 409 : 400, body: { error: { code: error.code, message: error.message } }, internal: false };
+  }
+  if (isKmsError(error) && RETRY_LATER_STATUS[error.code] !== undefined) {
+    const retryAfter = error.details.retryAfterSeconds;
+    const retryAfterSeconds = typeof retryAfter === 'number' && Number.isSafeInteger(retryAfter) && retryAfter > 0 ? retryAfter : 1;
+    const body = { code: error.code, message: error.message, details: { retryAfterSeconds } };
+    return { status: RETRY_LATER_STATUS[error.code] ?? 503, body: { error: body }, internal: false, retryAfterSeconds };
   }
   if (isKmsError(error)) {
     const status = CLIENT_ERROR_STATUS[error.code] ?? 500;

@@ -78,6 +78,7 @@ export function buildHttpServer(api: NodeApi, options: HttpServerOptions): HttpS
     else if (protocolRoutes.has(request.routeOptions.url ?? '')) {
       rejections.record({ route: request.routeOptions.url ?? request.url, status: mapped.status, code: mapped.body.error.code, body: request.body, error });
     }
+    if (mapped.retryAfterSeconds !== undefined) void reply.header('retry-after', String(mapped.retryAfterSeconds));
     void reply.status(mapped.status).send(mapped.body);
   });
   answerWrongMethods(server);
