@@ -6,7 +6,9 @@
  *    from the app-sign cache), at concurrency 1, 8 and 32;
  *  - each next to its same-run floor: GET /pubkey at the same concurrency, measured just
  *    before it against the same process (what the HTTP path alone costs), and repeat app
- *    ids also on a second node with the cache off (KMS_APP_SIGN_CACHE_BYTES=0);
+ *    ids also on a second node with the cache off (KMS_APP_SIGN_CACHE_BYTES=0), and distinct
+ *    app ids also on a third node with one crypto worker (KMS_CRYPTO_WORKERS=1), the same-run
+ *    baseline of the worker pool on every core (the first node: KMS_CRYPTO_WORKERS=auto);
  *  - partialSign in this process (the crypto floor of a distinct request).
  *
  * The node's app-sign limits are raised for the run (rate, burst, concurrency) so the
@@ -15,7 +17,7 @@
  *   tsx bench/serving/run.ts   (or: make bench, tsx bench/run.ts serving)
  *   KMS_BENCH_SERVING_MS=3000  time per measurement.
  */
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { createDeterministicRng, partialSign, randomScalar } from '../../src/crypto/index.js';
@@ -30,6 +32,8 @@ import { fakeVersions, fill, health, throughput, until, type Throughput } from '
 const DURATION_MS = Number(process.env.KMS_BENCH_SERVING_MS ?? 3_000);
 const CONCURRENCY = [1, 8, 32] as const;
 const REPEAT_APPS = 64;
+/** What KMS_CRYPTO_WORKERS=auto gives the first node on this machine. */
+const WORKERS = availableParallelism();
 /** POST /app/sign at concurrency 1 and 8 before this work, in the issue (bench/results/protocol.json of 2026-11-26). */
 const BEFORE_RPS = 69;
 
@@ -75,7 +79,7 @@ export async function run(): Promise<void> {
   const local = await measure('partialSign in process', () => partialSign(share, `bench-local-${i++}`), { minTimeMs: 2_000 });
   const baseDir = makeTempDir('kms-bench-serving-');
   const rows: Row[] = [];
-  const { devnet, node } = await startNode(baseDir);
+  const { devnet, node } = await startNode(baseDir, { KMS_CRYPTO_WORKERS: 'auto' });
   // The same node with the cache turned off: what a repeat request costs without it, in this run.
   const uncachedDir = makeTempDir('kms-bench-serving-uncached-');
   const uncached = await startNode(uncachedDir, { KMS_APP_SIGN_CACHE_BYTES: '0' }).catch(async (error: unknown) => {
@@ -84,11 +88,21 @@ export async function run(): Promise<void> {
     removeTempDir(uncachedDir);
     throw error;
   });
+  // The same node with one crypto worker: what distinct app ids get from one core, in this run.
+  const oneWorkerDir = makeTempDir('kms-bench-serving-one-worker-');
+  const oneWorker = await startNode(oneWorkerDir, { KMS_CRYPTO_WORKERS: '1' }).catch(async (error: unknown) => {
+    await Promise.all([devnet.stop(), uncached.devnet.stop()]);
+    removeTempDir(baseDir);
+    removeTempDir(uncachedDir);
+    removeTempDir(oneWorkerDir);
+    throw error;
+  });
   try {
     const url = node.process.url;
     // Warm both paths (JIT, connections) and put the repeat working set in the cache.
     for (let k = 0; k < REPEAT_APPS; k++) await (await appSign(url, `bench-repeat-${k}`)).arrayBuffer();
     for (let k = 0; k < REPEAT_APPS; k++) await (await appSign(uncached.node.process.url, `bench-repeat-${k}`)).arrayBuffer();
+    for (let k = 0; k < REPEAT_APPS; k++) await (await appSign(oneWorker.node.process.url, `bench-warm-${k}`)).arrayBuffer();
     await throughput(() => fetch(`${url}/pubkey`), 8, 500);
     let distinct = 0;
     let repeat = 0;
@@ -99,11 +113,18 @@ export async function run(): Promise<void> {
       rows.push({ ...row('POST /app/sign repeat app ids', concurrency, repeated, floor), 'ratio vs 69 req/s before': repeated.rps / BEFORE_RPS });
       const off = await throughput(() => appSign(uncached.node.process.url, `bench-repeat-${repeat++ % REPEAT_APPS}`), concurrency, DURATION_MS);
       rows.push({ ...row('POST /app/sign repeat app ids, cache off (baseline)', concurrency, off, floor), 'ratio vs 69 req/s before': off.rps / BEFORE_RPS });
+      const single = await throughput(() => appSign(oneWorker.node.process.url, `bench-distinct-${distinct++}`), concurrency, DURATION_MS);
+      rows.push({ ...row('POST /app/sign distinct app ids, 1 crypto worker (baseline)', concurrency, single, floor), 'ratio vs 69 req/s before': single.rps / BEFORE_RPS });
       const fresh = await throughput(() => appSign(url, `bench-distinct-${distinct++}`), concurrency, DURATION_MS);
-      rows.push({ ...row('POST /app/sign distinct app ids', concurrency, fresh, floor), 'ratio vs 69 req/s before': fresh.rps / BEFORE_RPS });
+      rows.push({
+        ...row(`POST /app/sign distinct app ids, ${WORKERS} crypto workers (all cores)`, concurrency, fresh, floor),
+        'ratio vs 69 req/s before': fresh.rps / BEFORE_RPS,
+        'ratio vs 1 worker': fresh.rps / single.rps,
+      });
     }
     const metrics = await (await fetch(`${url}/metrics`)).text();
     const cacheLines = metrics.split('\n').filter((l) => l.startsWith('kms_app_sign_cache_'));
+    const poolLines = metrics.split('\n').filter((l) => l.startsWith('kms_crypto_pool_'));
     const loadAfter = loadavg();
     printTable(`/app/sign on one node (floor: GET /pubkey at the same concurrency, measured just before; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')})`, rows);
     const crypto: Row = { name: 'partialSign in process (crypto floor of a distinct request)', iterations: local.iterations, 'ops/s': local.opsPerSec, 'p50 ms': local.p50Ms };
@@ -115,18 +136,22 @@ export async function run(): Promise<void> {
         `Each /app/sign row's floor is the GET /pubkey row of the same concurrency, measured just before it (${DURATION_MS} ms each).`,
         `The node runs with KMS_APP_SIGN_RATE=1000000, KMS_APP_SIGN_BURST=1000000 and KMS_APP_SIGN_MAX_CONCURRENT=256, so no request is refused.`,
         `'ratio vs 69 req/s before' compares with the issue's figure from an earlier run (not this one): distinct app ids at concurrency 1.`,
+        `Distinct app ids run on the first node with KMS_CRYPTO_WORKERS=auto (${WORKERS} worker threads on this ${WORKERS}-core machine) and, as its same-run baseline, on a third node of the same build with KMS_CRYPTO_WORKERS=1, measured just before it at the same concurrency; 'ratio vs 1 worker' divides the two. The driver (this process) and the node's event loop share the same cores, so the ceiling is below ${WORKERS}x.`,
         'The cache-off rows come from a second node process of the same build with KMS_APP_SIGN_CACHE_BYTES=0, idle while the other is measured: the same-run baseline of the cache; their floor column is the first node\'s /pubkey.',
       ],
       loadAverage: { before: loadBefore, after: loadAfter },
+      cores: WORKERS,
       appSign: rows,
       cryptoFloor: crypto,
       cacheMetricsAfter: cacheLines,
+      cryptoPoolMetricsAfter: poolLines,
     });
     console.log(`\nwrote ${path}`);
   } finally {
-    await Promise.all([devnet.stop(), uncached.devnet.stop()]);
+    await Promise.all([devnet.stop(), uncached.devnet.stop(), oneWorker.devnet.stop()]);
     removeTempDir(baseDir);
     removeTempDir(uncachedDir);
+    removeTempDir(oneWorkerDir);
   }
 }
 

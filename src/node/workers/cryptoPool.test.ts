@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import {
+  CryptoError,
   commitPolynomial,
   createDeterministicRng,
   encodeG1,
@@ -147,6 +148,21 @@ describe('CryptoPool', () => {
     }
     await expect(p.run(partialSignTask(share, 'after-close', undefined), 'serving')).rejects.toMatchObject({ code: 'NODE_NOT_READY' });
     expect(await gauge(metrics, 'kms_crypto_pool_workers')).toBe(0);
+  });
+
+  test('an input a worker refuses comes back as the same typed CryptoError, without the secret value, and the worker goes on', async () => {
+    const { pool: p, metrics } = pool(1, 8);
+    const crypto = new PooledCrypto(p);
+    const tooLarge = 2n ** 255n + 12345n;
+    const refused = crypto.partialSign(tooLarge, 'valid-app', undefined);
+    await expect(refused).rejects.toBeInstanceOf(CryptoError);
+    await expect(refused).rejects.toMatchObject({ code: 'CRYPTO_INVALID_SCALAR' });
+    const message = await refused.catch((error: unknown) => (error as Error).message);
+    expect(message).not.toContain(tooLarge.toString());
+    expect(message).not.toContain(tooLarge.toString(16));
+    await expect(crypto.partialSign(1n, 'bad', undefined)).rejects.toMatchObject({ code: 'CRYPTO_INVALID_APP_ID' });
+    expect((await crypto.partialSign(7n, 'valid-app', undefined)).signature).toEqual(encodeG1(partialSign(7n, 'valid-app')));
+    expect(await gauge(metrics, 'kms_crypto_pool_worker_crashes_total')).toBe(0);
   });
 
   test('sizes and limits out of range are refused when the pool is built', () => {

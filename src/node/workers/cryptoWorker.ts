@@ -16,10 +16,11 @@ port.on('message', (request: WorkerRequest) => {
   try {
     reply = { id: request.id, ok: true, result: runCryptoTask(request.task) };
   } catch (error) {
-    // Crypto errors name inputs and rules, never values (crypto/errors.ts); anything else is reduced to its message.
+    // Crypto errors name inputs and rules, never values (crypto/errors.ts). Anything else
+    // (a library's own message may quote its input) is reduced to its class name.
     reply = isKmsError(error)
       ? { id: request.id, ok: false, code: error.code, message: error.message }
-      : { id: request.id, ok: false, code: null, message: error instanceof Error ? error.message : String(error) };
+      : { id: request.id, ok: false, code: null, message: error instanceof Error ? error.name : typeof error };
   }
   port.postMessage(reply);
 });

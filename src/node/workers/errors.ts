@@ -35,5 +35,5 @@ export class CryptoTaskError extends KmsError {
 export function errorFromWorker(code: string | null, message: string): KmsError {
   const cryptoCodes: readonly string[] = Object.values(CryptoErrorCode);
   if (code !== null && cryptoCodes.includes(code)) return new CryptoError(code as CryptoErrorCode, message);
-  return new CryptoTaskError(`a crypto task failed in its worker: ${message}`);
+  return new CryptoTaskError(`a crypto task failed in its worker with ${message} (its message is not passed on: it may quote the task's input)`);
 }
