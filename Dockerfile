@@ -6,7 +6,7 @@
 # is a maintained LTS; keep the version in step with scripts/image/versions.env.
 ARG BASE_IMAGE=node:22.23.5-bookworm-slim
 
-# ---- build: compile TypeScript with the full dev toolchain
+# ---- build: bundle the CLIs with the full dev toolchain (scripts/build.ts; dist/cli/)
 FROM ${BASE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -16,9 +16,10 @@ ARG BUILD_CA_CERTS=""
 RUN if [ -n "$BUILD_CA_CERTS" ]; then printf '%s\n' "$BUILD_CA_CERTS" >/tmp/build-ca.pem; export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; fi \
  && npm ci --no-audit --no-fund --ignore-scripts \
  && rm -f /tmp/build-ca.pem
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/build.ts ./scripts/
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+RUN node_modules/.bin/tsx scripts/build.ts
 
 # ---- deps: production dependencies only
 FROM ${BASE_IMAGE} AS deps

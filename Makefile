@@ -10,8 +10,9 @@ deps:
 setup:
 	@scripts/ensure-deps.sh all
 
+## dist/cli/: the CLIs bundled with esbuild (scripts/build.ts says why); type checking is `make lint`.
 build: deps
-	@node_modules/.bin/tsc -p tsconfig.build.json
+	@node_modules/.bin/tsx scripts/build.ts
 
 lint: deps
 	@node_modules/.bin/eslint --max-warnings 0 .

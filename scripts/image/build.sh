@@ -38,7 +38,7 @@ local_base="kms-node-base/node:${NODE_VERSION}-${DEBIAN_SUITE}-slim-$(cat "$here
 # The build context as the Dockerfile sees it (.dockerignore keeps tests and docs out).
 context_key() {
   (cd "$root" && {
-    sha256sum Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json
+    sha256sum Dockerfile .dockerignore package.json package-lock.json tsconfig.json scripts/build.ts
     find src -type f ! -name '*.test.ts' -print0 | sort -z | xargs -0 sha256sum
     cat "$here/versions.env" "$here/base.sh"
   } | sha256sum | cut -c1-16)

@@ -1,10 +1,10 @@
 import { isAbsolute, normalize, relative } from 'node:path';
-import { privateKeyToAddress } from 'viem/accounts';
 import type { LevelWithSilent } from 'pino';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { SERVER_OPTIONS, envName, flagName, type OptionSpec, type RawServerOptions, type ServerOptionName } from './options.js';
 import { stripUrlCredentials } from './redactUrl.js';
 import { checkAppSignPolicy, type AppSignPolicy } from '../node/http/appSignAccess.js';
+import { OperatorSigner } from '../transport/signer.js';
 import type { AppendFsync, OperatorSetSettings, PersistenceSettings, ServerConfig } from './serverConfig.js';
 
 /**
@@ -225,7 +225,7 @@ function parseOperator(r: Readers): ServerConfig['operator'] | undefined {
   }
   const privateKey = key.value as `0x${string}`;
   if (address === undefined || !ADDRESS.test(address)) return undefined;
-  if (privateKeyToAddress(privateKey).toLowerCase() !== address.toLowerCase()) {
+  if (OperatorSigner.fromPrivateKey(privateKey).signingAddress !== address.toLowerCase()) {
     r.problem(key.from, `the operator key does not belong to ${address}: use that operator's key or fix ${r.label('operator-address')}`);
     return undefined;
   }

@@ -38,6 +38,13 @@ describe('OperatorSigner', () => {
     expect(publicKeyToAddress(Uint8Array.of(4, ...signer.publicKey))).toBe(signer.signingAddress);
   });
 
+  it('derives the public key noble getPublicKey derives, for any key (it multiplies a copy of the base point)', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (bytes) => {
+      fc.pre(secp256k1.utils.isValidSecretKey(bytes));
+      expect(hex(OperatorSigner.fromPrivateKey(bytes).publicKey)).toBe(hex(secp256k1.getPublicKey(bytes, false).subarray(1)));
+    }), { numRuns: 50 });
+  });
+
   it('accepts the key as bytes or unprefixed hex', () => {
     expect(OperatorSigner.fromPrivateKey(hexToBytes(KEY_HEX.slice(2))).signingAddress).toBe(signer.signingAddress);
     expect(OperatorSigner.fromPrivateKey(KEY_HEX.slice(2)).signingAddress).toBe(signer.signingAddress);

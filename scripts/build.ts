@@ -1,0 +1,98 @@
+/**
+ * `make build`: bundles the product entry points into dist/cli/ with esbuild.
+ *
+ * Why a bundle and not tsc's file-per-module output: loading the node mode from ~170
+ * compiled files plus their node_modules (fastify, viem, ioredis, zod, pino, prom-client,
+ * @noble/*) took ~800 ms of a ~1.3 s restart, nearly all of it resolving, reading and
+ * compiling a few thousand files; the same code as a handful of chunks loads in about a
+ * third of that (bench/protocol measures both, see docs/performance.md). Type checking is
+ * `make lint` (tsc --noEmit); this step only emits.
+ *
+ * Layout: every output is flat in dist/cli/ (entries by name, shared chunks as
+ * chunk-<hash>.js), so `new URL('./<entry>.js', import.meta.url)` resolves to the same
+ * file from whichever chunk the calling code lands in (a worker_threads entry, for one).
+ * Modes stay lazily loaded: kms-server imports the controller mode (and
+ * @kubernetes/client-node, kept external) only in controller mode. Source maps sit next
+ * to every file; run with NODE_OPTIONS=--enable-source-maps for source stack traces.
+ *
+ *   node_modules/.bin/tsx scripts/build.ts          (what `make build` runs)
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Metafile } from 'esbuild';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const OUT_DIR = join(ROOT, 'dist', 'cli');
+
+/**
+ * Output name → source. kms-server and kms-client are the published bins; nodeMode is
+ * also the chunk kms-server loads for the node mode (bench/protocol loads it alone to
+ * measure module loading); worker_threads entries are listed here too.
+ */
+const ENTRIES: Readonly<Record<string, string>> = {
+  'kms-server': 'src/cli/kms-server.ts',
+  'kms-client': 'src/cli/kms-client.ts',
+  nodeMode: 'src/app/nodeMode.ts',
+  // The crypto pool's thread: spawnWorker.ts starts new URL('./cryptoWorker.js', import.meta.url).
+  cryptoWorker: 'src/node/workers/cryptoWorker.ts',
+};
+
+/** Loaded at run time from node_modules: only the controller mode needs it, and it is large. */
+const EXTERNAL = ['@kubernetes/client-node'];
+
+/**
+ * Sources allowed to use import.meta.url in the bundle. In a bundle it is the URL of the
+ * output chunk, not of the source file, so a path relative to it is only right when it
+ * names another output in dist/cli/ (or the module itself, for a main-module check).
+ */
+const IMPORT_META_ALLOWED = new Set(['src/cli/isMainModule.ts', 'src/cli/kms-client.ts', 'src/config/configTable.ts', 'src/node/workers/spawnWorker.ts']);
+
+/**
+ * CommonJS packages inside an ESM bundle still call require() for Node built-ins; an ESM
+ * file has no `require`, so each output defines one for its own location.
+ */
+const REQUIRE_SHIM = "import { createRequire as __kmsCreateRequire } from 'node:module'; const require = __kmsCreateRequire(import.meta.url);";
+
+function usesImportMeta(metafile: Metafile): string[] {
+  return Object.keys(metafile.inputs)
+    .filter((input) => input.startsWith('src/') && !IMPORT_META_ALLOWED.has(input))
+    .filter((input) => readFileSync(join(ROOT, input), 'utf8').includes('import.meta.url'));
+}
+
+async function main(): Promise<void> {
+  for (const source of Object.values(ENTRIES)) {
+    if (!existsSync(join(ROOT, source))) throw new Error(`build: entry ${source} does not exist`);
+  }
+  // A stale file-per-module build (or an older bundle's chunks) must not linger next to the new one.
+  rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: Object.entries(ENTRIES).map(([out, source]) => ({ in: source, out })),
+    outdir: OUT_DIR,
+    entryNames: '[name]',
+    chunkNames: 'chunk-[hash]',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20.19',
+    external: EXTERNAL,
+    // Error classes take their `name` from the class (src/errors.ts): bundling must not rename them.
+    keepNames: true,
+    sourcemap: true,
+    banner: { js: REQUIRE_SHIM },
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const misplaced = usesImportMeta(result.metafile);
+  if (misplaced.length > 0) {
+    throw new Error(`build: ${misplaced.join(', ')} use import.meta.url, which in the bundle is the chunk's URL, not the source file's: `
+      + 'resolve the path another way, or list the file in IMPORT_META_ALLOWED in scripts/build.ts if it only names outputs in dist/cli/');
+  }
+  const outputs = Object.entries(result.metafile.outputs).filter(([path]) => path.endsWith('.js'));
+  const bytes = outputs.reduce((sum, [, o]) => sum + o.bytes, 0);
+  process.stdout.write(`build: ${outputs.length} files, ${(bytes / 1024 / 1024).toFixed(1)} MiB in ${relative(ROOT, OUT_DIR)}/\n`);
+}
+
+await main();
