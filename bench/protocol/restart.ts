@@ -26,7 +26,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Node.js arguments that load the node mode's modules and exit, the way the node itself runs (dist or tsx). */
 function loadOnlyArgs(from: 'dist' | 'tsx'): string[] {
-  const module = from === 'dist' ? join(ROOT, 'dist', 'app', 'nodeMode.js') : join(ROOT, 'src', 'app', 'nodeMode.ts');
+  const module = from === 'dist' ? join(ROOT, 'dist', 'cli', 'nodeMode.js') : join(ROOT, 'src', 'app', 'nodeMode.ts');
   const load = `await import(${JSON.stringify(pathToFileURL(module).href)})`;
   return from === 'dist' ? ['--input-type=module', '-e', load] : ['--import', 'tsx', '--input-type=module', '-e', load];
 }
