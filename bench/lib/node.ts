@@ -37,6 +37,32 @@ export interface Throughput { readonly rps: number; readonly requests: number; r
 /** `concurrency` clients each sending `request` back to back for `durationMs`; any answer but 200 fails the run. */
 export async function throughput(request: () => Promise<Response>, concurrency: number, durationMs: number): Promise<Throughput> {
   const latencies: number[] = [];
+  const ms = await drive(request, concurrency, durationMs, latencies);
+  return summarizeThroughput(latencies, ms);
+}
+
+/**
+ * Two request kinds measured in `blocks` alternating slices of durationMs / blocks each
+ * (a, b, a, b, …), so both see the same changes in machine load: for a ratio between two
+ * configurations on a machine others are also using.
+ */
+export async function alternatingThroughput(
+  a: () => Promise<Response>,
+  b: () => Promise<Response>,
+  concurrency: number,
+  durationMs: number,
+  blocks = 6,
+): Promise<[Throughput, Throughput]> {
+  const sides = [{ request: a, latencies: [] as number[], ms: 0 }, { request: b, latencies: [] as number[], ms: 0 }];
+  for (let i = 0; i < blocks; i++) {
+    for (const side of sides) side.ms += await drive(side.request, concurrency, durationMs / blocks, side.latencies);
+  }
+  const [first, second] = sides.map((side) => summarizeThroughput(side.latencies, side.ms));
+  return [first as Throughput, second as Throughput];
+}
+
+/** Runs the clients; appends each latency; returns the elapsed ms. */
+async function drive(request: () => Promise<Response>, concurrency: number, durationMs: number, latencies: number[]): Promise<number> {
   const end = performance.now() + durationMs;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -48,8 +74,12 @@ export async function throughput(request: () => Promise<Response>, concurrency: 
       latencies.push(performance.now() - s);
     }
   }));
-  const m = summarize('x', latencies);
-  return { rps: (latencies.length / (performance.now() - t0)) * 1000, requests: latencies.length, p50Ms: m.p50Ms, p99Ms: m.p99Ms };
+  return performance.now() - t0;
+}
+
+function summarizeThroughput(latencies: readonly number[], elapsedMs: number): Throughput {
+  const m = summarize('x', [...latencies]);
+  return { rps: (latencies.length / elapsedMs) * 1000, requests: latencies.length, p50Ms: m.p50Ms, p99Ms: m.p99Ms };
 }
 
 /** One version every 10 minutes from 2020-09-13 on (52,560 is a year): the shape a long-lived node reaches. */
