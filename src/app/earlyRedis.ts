@@ -7,10 +7,13 @@ import { EmbeddedRedisServer } from '../persistence/redis/embedded/embeddedRedis
 export interface EarlyRedis {
   readonly server: Promise<EmbeddedRedisServer>;
   /**
-   * Settles once the redis-server process is spawned (or its start failed before that):
-   * from then on it starts and loads its AOF on its own, whatever this process does.
+   * Settles once the redis-server process is spawned (true; the data path exists then),
+   * or its start failed before that (false): from then on it starts and loads its AOF
+   * on its own, whatever this process does.
    */
-  readonly spawned: Promise<void>;
+  readonly spawned: Promise<boolean>;
+  /** The absolute data path. */
+  readonly dataPath: string;
 }
 
 /**
@@ -27,15 +30,16 @@ export function startEmbeddedRedisEarly(config: ServerConfig, logger: Logger): E
   const p = config.persistence;
   if (p.type !== 'redis' || p.mode !== 'embedded') return null;
   let markSpawned: () => void = () => undefined;
-  const spawned = new Promise<void>((resolve) => { markSpawned = resolve; });
+  const spawned = new Promise<boolean>((resolve) => { markSpawned = () => { resolve(true); }; });
+  const dataPath = resolve(p.dataPath);
   const server = EmbeddedRedisServer.start({
-    dataPath: resolve(p.dataPath),
+    dataPath,
     redisServerBinary: p.redisServerBinary,
     appendfsync: p.appendfsync,
     logger: logger.child({ module: 'persistence' }),
     onSpawned: () => { markSpawned(); },
   });
   // Handled where it is awaited; without this a failure while modules load would be an unhandled rejection.
-  const settled = server.then(() => undefined, () => undefined);
-  return { server, spawned: Promise.race([spawned, settled]) };
+  const settled = server.then(() => true, () => false);
+  return { server, spawned: Promise.race([spawned, settled]), dataPath };
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { enableCompileCache } from '../app/compileCache.js';
 import { startEmbeddedRedisEarly } from '../app/earlyRedis.js';
 import { EXIT_BAD_CONFIG, EXIT_FAILURE } from '../app/signals.js';
 import { isControllerMode, parseControllerModeConfig } from '../config/controllerModeConfig.js';
@@ -65,7 +66,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (config === null) return EXIT_BAD_CONFIG;
   const logger = createLogger({ level: config.logLevel });
   const early = startEmbeddedRedisEarly(config, logger);
-  await early?.spawned;
+  if (early !== null && (await early.spawned)) enableCompileCache(early.dataPath, logger);
   const { runNodeMode } = await import('../app/nodeMode.js');
   return runNodeMode(config, logger, (option) => `${flagName({ name: option })} (env ${envName({ name: option })})`, early?.server);
 }

@@ -384,6 +384,19 @@ function describeRaw(getStore: () => ConformanceStore, getP: () => NodePersisten
     expect(await p.listKeyShareEpochs()).toEqual([EPOCH]);
   });
 
+  withRaw('Corrupt: an index member that is not an integer, or that holds a comma, is reported', async ({ client, prefix }, p) => {
+    await p.saveKeyShareVersion(keyShareVersion(EPOCH));
+    const index = `${prefix}index:keyshares`;
+    const joined = `${EPOCH + 1},${EPOCH + 2}`;
+    await client.zadd(index, EPOCH + 1, joined);
+    await expect(p.listKeyShareEpochs()).rejects.toThrow(`${index} is corrupt: holds 2 members that join into 3 comma-separated parts`);
+    await client.zrem(index, joined);
+    await client.zadd(index, EPOCH + 1, '01');
+    await expect(p.listKeyShareEpochs()).rejects.toThrow(`${index} is corrupt: holds a member that is not an integer ("01")`);
+    await client.zrem(index, '01');
+    expect(await p.listKeyShareEpochs()).toEqual([EPOCH]);
+  });
+
   withRaw('Corrupt: a garbage active pointer and a garbage node state fail naming their keys', async ({ client, prefix }, p) => {
     await p.saveNodeState(nodeState());
     await client.set(`${prefix}active:version`, '12abc');

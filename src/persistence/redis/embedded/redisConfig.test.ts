@@ -27,6 +27,8 @@ describe('renderRedisConfig', () => {
       'aof-load-truncated': 'no',
       'aof-use-rdb-preamble': 'yes',
       'no-appendfsync-on-rewrite': 'no',
+      'auto-aof-rewrite-min-size': '4mb',
+      'auto-aof-rewrite-percentage': '10',
       save: '""',
       'maxmemory-policy': 'noeviction',
       databases: '1',
