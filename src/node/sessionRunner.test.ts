@@ -250,6 +250,20 @@ describe('SessionRunner with real protocol sessions', () => {
     }
   });
 
+  it('when the verifier never answers, the session verifies the deals itself after a quarter of the ack phase and the round completes', async () => {
+    let asked = 0;
+    const net = network(dkgSessions(4, 'runner-pool-wedged'), {
+      ackMs: 4_000,
+      verifyDeals: () => {
+        asked++;
+        return new Promise<readonly number[]>(() => undefined);
+      },
+    });
+    const results = await runAll(net);
+    expect(asked).toBeGreaterThan(0);
+    expect(new Set(results.map((r) => hex(r.masterPublicKey))).size).toBe(1);
+  });
+
   it('when the verifier fails, the session verifies the deals itself and the round still completes', async () => {
     let asked = 0;
     const net = network(dkgSessions(4, 'runner-pool-down'), {

@@ -119,7 +119,7 @@ export class SessionRunner {
         }
         const batch = this.queue.splice(0, this.queue.length);
         const prepared = session.prepareBatch(batch);
-        const invalidDeals = prepared.dealChecks === null ? null : await this.verifyDeals(prepared.dealChecks);
+        const invalidDeals = prepared.dealChecks === null ? null : await this.verifyDeals(prepared.dealChecks, deadline);
         await this.applySafely(() => {
           const { outbound, rejected } = session.applyBatch(prepared, invalidDeals);
           for (const { index, error } of rejected) {
@@ -136,15 +136,26 @@ export class SessionRunner {
     }
   }
 
-  /** The batch's invalid deals from the injected verifier, or null to let the session verify them. */
-  private async verifyDeals(checks: DealChecks): Promise<readonly number[] | null> {
+  /**
+   * The batch's invalid deals from the injected verifier, or null to let the session
+   * verify them: when there is none, when it fails, or when it has not answered within a
+   * quarter of the ack phase (a pool whose workers keep dying must not hold the round).
+   */
+  private async verifyDeals(checks: DealChecks, deadline: number): Promise<readonly number[] | null> {
     if (this.o.verifyDeals === undefined) return null;
+    let timer: NodeJS.Timeout | undefined;
+    const patienceMs = Math.max(0, Math.min(this.o.ackPhaseTimeoutMs / 4, deadline - Date.now()));
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => { resolve('late'); }, patienceMs); });
     try {
-      return await this.o.verifyDeals(checks);
+      const answer = await Promise.race([this.o.verifyDeals(checks), late]);
+      if (answer !== 'late') return answer;
+      this.o.logger.warn({ deals: checks.deals.length, waitedMs: patienceMs }, 'verifying deals off the event loop took too long; verifying them here');
     } catch (error) {
       this.o.logger.warn({ err: describeError(error), deals: checks.deals.length }, 'verifying deals off the event loop failed; verifying them here');
-      return null;
+    } finally {
+      clearTimeout(timer);
     }
+    return null;
   }
 
   private async applySafely(step: () => ProtocolMessage[]): Promise<void> {
