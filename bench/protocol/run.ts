@@ -8,7 +8,8 @@
  *
  *   tsx bench/protocol/run.ts   (or: make bench, tsx bench/run.ts protocol)
  *   KMS_BENCH_NODES=4,7,10  KMS_BENCH_VERSIONS=52560  choose the sizes; KMS_BENCH_NODES=none
- *   measures the restart only and carries the previous file's rounds over, with their date.
+ *   measures the restart only and carries the previous file's rounds over, with their date;
+ *   KMS_BENCH_RESTART_NODE=<node binary> times the restart with a second Node.js as well.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -121,6 +122,7 @@ export async function run(): Promise<void> {
       'boundary→all active includes the nodes\' 500 ms block polling and the /health polling of this driver (100 ms).',
       'Node processes run from dist/ when it is fresh, else through tsx (the restart rows say which); the restart figures include that process start.',
       'The restart figure counts from spawn to this driver seeing /health phase running (polled every 5 ms); restartBreakdown times the node\'s own log milestones from the spawn; the in-process table isolates RestoreState.',
+      'The first two restart rows are this driver\'s Node.js; rows with another `node` ran the same dist/ with KMS_BENCH_RESTART_NODE (the image\'s Node.js 22 has V8\'s compile cache, kept in the data path, which Node.js 20 lacks).',
       '/app/sign throughput moved to bench/results/serving.json.',
     ],
     restart: restart.rows,

@@ -33,6 +33,8 @@ export interface NodeProcessOptions {
   /** Where stdout and stderr go (appended across restarts). */
   readonly logFile: string;
   readonly port: number;
+  /** The Node.js binary to run kms-server with (default: this process's); bench/protocol times another runtime with it. */
+  readonly nodeBinary?: string;
 }
 
 export interface ExitInfo {
@@ -75,7 +77,7 @@ export class NodeProcess {
     if (this.isRunning()) throw new Error(`${this.options.name} is already running`);
     const entry = serverEntry();
     this.log = createWriteStream(this.options.logFile, { flags: 'a' });
-    const child = spawn(entry.command, entry.args, {
+    const child = spawn(this.options.nodeBinary ?? entry.command, entry.args, {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...this.options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -148,6 +148,11 @@ export class KmsNode implements NodeApi {
   /** Health check (fail fast) → restore → HTTP → chain watcher. */
   async start(): Promise<{ url: string }> {
     this.setPhase('starting');
+    // Neither needs the restored state, so both overlap the health check and the restore,
+    // which wait on Redis: the registry read (chain I/O) and the HTTP server's boot (its
+    // routes and schemas compiled; nothing listens before the restore is done).
+    const operatorsRead = this.loadOperatorSet();
+    const httpBooted = this.http.ready().then(() => null, (error: unknown) => (error instanceof Error ? error : new Error(String(error))));
     try {
       this.lastHealth = await this.m.persistence.healthCheck();
       this.noteHealthVerdict(this.lastHealth.healthy);
@@ -157,7 +162,9 @@ export class KmsNode implements NodeApi {
       }
       this.setPhase('restoring');
       await this.restore();
-      await this.loadOperatorSet();
+      await operatorsRead;
+      const bootError = await httpBooted;
+      if (bootError !== null) throw bootError;
       const url = await this.http.listen({ host: this.options.host, port: this.options.port });
       this.blockSource = new BlockSource({
         client: this.m.blockReader,
