@@ -9,7 +9,8 @@
  *    ids also on a second node with the cache off (KMS_APP_SIGN_CACHE_BYTES=0), and distinct
  *    app ids also on a third node with one crypto worker (KMS_CRYPTO_WORKERS=1), the same-run
  *    baseline of the worker pool on every core (the first node: KMS_CRYPTO_WORKERS=auto);
- *  - partialSign in this process (the crypto floor of a distinct request).
+ *  - partialSign in this process (the crypto floor of a distinct request), and on the crypto
+ *    pool in this process with one worker and with one per core (the pool's own scaling).
  *
  * The node's app-sign limits are raised for the run (rate, burst, concurrency) so the
  * figures are the node's, not its rate limiter's.
@@ -24,6 +25,8 @@ import { createDeterministicRng, partialSign, randomScalar } from '../../src/cry
 import { devAccount } from '../../src/devnet/devAccounts.js';
 import { Devnet, type DevnetOperator } from '../../src/devnet/devnet.js';
 import { silentLogger } from '../../src/logging/logger.js';
+import { PooledCrypto } from '../../src/node/workers/cryptoExecutor.js';
+import { CryptoPool } from '../../src/node/workers/cryptoPool.js';
 import { openPersistence } from '../../src/persistence/open.js';
 import { makeTempDir, removeTempDir } from '../../test/harness/tempDir.js';
 import { isMain, measure, printTable, writeResults, type Row } from '../lib/index.js';
@@ -72,11 +75,51 @@ function row(name: string, concurrency: number, t: Throughput, floor: Throughput
   };
 }
 
+/**
+ * Partial signatures on the crypto pool in this process, without HTTP: one worker against
+ * one per core, in alternating slices with 32 tasks in flight. What the pool itself scales
+ * to, next to the HTTP rows (where the driver and the node's event loop share the cores).
+ */
+async function poolScaling(share: bigint): Promise<Row[]> {
+  const pools = [new PooledCrypto(new CryptoPool({ size: 1, queueLimit: 64, logger: silentLogger() })), new PooledCrypto(new CryptoPool({ size: WORKERS, queueLimit: 64, logger: silentLogger() }))];
+  try {
+    let n = 0;
+    for (const pool of pools) for (let k = 0; k < 64; k++) await pool.partialSign(share, `bench-pool-warm-${k}`, undefined);
+    const totals = pools.map(() => ({ tasks: 0, ms: 0 }));
+    for (let slice = 0; slice < 6; slice++) {
+      for (const [p, pool] of pools.entries()) {
+        const t0 = performance.now();
+        const end = t0 + DURATION_MS / 3;
+        let tasks = 0;
+        await Promise.all(Array.from({ length: 32 }, async () => {
+          while (performance.now() < end) {
+            await pool.partialSign(share, `bench-pool-${n++}`, undefined);
+            tasks++;
+          }
+        }));
+        const total = totals[p];
+        if (total !== undefined) {
+          total.tasks += tasks;
+          total.ms += performance.now() - t0;
+        }
+      }
+    }
+    const [one, all] = totals.map((t) => (t.tasks / t.ms) * 1000);
+    return [
+      { name: 'partialSign on the crypto pool, 1 worker (distinct app ids, no HTTP)', 'ops/s': one ?? 0 },
+      { name: `partialSign on the crypto pool, ${WORKERS} workers (distinct app ids, no HTTP)`, 'ops/s': all ?? 0, 'ratio vs 1 worker': (all ?? 0) / (one ?? 1) },
+    ];
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+  }
+}
+
 export async function run(): Promise<void> {
   const loadBefore = loadavg();
   const share = randomScalar(createDeterministicRng('bench/serving'));
   let i = 0;
   const local = await measure('partialSign in process', () => partialSign(share, `bench-local-${i++}`), { minTimeMs: 2_000 });
+  const pooled = await poolScaling(share);
   const baseDir = makeTempDir('kms-bench-serving-');
   const rows: Row[] = [];
   const { devnet, node } = await startNode(baseDir, { KMS_CRYPTO_WORKERS: 'auto' });
@@ -134,6 +177,7 @@ export async function run(): Promise<void> {
     printTable(`/app/sign on one node (floor: GET /pubkey at the same concurrency, measured just before; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')})`, rows);
     const crypto: Row = { name: 'partialSign in process (crypto floor of a distinct request)', iterations: local.iterations, 'ops/s': local.opsPerSec, 'p50 ms': local.p50Ms };
     printTable('Crypto floor', [crypto]);
+    printTable(`The crypto pool alone, in this process (load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before the run)`, pooled);
     const path = writeResults('serving', {
       notes: [
         'One kms-server process (from dist/ when fresh, else tsx) and this driver (fetch, keep-alive) share the machine; its cores are not all the node\'s.',
@@ -148,6 +192,7 @@ export async function run(): Promise<void> {
       cores: WORKERS,
       appSign: rows,
       cryptoFloor: crypto,
+      cryptoPool: pooled,
       cacheMetricsAfter: cacheLines,
       cryptoPoolMetricsAfter: poolLines,
     });
