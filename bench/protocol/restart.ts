@@ -4,16 +4,18 @@
  * spawn-to-/health-running time, and where it goes, read off the node's own log lines
  * (pino timestamps, ms) and redis-server's (relayed at debug level). Floors in the same
  * run, spawn to exit: `node -e 0` (a bare Node.js start) and a process that only loads
- * the node mode's modules (src/app/nodeMode, from dist/ or through tsx like the node).
+ * the node mode's modules (src/app/nodeMode, from dist/ or through tsx like the node), and
+ * the same modules from one file per source file (the build before the bundle).
  * KMS_BENCH_RESTART_NODE=<node binary> times the same starts with a second Node.js too
  * (rows and columns say which `node`), e.g. the image's Node.js 22.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { hexToBytes } from '@noble/hashes/utils.js';
+import { build } from 'esbuild';
 import { Devnet, type DevnetOperator } from '../../src/devnet/devnet.js';
 import { NodeProcess, serverEntry } from '../../src/devnet/nodeProcess.js';
 import { silentLogger } from '../../src/logging/logger.js';
@@ -27,10 +29,24 @@ const RUNS = Number(process.env.KMS_BENCH_RESTART_RUNS ?? 5);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Node.js arguments that load the node mode's modules and exit, the way the node itself runs (dist or tsx). */
-function loadOnlyArgs(from: 'dist' | 'tsx'): string[] {
-  const module = from === 'dist' ? join(ROOT, 'dist', 'cli', 'nodeMode.js') : join(ROOT, 'src', 'app', 'nodeMode.ts');
+function loadOnlyArgs(from: 'dist' | 'tsx', file?: string): string[] {
+  const module = file ?? (from === 'dist' ? join(ROOT, 'dist', 'cli', 'nodeMode.js') : join(ROOT, 'src', 'app', 'nodeMode.ts'));
   const load = `await import(${JSON.stringify(pathToFileURL(module).href)})`;
   return from === 'dist' ? ['--input-type=module', '-e', load] : ['--import', 'tsx', '--input-type=module', '-e', load];
+}
+
+/**
+ * The node mode as one JavaScript file per source file (what `make build` shipped before
+ * the bundle, tsc's layout), emitted by esbuild into dist-all/ (inside the repository, so
+ * the packages resolve from node_modules): the same-run baseline of the bundle's load time.
+ */
+async function filePerModuleNodeMode(): Promise<string> {
+  const outdir = join(ROOT, 'dist-all', 'bench-file-per-module');
+  const sources = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
+    .map((f) => join(ROOT, 'src', f));
+  await build({ entryPoints: sources, outdir, outbase: join(ROOT, 'src'), bundle: false, format: 'esm', platform: 'node', target: 'node20.19', logLevel: 'error' });
+  return join(outdir, 'app', 'nodeMode.js');
 }
 
 /** Log milestones of a start, each timed from the spawn (they need not come in this order). */
@@ -140,12 +156,14 @@ export async function restartBench(versions: number): Promise<RestartResults> {
       process: r === on[0] ? op.process : new NodeProcess({ ...op.process.options, nodeBinary: r.binary, logFile: `${op.process.options.logFile}.${r.version}` }),
       totals: [] as number[], milestones: [] as number[][],
     })));
-    const floorRuns = on.map((r) => ({ r, bare: [] as number[], loadOnly: [] as number[] }));
+    const unbundled = await filePerModuleNodeMode();
+    const floorRuns = on.map((r) => ({ r, bare: [] as number[], loadOnly: [] as number[], loadUnbundled: [] as number[] }));
     // Alternate the nodes, the runtimes and the floors so all see the same machine load.
     for (let i = 0; i < RUNS; i++) {
       for (const f of floorRuns) {
         f.bare.push(await spawnToExit(f.r.binary, ['-e', '0']));
         f.loadOnly.push(await spawnToExit(f.r.binary, loadOnlyArgs(from)));
+        f.loadUnbundled.push(await spawnToExit(f.r.binary, loadOnlyArgs('dist', unbundled)));
       }
       for (const s of starts) {
         const offset = statSync(s.process.options.logFile, { throwIfNoEntry: false })?.size ?? 0;
@@ -173,6 +191,7 @@ export async function restartBench(versions: number): Promise<RestartResults> {
     const floors: Row[] = floorRuns.flatMap((f) => [
       { process: 'node -e 0 (bare Node.js start)', 'spawn→exit p50 ms': summarize('bare', f.bare).p50Ms, runs: f.bare.length, node: f.r.version },
       { process: `load the node mode's modules and exit (${from})`, 'spawn→exit p50 ms': summarize('load', f.loadOnly).p50Ms, runs: f.loadOnly.length, node: f.r.version },
+      { process: 'the same from one file per source file (the build before the bundle)', 'spawn→exit p50 ms': summarize('unbundled', f.loadUnbundled).p50Ms, runs: f.loadUnbundled.length, node: f.r.version },
     ]);
     const base = inProcess[0]?.['KeyStore.restore p50 ms'];
     for (const r of inProcess) Object.assign(r, { 'restore ratio vs 1 version': typeof base === 'number' ? Number(r['KeyStore.restore p50 ms']) / base : null });
