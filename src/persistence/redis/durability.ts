@@ -42,27 +42,29 @@ async function configGet(client: Redis, name: string): Promise<string | null> {
     const reply: unknown = await client.config('GET', name);
     if (Array.isArray(reply) && reply.length >= 2 && typeof reply[1] === 'string') return reply[1];
     return null;
-  } catch {
-    // Renamed or ACL-forbidden CONFIG: the caller falls back to INFO persistence.
-    return null;
+  } catch (error) {
+    // Renamed or ACL-forbidden CONFIG (the server's ERR / NOPERM reply): the caller falls
+    // back to INFO persistence. A lost connection is not that, and must surface as such.
+    if (error instanceof Error && /^(ERR|NOPERM)\b/.test(error.message)) return null;
+    throw error;
   }
 }
 
 export async function readAofFacts(client: Redis): Promise<AofFacts> {
-  // Sent together (one round trip): this runs before every write the node must not lose.
+  // Sent together (one round trip).
   const [infoText, appendonly, fsyncSetting] = await Promise.all([
     client.info('persistence'), configGet(client, 'appendonly'), configGet(client, 'appendfsync'),
   ]);
+  const policy = { appendonly, appendfsync: appendonly === null ? null : fsyncSetting };
   const info = parseInfo(infoText);
-  const appendfsync = appendonly === null ? null : fsyncSetting;
   const size = info.get('aof_current_size');
   return {
-    enabled: appendonly === null ? info.get('aof_enabled') === '1' : appendonly === 'yes',
-    fsync: appendfsync ?? 'unknown',
+    enabled: policy.appendonly === null ? info.get('aof_enabled') === '1' : policy.appendonly === 'yes',
+    fsync: policy.appendfsync ?? 'unknown',
     lastWriteStatus: info.get('aof_last_write_status') ?? 'unknown',
     rewriteInProgress: info.get('aof_rewrite_in_progress') === '1',
     sizeBytes: size === undefined || !/^\d+$/.test(size) ? null : Number(size),
-    source: appendonly === null ? 'info' : 'config',
+    source: policy.appendonly === null ? 'info' : 'config',
   };
 }
 
@@ -75,47 +77,73 @@ export interface DurabilityVerdict {
   readonly problem: string | null;
 }
 
-/** Judges AOF facts against the configured durability option (not for 'none-mock'). */
-export function evaluateDurability(facts: AofFacts, option: Exclude<DurabilityOption, 'none-mock'>): DurabilityVerdict {
+interface Judgement {
+  readonly finding: HealthFinding;
+  /** What to change, when the finding fails. */
+  readonly problem?: string;
+  readonly warning?: string;
+}
+
+function judgeEnabled(enabled: boolean): Judgement {
+  return enabled
+    ? { finding: { check: 'aof-enabled', ok: true, message: 'appendonly yes' } }
+    : { finding: { check: 'aof-enabled', ok: false, message: 'appendonly is no: writes are not logged' }, problem: 'set "appendonly yes" (CONFIG SET appendonly yes, and in redis.conf)' };
+}
+
+function judgeFsync(fsync: string, option: Exclude<DurabilityOption, 'none-mock'>): Judgement {
   const allowEverysec = option !== 'always' && option.allowEverysec === true;
   const trustUnverified = option !== 'always' && option.trustUnverifiedFsync === true;
-  const findings: HealthFinding[] = [];
-  const warnings: string[] = [];
-  const problems: string[] = [];
-
-  if (facts.enabled) {
-    findings.push({ check: 'aof-enabled', ok: true, message: 'appendonly yes' });
-  } else {
-    findings.push({ check: 'aof-enabled', ok: false, message: 'appendonly is no: writes are not logged' });
-    problems.push('set "appendonly yes" (CONFIG SET appendonly yes, and in redis.conf)');
+  if (fsync === 'always') return { finding: { check: 'aof-fsync', ok: true, message: 'appendfsync always' } };
+  if (fsync === 'everysec' && allowEverysec) {
+    return {
+      finding: { check: 'aof-fsync', ok: true, message: 'appendfsync everysec (explicitly allowed): up to ~1 s of acknowledged writes can be lost on a crash' },
+      warning: 'appendfsync everysec accepted by configuration: up to ~1 s of acknowledged writes can be lost on a server crash',
+    };
   }
-
-  if (facts.fsync === 'always') {
-    findings.push({ check: 'aof-fsync', ok: true, message: 'appendfsync always' });
-  } else if (facts.fsync === 'everysec' && allowEverysec) {
-    findings.push({ check: 'aof-fsync', ok: true, message: 'appendfsync everysec (explicitly allowed): up to ~1 s of acknowledged writes can be lost on a crash' });
-    warnings.push('appendfsync everysec accepted by configuration: up to ~1 s of acknowledged writes can be lost on a server crash');
-  } else if (facts.fsync === 'unknown' && trustUnverified) {
-    findings.push({ check: 'aof-fsync', ok: true, message: 'appendfsync not readable (CONFIG unavailable); trusted by configuration' });
-    warnings.push('CONFIG GET is unavailable, so appendfsync cannot be verified; trusting the operator that it is "always"');
-  } else if (facts.fsync === 'unknown') {
-    findings.push({ check: 'aof-fsync', ok: false, message: 'appendfsync cannot be read: CONFIG GET is renamed or forbidden' });
-    problems.push('allow CONFIG GET for this Redis user so appendfsync can be verified, or, if you have checked it is "always", set durability { trustUnverifiedFsync: true }');
-  } else {
-    findings.push({ check: 'aof-fsync', ok: false, message: `appendfsync ${facts.fsync}: acknowledged writes can be lost on a crash` });
-    problems.push(facts.fsync === 'everysec'
+  if (fsync === 'unknown' && trustUnverified) {
+    return {
+      finding: { check: 'aof-fsync', ok: true, message: 'appendfsync not readable (CONFIG unavailable); trusted by configuration' },
+      warning: 'CONFIG GET is unavailable, so appendfsync cannot be verified; trusting the operator that it is "always"',
+    };
+  }
+  if (fsync === 'unknown') {
+    return {
+      finding: { check: 'aof-fsync', ok: false, message: 'appendfsync cannot be read: CONFIG GET is renamed or forbidden' },
+      problem: 'allow CONFIG GET for this Redis user so appendfsync can be verified, or, if you have checked it is "always", set durability { trustUnverifiedFsync: true }',
+    };
+  }
+  return {
+    finding: { check: 'aof-fsync', ok: false, message: `appendfsync ${fsync}: acknowledged writes can be lost on a crash` },
+    problem: fsync === 'everysec'
       ? 'set "appendfsync always", or accept up to ~1 s of loss explicitly with durability { allowEverysec: true }'
-      : 'set "appendfsync always" (CONFIG SET appendfsync always, and in redis.conf)');
-  }
+      : 'set "appendfsync always" (CONFIG SET appendfsync always, and in redis.conf)',
+  };
+}
 
-  if (facts.enabled && facts.lastWriteStatus !== 'ok') {
-    findings.push({ check: 'aof-last-write', ok: false, message: `aof_last_write_status is ${facts.lastWriteStatus}` });
-    problems.push('fix the AOF write failure on the Redis host (disk full or unwritable data directory) and check the Redis log');
-  } else if (facts.enabled) {
-    findings.push({ check: 'aof-last-write', ok: true, message: 'aof_last_write_status ok' });
-  }
+function judgeLastWrite(lastWriteStatus: string): Judgement {
+  return lastWriteStatus === 'ok'
+    ? { finding: { check: 'aof-last-write', ok: true, message: 'aof_last_write_status ok' } }
+    : { finding: { check: 'aof-last-write', ok: false, message: `aof_last_write_status is ${lastWriteStatus}` }, problem: 'fix the AOF write failure on the Redis host (disk full or unwritable data directory) and check the Redis log' };
+}
 
-  return { ok: problems.length === 0, findings, warnings, problem: problems.length === 0 ? null : problems.join('; ') };
+function verdictOf(judgements: readonly Judgement[]): DurabilityVerdict {
+  const problems = judgements.flatMap((j) => (j.problem === undefined ? [] : [j.problem]));
+  return {
+    ok: problems.length === 0,
+    findings: judgements.map((j) => j.finding),
+    warnings: judgements.flatMap((j) => (j.warning === undefined ? [] : [j.warning])),
+    problem: problems.length === 0 ? null : problems.join('; '),
+  };
+}
+
+/** Judges AOF facts against the configured durability option (not for 'none-mock'). */
+export function evaluateDurability(facts: AofFacts, option: Exclude<DurabilityOption, 'none-mock'>): DurabilityVerdict {
+  return verdictOf([
+    judgeEnabled(facts.enabled),
+    judgeFsync(facts.fsync, option),
+    // A failed write only matters, and is only reported, while the AOF is on.
+    ...(facts.enabled ? [judgeLastWrite(facts.lastWriteStatus)] : []),
+  ]);
 }
 
 /** Throws DurabilityError when the verdict refuses. */
@@ -127,22 +155,38 @@ export function assertDurable(verdict: DurabilityVerdict): void {
   }
 }
 
+/** appendfsync as CONFIG GET reports it; null where CONFIG is unavailable. */
+export function readFsyncPolicy(client: Redis): Promise<string | null> {
+  return configGet(client, 'appendfsync');
+}
+
 /**
- * The gate in front of every write the node must not lose (a key version, the active
- * pointer, the node state). Durability was verified at open, but it can be weakened at
- * runtime (CONFIG SET appendonly no, a failed AOF write): such a write would land in
- * memory only and be acknowledged all the same. So the server is asked again, and the
- * write is refused with the findings that failed.
+ * Judges the one fact only CONFIG tells: the fsync policy. It is half of the gate in front
+ * of every write the node must not lose; the other half (AOF on, last write ok) is checked
+ * by the write's own script, atomically with the write (see writeGuard.ts).
+ */
+export function evaluateFsyncPolicy(appendfsync: string | null, option: Exclude<DurabilityOption, 'none-mock'>): DurabilityVerdict {
+  return verdictOf([judgeFsync(appendfsync ?? 'unknown', option)]);
+}
+
+/** The refusal of a write the node must not lose, naming each failed finding. */
+export function notDurableError(operation: string, verdict: DurabilityVerdict): DurabilityError {
+  const failed = verdict.findings.filter((f) => !f.ok).map((f) => `${f.check}: ${f.message}`).join('; ');
+  return new DurabilityError(`Refusing ${operation}: Redis is not durable right now (${failed}); the write was not made`, {
+    fix: verdict.problem ?? 'restore appendonly yes with appendfsync always on the Redis server',
+    details: { operation, findings: failed },
+  });
+}
+
+/**
+ * Asks the server for every durability fact and refuses unless all hold. Durability was
+ * verified at open, but it can be weakened at runtime (CONFIG SET appendonly no, a failed
+ * AOF write).
  * @throws DurabilityError (code PERSISTENCE_NOT_DURABLE) naming each failed finding
  */
 export async function assertDurableNow(client: Redis, option: Exclude<DurabilityOption, 'none-mock'>, operation: string): Promise<void> {
   const verdict = evaluateDurability(await readAofFacts(client), option);
-  if (verdict.ok) return;
-  const failed = verdict.findings.filter((f) => !f.ok).map((f) => `${f.check}: ${f.message}`).join('; ');
-  throw new DurabilityError(`Refusing ${operation}: Redis is not durable right now (${failed}); the write was not made`, {
-    fix: verdict.problem ?? 'restore appendonly yes with appendfsync always on the Redis server',
-    details: { operation, findings: failed },
-  });
+  if (!verdict.ok) throw notDurableError(operation, verdict);
 }
 
 /** [major, minor, patch] from INFO server's redis_version, or null when absent. */

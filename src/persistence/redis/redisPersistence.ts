@@ -17,7 +17,6 @@ import type { HealthFinding, KeyShareVersion, NodeState, PersistenceHealth, Prot
 import { assertEpoch, assertKeyShareVersion, assertNodeState, assertProtocolSession } from '../validation.js';
 import {
   assertDurable,
-  assertDurableNow,
   evaluateDurability,
   readAofFacts,
   readServerVersion,
@@ -28,6 +27,7 @@ import {
 } from './durability.js';
 import type { Migration } from './migrations.js';
 import { ensureSchema } from './schema.js';
+import { guardedWrite, SAVE_KEY_SHARE, SAVE_NODE_STATE, SET_ACTIVE, type WriteGuardOptions } from './writeGuard.js';
 
 export interface RedisPersistenceOptions {
   readonly logger: Logger;
@@ -46,9 +46,8 @@ export interface RedisPersistenceOptions {
   readonly migrations?: ReadonlyMap<string, Migration>;
 }
 
-// Lua keeps check-and-write atomic on the server: the pointer can never name a
-// missing version, and the active version can never be deleted.
-const SET_ACTIVE = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SET', KEYS[2], ARGV[1]) return 1 end return 0`;
+// Lua keeps check-and-write atomic on the server: the active version can never be
+// deleted (and, in writeGuard.ts, the pointer can never name a missing version).
 const DELETE_VERSION = `if redis.call('GET', KEYS[2]) == ARGV[1] then return -1 end
 redis.call('DEL', KEYS[1]) redis.call('ZREM', KEYS[3], ARGV[1]) return 1`;
 
@@ -78,6 +77,12 @@ export class RedisPersistence implements NodePersistence {
   readonly backend = 'redis' as const;
   private closed = false;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /**
+   * Key versions, the active pointer and the node state are what the node must not
+   * forget: they are only written while the server is durable (see writeGuard.ts).
+   * Session snapshots are not gated; they are scratch data a restart deletes anyway.
+   */
+  private readonly guard: WriteGuardOptions;
 
   private constructor(
     private readonly client: Redis,
@@ -86,7 +91,10 @@ export class RedisPersistence implements NodePersistence {
     private readonly options: RedisPersistenceOptions,
     private readonly durable: boolean,
     private readonly useWaitAof: boolean,
-  ) {}
+  ) {
+    const option = options.durability ?? 'always';
+    this.guard = { durable, option: option === 'none-mock' ? 'always' : option };
+  }
 
   /**
    * Verifies the server (durability unless 'none-mock'), initialises or migrates the
@@ -126,14 +134,15 @@ export class RedisPersistence implements NodePersistence {
 
   saveKeyShareVersion(version: KeyShareVersion, options: SaveKeyShareOptions = {}): Promise<void> {
     return this.run('saveKeyShareVersion', async () => {
-      assertKeyShareVersion(version);
-      await this.refuseUnlessDurable('saveKeyShareVersion');
-      const key = this.keys.keyShare(version.epoch);
-      const tx = this.client.multi()
-        .set(key, this.codec.encodeKeyShare(key, version))
-        .zadd(this.keys.keyShareIndex, version.epoch, String(version.epoch));
-      if (options.activate === true) tx.set(this.keys.activeVersion, String(version.epoch));
-      await this.exec(tx);
+      await guardedWrite(this.client, this.guard, 'saveKeyShareVersion', SAVE_KEY_SHARE, () => {
+        assertKeyShareVersion(version);
+        const key = this.keys.keyShare(version.epoch);
+        return {
+          keys: [key, this.keys.keyShareIndex, this.keys.activeVersion],
+          args: [this.codec.encodeKeyShare(key, version), String(version.epoch), options.activate === true ? '1' : '0'],
+        };
+      });
+      await this.confirmOnDisk();
     });
   }
 
@@ -168,10 +177,11 @@ export class RedisPersistence implements NodePersistence {
 
   setActiveVersionEpoch(epoch: number): Promise<void> {
     return this.run('setActiveVersionEpoch', async () => {
-      assertEpoch(epoch);
-      await this.refuseUnlessDurable('setActiveVersionEpoch');
-      const result = await this.client.eval(SET_ACTIVE, 2, this.keys.keyShare(epoch), this.keys.activeVersion, String(epoch));
-      if (result !== 1) throw new ActiveVersionMissingError(epoch);
+      const result = await guardedWrite(this.client, this.guard, 'setActiveVersionEpoch', SET_ACTIVE, () => {
+        assertEpoch(epoch);
+        return { keys: [this.keys.keyShare(epoch), this.keys.activeVersion], args: [String(epoch)] };
+      });
+      if (result === 'precondition-failed') throw new ActiveVersionMissingError(epoch);
       await this.confirmOnDisk();
     });
   }
@@ -189,9 +199,10 @@ export class RedisPersistence implements NodePersistence {
 
   saveNodeState(state: NodeState): Promise<void> {
     return this.run('saveNodeState', async () => {
-      assertNodeState(state);
-      await this.refuseUnlessDurable('saveNodeState');
-      await this.client.set(this.keys.nodeState, this.codec.encodeNodeState(this.keys.nodeState, state));
+      await guardedWrite(this.client, this.guard, 'saveNodeState', SAVE_NODE_STATE, () => {
+        assertNodeState(state);
+        return { keys: [this.keys.nodeState], args: [this.codec.encodeNodeState(this.keys.nodeState, state)] };
+      });
       await this.confirmOnDisk();
     });
   }
@@ -344,16 +355,6 @@ export class RedisPersistence implements NodePersistence {
     if (results === null) throw new PersistenceUnavailableError('exec', new Error('transaction aborted'));
     for (const [error] of results) if (error !== null) throw new PersistenceUnavailableError('exec', error);
     await this.confirmOnDisk();
-  }
-
-  /**
-   * Key versions, the active pointer and the node state are what the node must not
-   * forget: they are only written while the server is durable (see assertDurableNow).
-   * Session snapshots are not gated; they are scratch data a restart deletes anyway.
-   */
-  private async refuseUnlessDurable(operation: string): Promise<void> {
-    const option = this.options.durability ?? 'always';
-    if (this.durable && option !== 'none-mock') await assertDurableNow(this.client, option, operation);
   }
 
   private async confirmOnDisk(): Promise<void> {

@@ -104,6 +104,29 @@ const external = (url: string, extra: Record<string, unknown> = {}) =>
     await p.close();
   });
 
+  it('refuses in the write script itself when only INFO can see the AOF is off, and writes nothing', async () => {
+    // CONFIG is hidden from the node (renamed), so the policy half of the gate cannot see
+    // appendonly; only the INFO check inside each write script can.
+    const s = await server({ extraArgs: ['--rename-command', 'CONFIG', 'CONFIG-ADMIN-ONLY'] });
+    const p = await external(s.url, { durability: { trustUnverifiedFsync: true } });
+    await p.saveKeyShareVersion(keyShareVersion(1_764_000_000), { activate: true });
+    await p.saveNodeState({ lastProcessedBoundary: 20, nodeStartTime: 1, operatorAddress: `0x${'11'.repeat(20)}` });
+    await redisCommand(s, ['CONFIG-ADMIN-ONLY', 'SET', 'appendonly', 'no']);
+    const refusals = await Promise.all([
+      p.saveKeyShareVersion(keyShareVersion(1_764_000_600), { activate: true }).catch((e: unknown) => e),
+      p.setActiveVersionEpoch(1_764_000_000).catch((e: unknown) => e),
+      p.saveNodeState({ lastProcessedBoundary: 40, nodeStartTime: 1, operatorAddress: `0x${'11'.repeat(20)}` }).catch((e: unknown) => e),
+    ]);
+    for (const refusal of refusals) {
+      expect(refusal).toBeInstanceOf(DurabilityError);
+      expect((refusal as Error).message).toContain('aof-enabled: appendonly is no');
+    }
+    expect(await p.listKeyShareEpochs()).toEqual([1_764_000_000]);
+    expect(await p.getActiveVersionEpoch()).toBe(1_764_000_000);
+    expect((await p.loadNodeState())?.lastProcessedBoundary).toBe(20);
+    await p.close();
+  });
+
   it('never accepts the mock-only durability mode on a real server', async () => {
     const s = await server();
     const open = RedisPersistence.open(new Redis(s.url), { logger: silentLogger(), sealer: createRecordSealer(secret), durability: 'none-mock' });
