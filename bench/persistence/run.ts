@@ -28,7 +28,7 @@ import { silentLogger } from '../../src/logging/logger.js';
 import { keySchema } from '../../src/persistence/keySchema.js';
 import { openPersistence } from '../../src/persistence/open.js';
 import { createRecordCodec } from '../../src/persistence/records/codec.js';
-import { evaluateFsyncPolicy, readFsyncPolicy } from '../../src/persistence/redis/durability.js';
+import { SAVE_KEY_SHARE, WriteGate } from '../../src/persistence/redis/writeGuard.js';
 import { createRecordSealer } from '../../src/persistence/sealing.js';
 import { assertKeyShareVersion } from '../../src/persistence/validation.js';
 import { isMain, printTable, summarize, writeResults, type Measurement, type Row } from '../lib/index.js';
@@ -137,7 +137,8 @@ export async function run(): Promise<void> {
     const perBlock = SAVES / BLOCKS;
     const diskFloor: number[] = [];
     // What a save adds to the bare MULTI, one part at a time, in the same blocks.
-    const durabilityCheck: number[] = [];
+    const gatedWrite: number[] = [];
+    const gate = new WriteGate(raw, { durable: true, option: 'always' });
     const validateEncodeSeal: number[] = [];
     const codec = createRecordCodec(createRecordSealer(secret));
     const keys = keySchema();
@@ -151,8 +152,8 @@ export async function run(): Promise<void> {
       for (let i = 0; i < perBlock; i++) {
         clientMulti.push(...await timeEach(1, () => raw.multi().set(`bench:multi:${block}:${i}`, payload).zadd('bench:multi:index', i, `${block}:${i}`).exec()));
         saveSamples.push(...await timeEach(1, () => persistence.saveKeyShareVersion(versions[block * perBlock + i]!)));
+        gatedWrite.push(...await timeEach(1, () => gate.write('bench', SAVE_KEY_SHARE, () => ({ keys: [`bench:gated:${block}:${i}`, 'bench:gated:index', 'bench:gated:active'], args: [payload, String(block * perBlock + i), '0'] }))));
       }
-      durabilityCheck.push(...await timeEach(perBlock, async () => evaluateFsyncPolicy(await readFsyncPolicy(raw), 'always')));
       validateEncodeSeal.push(...await timeEach(perBlock, (i) => {
         const version = versions[block * perBlock + i]!;
         assertKeyShareVersion(version);
@@ -167,7 +168,7 @@ export async function run(): Promise<void> {
     const setP50 = setBlocks.reduce((sum, b) => sum + b.p50Ms, 0) / BLOCKS;
     const setP99Max = Math.max(...setBlocks.map((b) => b.p99Ms));
     const fsync = summarize('disk floor: append + fdatasync (same size, data path)', diskFloor);
-    const check = summarize('  part of a save: the fsync policy read before it (CONFIG GET appendfsync)', durabilityCheck);
+    const check = summarize('  part of a save: the guarded write script, unsealed payload', gatedWrite);
     const sealing = summarize('  part of a save: validate + encode + seal (in process)', validateEncodeSeal);
     const saveVsUnsealedMulti = save.p50Ms / ioredisMulti.p50Ms;
     const load = summarize('loadKeyShareVersion (GET + open + decode)', await timeEach(LOADS, () => persistence.loadKeyShareVersion(1 + Math.floor(Math.random() * epoch))));
@@ -224,11 +225,11 @@ export async function run(): Promise<void> {
         'Listing runs in a child process (peak RSS = process.resourceUsage().maxRSS, including that process\'s baseline, reported separately); the raw MGET baseline runs after it in the same process.',
         'The disk floor is write + fdatasync of the payload size on a file in the data path, one at a time, measured in every block next to the saves: a save with appendfsync always cannot be faster than one of these.',
         'redisAofFsyncStalls: Redis\'s own LATENCY HISTORY of aof-fsync-always over the blocks (events above 1 ms; Redis keeps one per second, the longest).',
-        'save_vs_unsealed_multi = save p50 / the unsealed ioredis MULTI SET+ZADD p50, alternating with the saves. A save is CONFIG GET appendfsync (sent first; validation, encoding and sealing run while it is in flight), then one Lua script that checks INFO persistence (AOF on, last write ok) and writes SET+ZADD atomically. saveParts times the policy read (on a second client, same server) and validation + encoding + sealing in process.',
+        'save_vs_unsealed_multi = save p50 / the unsealed ioredis MULTI SET+ZADD p50, alternating one by one with the saves. A save is validation, encoding and sealing in process, then one Lua script that checks the configuration generation (run_id, CONFIG SET count) and INFO persistence (AOF on, last write ok) and writes SET+ZADD atomically (src/persistence/redis/writeGuard.ts). saveParts times, alternating with them, that script through the same gate with the unsealed payload (on a second client, same server), and validation + encoding + sealing in process.',
       ],
       payloadBytes,
       save: { ...save, save_p50_ratio: saveP50Ratio, save_vs_unsealed_multi: saveVsUnsealedMulti },
-      saveParts: { fsyncPolicyRead: check, validateEncodeSeal: sealing },
+      saveParts: { guardedWriteScript: check, validateEncodeSeal: sealing },
       save_vs_unsealed_multi: saveVsUnsealedMulti,
       load,
       diskFsyncFloor: fsync,

@@ -27,7 +27,7 @@ import {
 } from './durability.js';
 import type { Migration } from './migrations.js';
 import { ensureSchema } from './schema.js';
-import { guardedWrite, SAVE_KEY_SHARE, SAVE_NODE_STATE, SET_ACTIVE, type WriteGuardOptions } from './writeGuard.js';
+import { SAVE_KEY_SHARE, SAVE_NODE_STATE, SET_ACTIVE, WriteGate } from './writeGuard.js';
 
 export interface RedisPersistenceOptions {
   readonly logger: Logger;
@@ -82,7 +82,7 @@ export class RedisPersistence implements NodePersistence {
    * forget: they are only written while the server is durable (see writeGuard.ts).
    * Session snapshots are not gated; they are scratch data a restart deletes anyway.
    */
-  private readonly guard: WriteGuardOptions;
+  private readonly gate: WriteGate;
 
   private constructor(
     private readonly client: Redis,
@@ -93,7 +93,7 @@ export class RedisPersistence implements NodePersistence {
     private readonly useWaitAof: boolean,
   ) {
     const option = options.durability ?? 'always';
-    this.guard = { durable, option: option === 'none-mock' ? 'always' : option };
+    this.gate = new WriteGate(client, { durable, option: option === 'none-mock' ? 'always' : option });
   }
 
   /**
@@ -134,7 +134,7 @@ export class RedisPersistence implements NodePersistence {
 
   saveKeyShareVersion(version: KeyShareVersion, options: SaveKeyShareOptions = {}): Promise<void> {
     return this.run('saveKeyShareVersion', async () => {
-      await guardedWrite(this.client, this.guard, 'saveKeyShareVersion', SAVE_KEY_SHARE, () => {
+      await this.gate.write('saveKeyShareVersion', SAVE_KEY_SHARE, () => {
         assertKeyShareVersion(version);
         const key = this.keys.keyShare(version.epoch);
         return {
@@ -177,7 +177,7 @@ export class RedisPersistence implements NodePersistence {
 
   setActiveVersionEpoch(epoch: number): Promise<void> {
     return this.run('setActiveVersionEpoch', async () => {
-      const result = await guardedWrite(this.client, this.guard, 'setActiveVersionEpoch', SET_ACTIVE, () => {
+      const result = await this.gate.write('setActiveVersionEpoch', SET_ACTIVE, () => {
         assertEpoch(epoch);
         return { keys: [this.keys.keyShare(epoch), this.keys.activeVersion], args: [String(epoch)] };
       });
@@ -199,7 +199,7 @@ export class RedisPersistence implements NodePersistence {
 
   saveNodeState(state: NodeState): Promise<void> {
     return this.run('saveNodeState', async () => {
-      await guardedWrite(this.client, this.guard, 'saveNodeState', SAVE_NODE_STATE, () => {
+      await this.gate.write('saveNodeState', SAVE_NODE_STATE, () => {
         assertNodeState(state);
         return { keys: [this.keys.nodeState], args: [this.codec.encodeNodeState(this.keys.nodeState, state)] };
       });

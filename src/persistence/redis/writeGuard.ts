@@ -1,25 +1,36 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DurabilityError, PersistenceUnavailableError } from '../errors.js';
-import { assertDurableNow, evaluateFsyncPolicy, notDurableError, readFsyncPolicy, type DurabilityOption } from './durability.js';
+import { readConfigGeneration, type ConfigGeneration } from './configGeneration.js';
+import { assertDurableNow, evaluateDurability, evaluateFsyncPolicy, notDurableError, readAofFacts, readFsyncPolicy, type DurabilityOption } from './durability.js';
 
 /**
  * The gate in front of every write the node must not lose (a key version, the active
- * pointer, the node state), in two halves:
- * - before the write, CONFIG GET appendfsync: a Lua script cannot call CONFIG, so the
- *   fsync policy is read in its own round trip;
- * - in the write's own Lua script, INFO persistence: `aof_enabled:1` and
- *   `aof_last_write_status:ok` are checked atomically with the write, so no AOF switch-off
- *   or failed AOF write between check and write can slip through.
- * A refused write changes nothing. This replaces a full check (INFO + CONFIG) followed by
- * a MULTI: the same facts, fewer commands per write, and two of the three facts now
- * checked without a gap between check and write.
+ * pointer, the node state). Each write is one Lua script that checks, atomically with the
+ * write, what INFO can tell: `aof_enabled:1` and `aof_last_write_status:ok`. The fsync
+ * policy only CONFIG can tell, and a script cannot call CONFIG, so:
+ * - normally the script also checks the server's configuration generation
+ *   (configGeneration.ts): the same server process, and no CONFIG SET since the policy
+ *   was last read and judged. Any change makes the script refuse without writing; the
+ *   gate then reads and judges everything again and retries. One round trip per write,
+ *   with no gap between check and write for any of the three facts;
+ * - where the generation cannot be tracked (CONFIG renamed, CONFIG RESETSTAT seen), the
+ *   policy is read with CONFIG GET just before the script, in its own round trip.
+ * A refused write changes nothing.
  */
 
-/** Script replies: [WRITTEN] | [NOT_DURABLE, "<INFO field>:<value>"] | [PRECONDITION_FAILED]. */
+/** Script replies: [WRITTEN] | [NOT_DURABLE, "<INFO field>:<value>"] | [PRECONDITION_FAILED] | [STALE_GENERATION]. */
 const WRITTEN = 1;
 const NOT_DURABLE = 0;
 const PRECONDITION_FAILED = -1;
+const STALE_GENERATION = 2;
+
+/** Appended after the body's own ARGV: the run_id and `config|set` call count last judged. */
+const GENERATION_GUARD = `local stats = redis.call('INFO', 'commandstats')
+if (string.match(stats, 'cmdstat_config|set:calls=(%d+)') or '0') ~= ARGV[#ARGV] then return {${STALE_GENERATION}} end
+if string.find(stats, 'cmdstat_config|resetstat:', 1, true) then return {${STALE_GENERATION}} end
+if not string.find(redis.call('INFO', 'server'), 'run_id:' .. ARGV[#ARGV - 1], 1, true) then return {${STALE_GENERATION}} end
+`;
 
 const GUARD = `local info = redis.call('INFO', 'persistence')
 local enabled = string.match(info, 'aof_enabled:(%d+)')
@@ -28,19 +39,27 @@ local last = string.match(info, 'aof_last_write_status:(%a+)')
 if last ~= 'ok' then return {${NOT_DURABLE}, 'aof_last_write_status:' .. tostring(last)} end
 `;
 
-/** A write script; `body` sees KEYS/ARGV and returns {WRITTEN} or {PRECONDITION_FAILED}. */
-export interface WriteScript {
-  readonly guarded: { readonly source: string; readonly sha: string };
-  /** Without the INFO guard: only for ioredis-mock, which has no AOF to check. */
-  readonly unguarded: { readonly source: string; readonly sha: string };
+interface CompiledScript {
+  readonly source: string;
+  readonly sha: string;
 }
 
-function compiled(source: string): { source: string; sha: string } {
+/** A write script; `body` sees KEYS/ARGV and returns {WRITTEN} or {PRECONDITION_FAILED}. */
+export interface WriteScript {
+  /** Configuration generation + INFO guard: the normal path. */
+  readonly generationGuarded: CompiledScript;
+  /** INFO guard only, after a CONFIG GET of the fsync policy. */
+  readonly guarded: CompiledScript;
+  /** No guard: only for ioredis-mock, which has no AOF to check. */
+  readonly unguarded: CompiledScript;
+}
+
+function compiled(source: string): CompiledScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
 function writeScript(body: string): WriteScript {
-  return { guarded: compiled(GUARD + body), unguarded: compiled(body) };
+  return { generationGuarded: compiled(GENERATION_GUARD + GUARD + body), guarded: compiled(GUARD + body), unguarded: compiled(body) };
 }
 
 /** KEYS: record, index, active pointer. ARGV: record bytes, epoch, '1' to also activate. */
@@ -66,7 +85,12 @@ export interface WriteGuardOptions {
   readonly option: Exclude<DurabilityOption, 'none-mock'>;
 }
 
-async function evalScript(client: Redis, script: { source: string; sha: string }, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
+export interface PreparedWrite {
+  readonly keys: readonly string[];
+  readonly args: readonly (string | Buffer)[];
+}
+
+async function evalScript(client: Redis, script: CompiledScript, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
   try {
     return await client.evalsha(script.sha, keys.length, ...keys, ...args);
   } catch (error) {
@@ -76,42 +100,83 @@ async function evalScript(client: Redis, script: { source: string; sha: string }
   }
 }
 
-/**
- * Runs `script` behind the gate. `prepare` (validation, encoding, sealing) runs while the
- * CONFIG read is in flight; the write is sent only when both are done and the policy holds.
- * @throws DurabilityError (PERSISTENCE_NOT_DURABLE) naming what failed; nothing was written
- */
-export async function guardedWrite(
-  client: Redis,
-  guard: WriteGuardOptions,
-  operation: string,
-  script: WriteScript,
-  prepare: () => { readonly keys: readonly string[]; readonly args: readonly (string | Buffer)[] },
-): Promise<GuardedWriteResult> {
-  const policy = guard.durable ? readFsyncPolicy(client) : null;
-  let prepared: ReturnType<typeof prepare>;
-  try {
-    prepared = prepare();
-  } catch (error) {
-    policy?.catch(() => undefined);
-    throw error;
+/** One gate per connection: it remembers the configuration generation it last judged. */
+export class WriteGate {
+  /** undefined: not judged yet; null: the generation cannot be tracked on this server. */
+  #generation: ConfigGeneration | null | undefined;
+
+  constructor(private readonly client: Redis, private readonly guard: WriteGuardOptions) {}
+
+  /**
+   * Runs `script` behind the gate; `prepare` (validation, encoding, sealing) runs first.
+   * @throws DurabilityError (PERSISTENCE_NOT_DURABLE) naming what failed; nothing was written
+   */
+  async write(operation: string, script: WriteScript, prepare: () => PreparedWrite): Promise<GuardedWriteResult> {
+    if (!this.guard.durable) {
+      const prepared = prepare();
+      return this.outcome(operation, await evalScript(this.client, script.unguarded, prepared.keys, prepared.args));
+    }
+    if (this.#generation === null) return this.writeAfterPolicyRead(operation, script, prepare);
+    const prepared = prepare();
+    // A change seen by the script is judged again and retried once; a server whose
+    // configuration keeps changing is served by the slower path instead.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const generation: ConfigGeneration | null = this.#generation ?? await this.judge(operation);
+      if (generation === null) break;
+      const reply = await evalScript(this.client, script.generationGuarded, prepared.keys, [...prepared.args, generation.runId, generation.configSetCalls]);
+      if (!isStale(reply)) return this.outcome(operation, reply);
+      if (this.#generation === generation) this.#generation = undefined;
+    }
+    return this.writeAfterPolicyRead(operation, script, () => prepared);
   }
-  if (policy !== null) {
-    const verdict = evaluateFsyncPolicy(await policy, guard.option);
+
+  /**
+   * Reads the generation first, then every durability fact, in one pipeline: a CONFIG SET
+   * landing between the two shows up as a newer generation than the one recorded, never
+   * the reverse. Refuses when the facts fail.
+   */
+  private async judge(operation: string): Promise<ConfigGeneration | null> {
+    const [generation, facts] = await Promise.all([readConfigGeneration(this.client), readAofFacts(this.client)]);
+    const verdict = evaluateDurability(facts, this.guard.option);
     if (!verdict.ok) throw notDurableError(operation, verdict);
+    // With CONFIG renamed, its calls may be counted under another name.
+    this.#generation = facts.source === 'config' ? generation : null;
+    return this.#generation;
   }
-  const reply = await evalScript(client, guard.durable ? script.guarded : script.unguarded, prepared.keys, prepared.args);
-  const [code, detail] = Array.isArray(reply) ? reply as unknown[] : [];
-  if (code === WRITTEN) return 'written';
-  if (code === PRECONDITION_FAILED) return 'precondition-failed';
-  if (code === NOT_DURABLE) {
-    // The full check names every failed fact with its fix; if the state changed back in
-    // between, the script's own finding is the reason.
-    await assertDurableNow(client, guard.option, operation);
-    throw new DurabilityError(`Refusing ${operation}: Redis reported ${String(detail)} at the moment of the write; the write was not made`, {
-      fix: 'check the Redis server\'s AOF (appendonly yes, a writable data directory) and its log',
-      details: { operation, findings: String(detail) },
-    });
+
+  /** The policy is read just before the write; `prepare` runs while that read is in flight. */
+  private async writeAfterPolicyRead(operation: string, script: WriteScript, prepare: () => PreparedWrite): Promise<GuardedWriteResult> {
+    const policy = readFsyncPolicy(this.client);
+    let prepared: PreparedWrite;
+    try {
+      prepared = prepare();
+    } catch (error) {
+      policy.catch(() => undefined);
+      throw error;
+    }
+    const verdict = evaluateFsyncPolicy(await policy, this.guard.option);
+    if (!verdict.ok) throw notDurableError(operation, verdict);
+    return this.outcome(operation, await evalScript(this.client, script.guarded, prepared.keys, prepared.args));
   }
-  throw new PersistenceUnavailableError(operation, new Error('unexpected reply from the write script'));
+
+  private async outcome(operation: string, reply: unknown): Promise<GuardedWriteResult> {
+    const [code, detail] = Array.isArray(reply) ? reply as unknown[] : [];
+    if (code === WRITTEN) return 'written';
+    if (code === PRECONDITION_FAILED) return 'precondition-failed';
+    if (code === NOT_DURABLE) {
+      this.#generation = undefined;
+      // The full check names every failed fact with its fix; if the state changed back in
+      // between, the script's own finding is the reason.
+      await assertDurableNow(this.client, this.guard.option, operation);
+      throw new DurabilityError(`Refusing ${operation}: Redis reported ${String(detail)} at the moment of the write; the write was not made`, {
+        fix: 'check the Redis server\'s AOF (appendonly yes, a writable data directory) and its log',
+        details: { operation, findings: String(detail) },
+      });
+    }
+    throw new PersistenceUnavailableError(operation, new Error('unexpected reply from the write script'));
+  }
+}
+
+function isStale(reply: unknown): boolean {
+  return Array.isArray(reply) && reply[0] === STALE_GENERATION;
 }

@@ -127,6 +127,34 @@ const external = (url: string, extra: Record<string, unknown> = {}) =>
     await p.close();
   });
 
+  // A write reads no CONFIG of its own: these show the configuration generation its script
+  // checks catching a weakened fsync policy, also behind CONFIG RESETSTAT and a restart.
+  it.each([
+    ['CONFIG SET', [['CONFIG', 'SET', 'appendfsync', 'everysec']]],
+    ['CONFIG SET then CONFIG RESETSTAT', [['CONFIG', 'SET', 'appendfsync', 'everysec'], ['CONFIG', 'RESETSTAT']]],
+  ])('refuses writes once appendfsync is weakened at runtime by %s, and writes nothing', async (_how, commands) => {
+    const s = await server();
+    const p = await external(s.url);
+    await p.saveKeyShareVersion(keyShareVersion(1_764_000_000), { activate: true });
+    await p.saveKeyShareVersion(keyShareVersion(1_764_000_300));
+    for (const command of commands) await redisCommand(s, command);
+    const refusals = await Promise.all([
+      p.saveKeyShareVersion(keyShareVersion(1_764_000_600), { activate: true }).catch((e: unknown) => e),
+      p.setActiveVersionEpoch(1_764_000_300).catch((e: unknown) => e),
+    ]);
+    for (const refusal of refusals) {
+      expect(refusal).toBeInstanceOf(DurabilityError);
+      expect((refusal as Error).message).toContain('aof-fsync: appendfsync everysec');
+    }
+    expect(await p.listKeyShareEpochs()).toEqual([1_764_000_000, 1_764_000_300]);
+    expect(await p.getActiveVersionEpoch()).toBe(1_764_000_000);
+
+    await redisCommand(s, ['CONFIG', 'SET', 'appendfsync', 'always']);
+    await p.saveKeyShareVersion(keyShareVersion(1_764_000_600), { activate: true });
+    expect(await p.getActiveVersionEpoch()).toBe(1_764_000_600);
+    await p.close();
+  });
+
   it('never accepts the mock-only durability mode on a real server', async () => {
     const s = await server();
     const open = RedisPersistence.open(new Redis(s.url), { logger: silentLogger(), sealer: createRecordSealer(secret), durability: 'none-mock' });
