@@ -23,6 +23,8 @@ describe('canonicalJson', () => {
     ['Date', { at: new Date(0) }, '$.at is not a plain object'],
     ['typed array', { b: new Uint8Array(2) }, '$.b is not a plain object'],
     ['function', { f: () => 1 }, '$.f has type function'],
+    // JSON.parse makes "__proto__" an own member; a receiver's plain assignment would not.
+    ['a __proto__ member', JSON.parse('{"a":{"__proto__":false}}') as unknown, '$.a has a "__proto__" member'],
   ])('refuses %s', (_name, value, message) => {
     expect(() => canonicalJson(value)).toThrow(message);
   });
@@ -30,6 +32,8 @@ describe('canonicalJson', () => {
   it('property: parses back to the same value and ignores insertion order', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
+        // Refused by design (the case above); fc.jsonValue() draws such keys now and then.
+        fc.pre(!hasProtoMember(value));
         const text = canonicalJson(value);
         expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(value)));
         const reversed = reverseKeys(value);
@@ -39,6 +43,12 @@ describe('canonicalJson', () => {
     );
   });
 });
+
+function hasProtoMember(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasProtoMember);
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.keys(value).some((key) => key === '__proto__' || hasProtoMember((value as Record<string, unknown>)[key]));
+}
 
 function reverseKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reverseKeys);
