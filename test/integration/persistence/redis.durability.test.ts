@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { silentLogger } from '../../../src/logging/logger.js';
 import { DurabilityError, PersistenceConfigError, PersistenceUnavailableError } from '../../../src/persistence/errors.js';
+import type { NodePersistence } from '../../../src/persistence/nodePersistence.js';
 import { openPersistence } from '../../../src/persistence/open.js';
 import { RedisPersistence } from '../../../src/persistence/redis/redisPersistence.js';
 import { createRecordSealer } from '../../../src/persistence/sealing.js';
@@ -36,6 +37,29 @@ afterEach(async () => { await Promise.all(servers.splice(0).map((s) => s.stop())
 
 const external = (url: string, extra: Record<string, unknown> = {}) =>
   openPersistence({ type: 'redis', mode: 'external', url, ...extra }, { logger: silentLogger(), sealingSecret: secret });
+
+/**
+ * Saves a version and the node state, switches the AOF off with `configCommand`, and
+ * expects a key version, the active pointer and the node state to be refused with the
+ * finding, leaving what was saved before untouched.
+ */
+async function expectGatedWritesRefusedOnceAofIsOff(s: RedisServerHandle, p: NodePersistence, configCommand: string): Promise<void> {
+  await p.saveKeyShareVersion(keyShareVersion(1_764_000_000), { activate: true });
+  await p.saveNodeState({ lastProcessedBoundary: 20, nodeStartTime: 1, operatorAddress: `0x${'11'.repeat(20)}` });
+  await redisCommand(s, [configCommand, 'SET', 'appendonly', 'no']);
+  const refusals = await Promise.all([
+    p.saveKeyShareVersion(keyShareVersion(1_764_000_600), { activate: true }).catch((e: unknown) => e),
+    p.setActiveVersionEpoch(1_764_000_000).catch((e: unknown) => e),
+    p.saveNodeState({ lastProcessedBoundary: 40, nodeStartTime: 1, operatorAddress: `0x${'11'.repeat(20)}` }).catch((e: unknown) => e),
+  ]);
+  for (const refusal of refusals) {
+    expect(refusal).toBeInstanceOf(DurabilityError);
+    expect((refusal as Error).message).toContain('aof-enabled: appendonly is no');
+  }
+  expect(await p.listKeyShareEpochs()).toEqual([1_764_000_000]);
+  expect(await p.getActiveVersionEpoch()).toBe(1_764_000_000);
+  expect((await p.loadNodeState())?.lastProcessedBoundary).toBe(20);
+}
 
 (MOCK ? describe.skip : describe)(`Redis durability and connection on real servers ${MOCK ? SKIP_REASON : ''}`, () => {
   it('refuses appendfsync everysec, saying what to change, and accepts it only when opted into, with a warning', async () => {
@@ -82,21 +106,7 @@ const external = (url: string, extra: Record<string, unknown> = {}) =>
   it('refuses key-version, active-pointer and node-state writes while appendonly is off at runtime, and writes nothing', async () => {
     const s = await server();
     const p = await external(s.url);
-    await p.saveKeyShareVersion(keyShareVersion(1_764_000_000), { activate: true });
-    await p.saveNodeState({ lastProcessedBoundary: 20, nodeStartTime: 1, operatorAddress: `0x${'11'.repeat(20)}` });
-    await redisCommand(s, ['CONFIG', 'SET', 'appendonly', 'no']);
-    const refusals = await Promise.all([
-      p.saveKeyShareVersion(keyShareVersion(1_764_000_600), { activate: true }).catch((e: unknown) => e),
-      p.setActiveVersionEpoch(1_764_000_000).catch((e: unknown) => e),
-      p.saveNodeState({ lastProcessedBoundary: 40, nodeStartTime: 1, operatorAddress: `0x${'11'.repeat(20)}` }).catch((e: unknown) => e),
-    ]);
-    for (const refusal of refusals) {
-      expect(refusal).toBeInstanceOf(DurabilityError);
-      expect((refusal as Error).message).toContain('aof-enabled: appendonly is no');
-    }
-    expect(await p.listKeyShareEpochs()).toEqual([1_764_000_000]);
-    expect(await p.getActiveVersionEpoch()).toBe(1_764_000_000);
-    expect((await p.loadNodeState())?.lastProcessedBoundary).toBe(20);
+    await expectGatedWritesRefusedOnceAofIsOff(s, p, 'CONFIG');
 
     await redisCommand(s, ['CONFIG', 'SET', 'appendonly', 'yes']);
     await p.saveKeyShareVersion(keyShareVersion(1_764_000_600), { activate: true });
@@ -109,21 +119,7 @@ const external = (url: string, extra: Record<string, unknown> = {}) =>
     // appendonly; only the INFO check inside each write script can.
     const s = await server({ extraArgs: ['--rename-command', 'CONFIG', 'CONFIG-ADMIN-ONLY'] });
     const p = await external(s.url, { durability: { trustUnverifiedFsync: true } });
-    await p.saveKeyShareVersion(keyShareVersion(1_764_000_000), { activate: true });
-    await p.saveNodeState({ lastProcessedBoundary: 20, nodeStartTime: 1, operatorAddress: `0x${'11'.repeat(20)}` });
-    await redisCommand(s, ['CONFIG-ADMIN-ONLY', 'SET', 'appendonly', 'no']);
-    const refusals = await Promise.all([
-      p.saveKeyShareVersion(keyShareVersion(1_764_000_600), { activate: true }).catch((e: unknown) => e),
-      p.setActiveVersionEpoch(1_764_000_000).catch((e: unknown) => e),
-      p.saveNodeState({ lastProcessedBoundary: 40, nodeStartTime: 1, operatorAddress: `0x${'11'.repeat(20)}` }).catch((e: unknown) => e),
-    ]);
-    for (const refusal of refusals) {
-      expect(refusal).toBeInstanceOf(DurabilityError);
-      expect((refusal as Error).message).toContain('aof-enabled: appendonly is no');
-    }
-    expect(await p.listKeyShareEpochs()).toEqual([1_764_000_000]);
-    expect(await p.getActiveVersionEpoch()).toBe(1_764_000_000);
-    expect((await p.loadNodeState())?.lastProcessedBoundary).toBe(20);
+    await expectGatedWritesRefusedOnceAofIsOff(s, p, 'CONFIG-ADMIN-ONLY');
     await p.close();
   });
 
