@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BASE_VALUES, CHART_DIR, merge, parseManifests } from '../integration/chart/chartFixtures.js';
 import type { Values } from '../integration/chart/chartFixtures.js';
+import { waitFor } from '../integration/node/cluster.js';
 import { ok, run, startApiServer, TOOL_BUILD_TIMEOUT_MS } from './harness/apiServer.js';
 import type { ApiServer, CommandResult } from './harness/apiServer.js';
 
@@ -19,6 +20,7 @@ const NS = 'kms-chart';
 const RELEASE = 'node1';
 const FULLNAME = 'node1-kms-node';
 const SA = { namespace: NS, name: FULLNAME };
+const WAIT_JOB = `${FULLNAME}-api-wait`;
 /** helm and kubectl round trips against a loaded 2-core machine. */
 const STEP_TIMEOUT_MS = 120_000;
 const VALUES = merge(BASE_VALUES, { node: { persistence: { encryptionKeySecretRef: { name: 'kms-seal' } } } });
@@ -59,8 +61,61 @@ afterAll(async () => {
 }, 60_000);
 
 describe('kms-node chart on kube-apiserver', () => {
+  test('the API-wait script fails while discovery lacks a resource and passes once its CRD is served', async () => {
+    const rendered = ok(await helmWith(['template', RELEASE, '$CHART', '--show-only', 'templates/kmsnode.yaml'], VALUES), 'helm template kmsnode');
+    const job = parseManifests(rendered).find((o) => o.kind === 'Job') as unknown as JobShape;
+    // Discovery is open to every authenticated identity (system:discovery), a plain ServiceAccount too.
+    ok(await api.kubectl(['create', 'serviceaccount', 'discovery-probe', '-n', NS]), 'create serviceaccount');
+    const probe = { group: 'wait.kms-test.dev', version: 'v1', plural: 'probes' };
+    const env = { API_GROUP_VERSION: `${probe.group}/${probe.version}`, API_RESOURCE: probe.plural };
+    const absent = await runApiWait(job, { namespace: NS, name: 'discovery-probe' }, { ...env, WAIT_SECONDS: '0' });
+    expect({ code: absent.code, stderr: absent.stderr.trim() }).toEqual({
+      code: 1,
+      stderr: `kms-node: the API server still does not serve ${probe.group}/${probe.version} ${probe.plural} after 0 s (not listed): its CRD ${probe.plural}.${probe.group} must be installed (crd.install=true in one release) and Established; see kubectl get crd ${probe.plural}.${probe.group}`,
+    });
+    const waiting = runApiWait(job, { namespace: NS, name: 'discovery-probe' }, { ...env, WAIT_SECONDS: '100' });
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `${probe.plural}.${probe.group}` },
+      spec: {
+        group: probe.group,
+        scope: 'Namespaced',
+        names: { plural: probe.plural, singular: 'probe', kind: 'Probe' },
+        versions: [{ name: probe.version, served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }],
+      },
+    };
+    try {
+      ok(await api.kubectl(['create', '-f', '-'], { input: JSON.stringify(crd) }), 'create probe crd');
+      const served = await waiting;
+      expect({ code: served.code, stdout: served.stdout }).toEqual({ code: 0, stdout: expect.stringContaining(`the API server serves ${probe.group}/${probe.version} ${probe.plural}`) as unknown });
+    } finally {
+      await waiting;
+      ok(await api.kubectl(['delete', 'crd', crd.metadata.name]), 'delete probe crd');
+    }
+  }, STEP_TIMEOUT_MS);
+
   test('helm install on a fresh cluster: every object accepted, the KmsNode created after its CRD', async () => {
-    const notes = ok(await helmWith(['install', RELEASE, '$CHART'], VALUES), 'helm install');
+    const install = helmWith(['install', RELEASE, '$CHART'], VALUES);
+    // No kubelet or Job controller runs here: the test runs the API-wait Job's container as its
+    // ServiceAccount, then records the completion the Job controller would.
+    const job = await waitFor('the API-wait Job', async () => {
+      const found = await api.kubectl(['get', 'job', WAIT_JOB, '-n', NS, '-o', 'json']);
+      return found.code === 0 ? (JSON.parse(found.stdout) as JobShape) : undefined;
+    });
+    expect(job.metadata.annotations['helm.sh/hook']).toBe('post-install');
+    expect(job.spec.template.spec.serviceAccountName).toBe(FULLNAME);
+    const waited = await runApiWait(job, SA, {});
+    expect({ code: waited.code, stdout: waited.stdout }).toEqual({ code: 0, stdout: expect.stringContaining('the API server serves kms.eigenx.dev/v1alpha1 kmsnodes') as unknown });
+    // Helm holds the KmsNode hook until the lower-weight Job completes.
+    const before = await api.request(await api.createToken(SA), 'GET', `/apis/kms.eigenx.dev/v1alpha1/namespaces/${NS}/kmsnodes/${FULLNAME}`);
+    expect(before.status).toBe(404);
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const condition = (type: string): Record<string, string> => ({ type, status: 'True', reason: 'CompletionsReached', message: 'run by the test', lastProbeTime: now, lastTransitionTime: now });
+    const status = { status: { startTime: now, completionTime: now, succeeded: 1, conditions: [condition('SuccessCriteriaMet'), condition('Complete')] } };
+    ok(await api.kubectl(['patch', 'job', WAIT_JOB, '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]), 'complete the Job');
+    const notes = ok(await install, 'helm install');
+    expect(await exists(['job', WAIT_JOB, '-n', NS])).toBe(false);
     expect(notes).toContain(`kubectl get kmsnode ${FULLNAME} -n ${NS} -o wide`);
     expect(notes).toContain(`helm test ${RELEASE} -n ${NS}`);
     for (const kind of ['statefulset', 'service', 'serviceaccount', 'role', 'rolebinding', 'networkpolicy', 'poddisruptionbudget']) {
@@ -255,6 +310,29 @@ describe('kms-node chart on kube-apiserver', () => {
     expect(await exists(['kmsnode', 'node2-kms-node', '-n', NS])).toBe(true);
   }, STEP_TIMEOUT_MS);
 });
+
+interface JobShape {
+  metadata: { annotations: Record<string, string> };
+  spec: { template: { spec: { serviceAccountName: string; containers: { command: string[]; env: { name: string; value: string }[] }[] } } };
+}
+
+/** Runs the API-wait Job's script here, as `account`, against this API server (as its pod would). */
+async function runApiWait(job: JobShape, account: { namespace: string; name: string }, env: Record<string, string>): Promise<CommandResult> {
+  const container = job.spec.template.spec.containers[0]!;
+  expect(container.command.slice(0, 2)).toEqual(['node', '-e']);
+  const saDir = mkdtempSync(path.join(workDir, 'api-wait-sa-'));
+  writeFileSync(path.join(saDir, 'ca.crt'), readFileSync(path.join(api.stateDir, 'pki', 'ca.crt')));
+  writeFileSync(path.join(saDir, 'token'), await api.createToken(account));
+  return run(process.execPath, ['-e', container.command[2]!], {
+    env: {
+      ...Object.fromEntries(container.env.map((e) => [e.name, e.value])),
+      KUBERNETES_SERVICE_HOST: '127.0.0.1',
+      KUBERNETES_SERVICE_PORT: new URL(api.server).port,
+      SA_DIR: saDir,
+      ...env,
+    },
+  });
+}
 
 /** Splits a multi-document YAML stream into everything but the last document, and the last. */
 function splitLast(stream: string): [string, string] {

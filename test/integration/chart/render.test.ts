@@ -426,12 +426,60 @@ describe('variants', () => {
   });
 
   test('the KmsNode is a post-install hook only while the cluster lacks its API', async () => {
-    const fresh = find(await renderOk(BASE_VALUES), 'KmsNode');
+    const freshObjects = await renderOk(BASE_VALUES);
+    const fresh = find(freshObjects, 'KmsNode');
     expect(fresh.metadata.annotations).toEqual({ 'helm.sh/hook': 'post-install', 'meta.helm.sh/release-name': 'node1', 'meta.helm.sh/release-namespace': 'kms' });
+    // Helm runs post-install hooks by ascending weight (default 0), each Job to completion first.
+    const wait = find(freshObjects, 'Job', 'node1-kms-node-api-wait');
+    expect(wait.metadata.annotations).toEqual({
+      'helm.sh/hook': 'post-install',
+      'helm.sh/hook-weight': '-5',
+      'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded',
+      'helm.sh/hook-output-log-policy': 'hook-failed',
+    });
     // helm template cannot look the live object up, so with the API known it renders the regular object alone.
     const known = await renderOk(BASE_VALUES, ['--api-versions', 'kms.eigenx.dev/v1alpha1/KmsNode']);
     expect(known.filter((o) => o.kind === 'KmsNode')).toHaveLength(1);
     expect(find(known, 'KmsNode').metadata.annotations).toBeUndefined();
+    expect(known.filter((o) => o.kind === 'Job')).toEqual([]);
+  });
+
+  test('the API-wait Job runs as the node, hardened, and no node selector picks its pod', async () => {
+    const values = merge(BASE_VALUES, { nodeSelector: { pool: 'kms' }, tolerations: [{ key: 'kms', operator: 'Exists' }], imagePullSecrets: [{ name: 'reg' }] });
+    const objects = await renderOk(values);
+    const job = find(objects, 'Job') as K8sObject & {
+      spec: { backoffLimit: number; template: { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> & { containers: Container[] } } };
+    };
+    expect(job.spec.backoffLimit).toBe(0);
+    const pod = job.spec.template.spec;
+    expect(pod).toMatchObject({ restartPolicy: 'Never', serviceAccountName: 'node1-kms-node', nodeSelector: { pool: 'kms' }, imagePullSecrets: [{ name: 'reg' }] });
+    expect(pod['securityContext']).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.containers[0]?.securityContext).toEqual(statefulSet(objects).spec.template.spec.containers[0]?.securityContext);
+    expect(envOf(pod.containers[0]!)).toEqual(new Map([['API_GROUP_VERSION', 'kms.eigenx.dev/v1alpha1'], ['API_RESOURCE', 'kmsnodes'], ['WAIT_SECONDS', '300']]));
+    const podLabels = job.spec.template.metadata.labels;
+    const selectors = [
+      (find(objects, 'Service', 'node1-kms-node') as K8sObject & { spec: { selector: Record<string, string> } }).spec.selector,
+      (find(objects, 'PodDisruptionBudget') as K8sObject & { spec: { selector: { matchLabels: Record<string, string> } } }).spec.selector.matchLabels,
+      (find(objects, 'NetworkPolicy') as K8sObject & { spec: { podSelector: { matchLabels: Record<string, string> } } }).spec.podSelector.matchLabels,
+    ];
+    for (const selector of selectors) expect(Object.entries(selector).every(([k, v]) => podLabels[k] === v)).toBe(false);
+  });
+
+  test('the API-wait script, run here, gives up after WAIT_SECONDS naming what it waited for and why', async () => {
+    const job = find(await renderOk(BASE_VALUES), 'Job') as K8sObject & { spec: { template: { spec: { containers: Container[] } } } };
+    const command = job.spec.template.spec.containers[0]!.command!;
+    expect(command.slice(0, 2)).toEqual(['node', '-e']);
+    const dir = mkdtempSync(path.join(tmpdir(), 'kms-api-wait-'));
+    try {
+      const result = await run(process.execPath, ['-e', command[2]!], {
+        env: { API_GROUP_VERSION: 'kms.eigenx.dev/v1alpha1', API_RESOURCE: 'kmsnodes', WAIT_SECONDS: '0', SA_DIR: dir, KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1' },
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`kms-node: the API server still does not serve kms.eigenx.dev/v1alpha1 kmsnodes after 0 s (ENOENT: no such file or directory, open '${dir}/ca.crt')`);
+      expect(result.stderr).toContain('see kubectl get crd kmsnodes.kms.eigenx.dev');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
