@@ -46,7 +46,18 @@ const EXTERNAL = ['@kubernetes/client-node'];
  * output chunk, not of the source file, so a path relative to it is only right when it
  * names another output in dist/cli/ (or the module itself, for a main-module check).
  */
-const IMPORT_META_ALLOWED = new Set(['src/cli/isMainModule.ts', 'src/cli/kms-client.ts', 'src/config/configTable.ts', 'src/node/workers/spawnWorker.ts']);
+const IMPORT_META_ALLOWED = new Set([
+  'src/app/loadNodeStart.ts', 'src/cli/isMainModule.ts', 'src/cli/kms-client.ts', 'src/config/configTable.ts', 'src/node/workers/spawnWorker.ts',
+]);
+
+/**
+ * The node mode once more as one CommonJS file (no chunks: a script V8 can cache whole),
+ * which kms-server loads on Node.js 20 with a code cache (src/app/loadNodeStart.ts).
+ * import.meta.url becomes the file's own URL, so the paths it names resolve in dist/cli/
+ * as they do from the chunks.
+ */
+const NODE_START_CJS = { in: 'src/app/nodeStart.ts', out: 'nodeStart' };
+const IMPORT_META_URL_CJS = "const __kmsImportMetaUrl = require('node:url').pathToFileURL(__filename).href;";
 
 /**
  * CommonJS packages inside an ESM bundle still call require() for Node built-ins; an ESM
@@ -66,31 +77,42 @@ async function main(): Promise<void> {
   }
   // A stale file-per-module build (or an older bundle's chunks) must not linger next to the new one.
   rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
-  const result = await build({
+  const common = {
     absWorkingDir: ROOT,
-    entryPoints: Object.entries(ENTRIES).map(([out, source]) => ({ in: source, out })),
     outdir: OUT_DIR,
     entryNames: '[name]',
-    chunkNames: 'chunk-[hash]',
     bundle: true,
-    splitting: true,
-    format: 'esm',
     platform: 'node',
     target: 'node20.19',
     external: EXTERNAL,
     // Error classes take their `name` from the class (src/errors.ts): bundling must not rename them.
     keepNames: true,
     sourcemap: true,
-    banner: { js: REQUIRE_SHIM },
     metafile: true,
     logLevel: 'warning',
+  } as const;
+  const result = await build({
+    ...common,
+    entryPoints: Object.entries(ENTRIES).map(([out, source]) => ({ in: source, out })),
+    chunkNames: 'chunk-[hash]',
+    splitting: true,
+    format: 'esm',
+    banner: { js: REQUIRE_SHIM },
   });
-  const misplaced = usesImportMeta(result.metafile);
+  const script = await build({
+    ...common,
+    entryPoints: [NODE_START_CJS],
+    outExtension: { '.js': '.cjs' },
+    format: 'cjs',
+    define: { 'import.meta.url': '__kmsImportMetaUrl' },
+    banner: { js: IMPORT_META_URL_CJS },
+  });
+  const misplaced = [...new Set([...usesImportMeta(result.metafile), ...usesImportMeta(script.metafile)])];
   if (misplaced.length > 0) {
     throw new Error(`build: ${misplaced.join(', ')} use import.meta.url, which in the bundle is the chunk's URL, not the source file's: `
       + 'resolve the path another way, or list the file in IMPORT_META_ALLOWED in scripts/build.ts if it only names outputs in dist/cli/');
   }
-  const outputs = Object.entries(result.metafile.outputs).filter(([path]) => path.endsWith('.js'));
+  const outputs = [...Object.entries(result.metafile.outputs), ...Object.entries(script.metafile.outputs)].filter(([path]) => /\.c?js$/.test(path));
   const bytes = outputs.reduce((sum, [, o]) => sum + o.bytes, 0);
   process.stdout.write(`build: ${outputs.length} files, ${(bytes / 1024 / 1024).toFixed(1)} MiB in ${relative(ROOT, OUT_DIR)}/\n`);
 }

@@ -10,9 +10,16 @@ import { EXIT_BAD_CONFIG, EXIT_FAILURE, stopOnSignal } from './signals.js';
 /**
  * The composition root of the plain CLI mode: one node from one validated configuration.
  * `nameOption` says how a start-up setting problem names the option (flag and env var);
- * `embeddedServer` is the embedded redis-server kms-server started early, if it did.
+ * `embeddedServer` is the embedded redis-server kms-server started early, if it did;
+ * `onRunning` is called once the node runs.
  */
-export async function runNodeMode(config: ServerConfig, logger: Logger, nameOption: (option: string) => string, embeddedServer?: Promise<EmbeddedRedisServer>): Promise<number> {
+export async function runNodeMode(
+  config: ServerConfig,
+  logger: Logger,
+  nameOption: (option: string) => string,
+  embeddedServer?: Promise<EmbeddedRedisServer>,
+  onRunning?: () => void,
+): Promise<number> {
   logger.info({ config: redactConfig(config) }, 'configuration');
   if (config.persistence.type === 'memory') {
     logger.warn('PERSISTENCE IS IN MEMORY: every key share is lost when this process exits. Use it for tests only; production nodes use --persistence-type redis.');
@@ -31,5 +38,6 @@ export async function runNodeMode(config: ServerConfig, logger: Logger, nameOpti
     process.stderr.write(`kms-server: start-up failed: ${summary.message}\n`);
     return EXIT_FAILURE;
   }
+  onRunning?.();
   return stopOnSignal(() => node.stop(), logger);
 }

@@ -1,15 +1,12 @@
 #!/usr/bin/env node
 import { readFileSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { enableCompileCache } from '../app/compileCache.js';
-import { startEmbeddedRedisEarly } from '../app/earlyRedis.js';
 import { EXIT_BAD_CONFIG, EXIT_FAILURE } from '../app/signals.js';
 import { isControllerMode, parseControllerModeConfig } from '../config/controllerModeConfig.js';
 import { ConfigError } from '../config/errors.js';
 import { SERVER_OPTIONS, envName, flagName } from '../config/options.js';
 import { parseServerConfig, type ConfigSources } from '../config/parseServerConfig.js';
 import { describeError } from '../logging/describeError.js';
-import { createLogger } from '../logging/logger.js';
 
 function buildCommand(): Command {
   const command = new Command('kms-server')
@@ -64,11 +61,9 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const config = validated(() => parseServerConfig(sources));
   if (config === null) return EXIT_BAD_CONFIG;
-  const logger = createLogger({ level: config.logLevel });
-  const early = startEmbeddedRedisEarly(config, logger);
-  if (early !== null && (await early.spawned)) enableCompileCache(early.dataPath, logger);
-  const { runNodeMode } = await import('../app/nodeMode.js');
-  return runNodeMode(config, logger, (option) => `${flagName({ name: option })} (env ${envName({ name: option })})`, early?.server);
+  const { loadNodeStart } = await import('../app/loadNodeStart.js');
+  const { startNode, options } = await loadNodeStart(config);
+  return startNode(config, { ...options, nameOption: (option) => `${flagName({ name: option })} (env ${envName({ name: option })})` });
 }
 
 /** The parsed configuration, or null after printing every problem of a bad one. */

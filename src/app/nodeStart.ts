@@ -1,0 +1,42 @@
+import type { ServerConfig } from '../config/serverConfig.js';
+import { describeError } from '../logging/describeError.js';
+import { createLogger } from '../logging/logger.js';
+import type { CodeCacheStatus } from './codeCache.js';
+import { enableCompileCache } from './compileCache.js';
+import { startEmbeddedRedisEarly } from './earlyRedis.js';
+
+export interface NodeStartOptions {
+  /** How a start-up setting problem names an option (its flag and env var). */
+  readonly nameOption: (option: string) => string;
+  /** The code cache this module was loaded with, if it was: logged, and saved once the node runs. */
+  readonly codeCache?: { readonly status: CodeCacheStatus; save(): Error | null };
+}
+
+/** After the node runs, so writing the code cache (tens of ms on the event loop) never delays serving. */
+const SAVE_CODE_CACHE_AFTER_MS = 1_000;
+
+/**
+ * The node mode from a validated configuration: the logger, the embedded redis-server
+ * started at once (its start and AOF load, a separate process, overlap with loading the
+ * node's modules, the bulk of a start), then the node's modules, then the node. On
+ * Node.js 20 kms-server loads this module from dist/cli/nodeStart.cjs with a code cache
+ * (see loadNodeStart.ts); the node's modules are inside it then, evaluated only here.
+ */
+export async function startNode(config: ServerConfig, options: NodeStartOptions): Promise<number> {
+  const logger = createLogger({ level: config.logLevel });
+  const codeCache = options.codeCache;
+  if (codeCache !== undefined) logger.debug({ status: codeCache.status }, 'code cache');
+  const early = startEmbeddedRedisEarly(config, logger);
+  // The spawn must not wait behind the module loading below, which blocks the event loop.
+  if (early !== null && (await early.spawned)) enableCompileCache(early.dataPath, logger);
+  const { runNodeMode } = await import('./nodeMode.js');
+  // Saved after the start-up code has run, so the cache holds the functions it compiled too.
+  const saveCodeCache = codeCache === undefined ? undefined : (): void => {
+    setTimeout(() => {
+      const error = codeCache.save();
+      if (error === null) logger.debug('code cache written');
+      else logger.warn({ err: describeError(error) }, 'could not write the code cache; the next start parses the node\'s code again');
+    }, SAVE_CODE_CACHE_AFTER_MS).unref();
+  };
+  return runNodeMode(config, logger, options.nameOption, early?.server, saveCodeCache);
+}
