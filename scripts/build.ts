@@ -87,6 +87,14 @@ async function main(): Promise<void> {
     external: EXTERNAL,
     // Error classes take their `name` from the class (src/errors.ts): bundling must not rename them.
     keepNames: true,
+    // Less to read, hash and parse at every start; names stay as written, so stack traces
+    // read as they do in the sources (and map back to them with --enable-source-maps). It
+    // also drops the comments esbuild keeps, whose few non-ASCII characters made Node.js
+    // hold every file as a two-byte string (and decode it as UTF-8, 3x slower).
+    minifyWhitespace: true,
+    minifySyntax: true,
+    // Packages' license comments go to <file>.LEGAL.txt next to each file, named at its end.
+    legalComments: 'linked',
     sourcemap: true,
     metafile: true,
     logLevel: 'warning',
