@@ -12,8 +12,10 @@
  * chunk-<hash>.js), so `new URL('./<entry>.js', import.meta.url)` resolves to the same
  * file from whichever chunk the calling code lands in (a worker_threads entry, for one).
  * Modes stay lazily loaded: kms-server imports the controller mode (and
- * @kubernetes/client-node, kept external) only in controller mode. Source maps sit next
- * to every file; run with NODE_OPTIONS=--enable-source-maps for source stack traces.
+ * @kubernetes/client-node, kept external) only in controller mode. The node mode is also
+ * emitted whole as dist/cli/nodeStart.cjs, which Node.js 20 loads through a V8 code cache
+ * (src/app/loadNodeStart.ts). Source maps sit next to every file; run with
+ * NODE_OPTIONS=--enable-source-maps for source stack traces.
  *
  *   node_modules/.bin/tsx scripts/build.ts          (what `make build` runs)
  */

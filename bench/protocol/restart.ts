@@ -7,7 +7,9 @@
  * the node mode's modules (src/app/nodeMode, from dist/ or through tsx like the node), and
  * the same modules from one file per source file (the build before the bundle).
  * KMS_BENCH_RESTART_NODE=<node binary> times the same starts with a second Node.js too
- * (rows and columns say which `node`), e.g. the image's Node.js 22.
+ * (rows and columns say which `node`), e.g. the image's Node.js 22. The module-loading
+ * floor imports the ES modules; kms-server on Node.js 20 loads dist/cli/nodeStart.cjs
+ * through its code cache instead (src/app/loadNodeStart.ts), which its first milestone times.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -51,6 +53,7 @@ async function filePerModuleNodeMode(): Promise<string> {
 
 /** Log milestones of a start, each timed from the spawn (they need not come in this order). */
 const MILESTONES = [
+  ['Node.js 20: the node mode compiled from its code cache ("code cache")', (l: LogLine) => l.msg === 'code cache'],
   ['config parsed, modules loaded ("configuration")', (l: LogLine) => l.msg === 'configuration'],
   ['redis-server started (its first line)', (l: LogLine) => typeof l.redis === 'string'],
   ['redis-server ready to accept connections', (l: LogLine) => typeof l.redis === 'string' && /ready to accept connections/i.test(l.redis)],
