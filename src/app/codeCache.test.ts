@@ -6,7 +6,7 @@ import { makeTempDir, removeTempDir } from '../../test/harness/tempDir.js';
 import type { CodeCacheStatus } from './codeCache.js';
 
 interface Sample { readonly answer: number; readonly joined: string; readonly file: string }
-interface Load { readonly status: CodeCacheStatus; readonly exports: Sample; readonly saveError: string | null }
+interface Load { readonly status: CodeCacheStatus; readonly exports: Sample; readonly written: boolean; readonly saveError: string | null }
 
 /** Each load in its own process: V8 also caches compiled scripts in memory, which would hide the disk cache. */
 async function load(file: string, cacheDir: string, save: boolean): Promise<Load> {
@@ -38,7 +38,7 @@ describe('loading a CommonJS file with a V8 code cache', () => {
 
   it('runs the file like require() and, once saved, the next process uses the cache', async () => {
     const first = await load(file, cacheDir, true);
-    expect(first).toEqual({ status: 'absent', exports: { answer: 42, joined: join('a', 'b'), file }, saveError: null });
+    expect(first).toEqual({ status: 'absent', exports: { answer: 42, joined: join('a', 'b'), file }, written: true, saveError: null });
     expect(cacheFiles()).toHaveLength(1);
     expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
     expect(statSync(join(cacheDir, cacheFiles()[0]!)).mode & 0o777).toBe(0o600);
@@ -47,6 +47,7 @@ describe('loading a CommonJS file with a V8 code cache', () => {
     expect(second.status).toBe('used');
     expect(second.exports.answer).toBe(42);
     // Nothing is written when the cache was used.
+    expect(second.written).toBe(false);
     expect(cacheFiles()).toHaveLength(1);
   });
 
@@ -82,6 +83,7 @@ describe('loading a CommonJS file with a V8 code cache', () => {
     writeFileSync(join(dir, 'data'), 'a file where the cache directory would be');
     const loaded = await load(file, cacheDir, true);
     expect(loaded.exports.answer).toBe(42);
+    expect(loaded.written).toBe(false);
     expect(loaded.saveError).toMatch(/EEXIST|ENOTDIR/);
   });
 });

@@ -21,11 +21,11 @@ export interface LoadedScript<T> {
   readonly cacheStatus: CodeCacheStatus;
   /**
    * Writes the compiled code of the script as it is now (every function compiled so far,
-   * so call it once the work to be sped up has run) unless the cache was used. Returns
-   * an error instead of throwing: a cache that cannot be written only costs the next start
-   * its parse.
+   * so call it once the work to be sped up has run), once, and only if the cache was not
+   * used. Reports an error instead of throwing: a cache that cannot be written only costs
+   * the next start its parse.
    */
-  saveCache(): Error | null;
+  saveCache(): { readonly written: boolean; readonly error: Error | null };
 }
 
 /**
@@ -64,13 +64,13 @@ export function loadWithCodeCache<T>(file: string, cacheDir: string): LoadedScri
     exports: cjs.exports,
     cacheStatus,
     saveCache: () => {
-      if (saved) return null;
+      if (saved) return { written: false, error: null };
       saved = true;
       try {
         writeCache(cacheDir, cacheFile, prefix, script.createCachedData());
-        return null;
+        return { written: true, error: null };
       } catch (error) {
-        return error instanceof Error ? error : new Error(String(error));
+        return { written: false, error: error instanceof Error ? error : new Error(String(error)) };
       }
     },
   };

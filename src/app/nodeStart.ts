@@ -9,7 +9,7 @@ export interface NodeStartOptions {
   /** How a start-up setting problem names an option (its flag and env var). */
   readonly nameOption: (option: string) => string;
   /** The code cache this module was loaded with, if it was: logged, and saved once the node runs. */
-  readonly codeCache?: { readonly status: CodeCacheStatus; save(): Error | null };
+  readonly codeCache?: { readonly status: CodeCacheStatus; save(): { readonly written: boolean; readonly error: Error | null } };
 }
 
 /** After the node runs, so writing the code cache (tens of ms on the event loop) never delays serving. */
@@ -30,13 +30,19 @@ export async function startNode(config: ServerConfig, options: NodeStartOptions)
   // The spawn must not wait behind the module loading below, which blocks the event loop.
   if (early !== null && (await early.spawned)) enableCompileCache(early.dataPath, logger);
   const { runNodeMode } = await import('./nodeMode.js');
-  // Saved after the start-up code has run, so the cache holds the functions it compiled too.
-  const saveCodeCache = codeCache === undefined ? undefined : (): void => {
-    setTimeout(() => {
-      const error = codeCache.save();
-      if (error === null) logger.debug('code cache written');
-      else logger.warn({ err: describeError(error) }, 'could not write the code cache; the next start parses the node\'s code again');
-    }, SAVE_CODE_CACHE_AFTER_MS).unref();
+  // Saved once the start-up code has run, so the cache holds the functions it compiled too:
+  // a moment after the node runs, or when it stops before that (each save happens once).
+  let saveTimer: NodeJS.Timeout | undefined;
+  const save = (): void => {
+    const { written, error } = codeCache?.save() ?? { written: false, error: null };
+    if (written) logger.debug('code cache written');
+    if (error !== null) logger.warn({ err: describeError(error) }, 'could not write the code cache; the next start parses the node\'s code again');
   };
-  return runNodeMode(config, logger, options.nameOption, early?.server, saveCodeCache);
+  const onRunning = codeCache === undefined ? undefined : (): void => { saveTimer = setTimeout(save, SAVE_CODE_CACHE_AFTER_MS).unref(); };
+  const code = await runNodeMode(config, logger, options.nameOption, early?.server, onRunning);
+  if (saveTimer !== undefined) {
+    clearTimeout(saveTimer);
+    save();
+  }
+  return code;
 }
