@@ -189,15 +189,21 @@ export async function assertDurableNow(client: Redis, option: Exclude<Durability
   if (!verdict.ok) throw notDurableError(operation, verdict);
 }
 
+export type ServerVersion = readonly [major: number, minor: number, patch: number];
+
 /** [major, minor, patch] from INFO server's redis_version, or null when absent. */
-export async function readServerVersion(client: Redis): Promise<readonly [number, number, number] | null> {
-  const version = parseInfo(await client.info('server')).get('redis_version');
+export function parseServerVersion(serverInfo: Map<string, string>): ServerVersion | null {
+  const version = serverInfo.get('redis_version');
   const match = version === undefined ? null : /^(\d+)\.(\d+)\.(\d+)/.exec(version);
   return match === null ? null : [Number(match[1]), Number(match[2]), Number(match[3])];
 }
 
+export async function readServerVersion(client: Redis): Promise<ServerVersion | null> {
+  return parseServerVersion(parseInfo(await client.info('server')));
+}
+
 /** WAITAOF exists from Redis 7.2. */
-export function supportsWaitAof(version: readonly [number, number, number] | null): boolean {
+export function supportsWaitAof(version: ServerVersion | null): boolean {
   if (version === null) return false;
   const [major, minor] = version;
   return major > 7 || (major === 7 && minor >= 2);

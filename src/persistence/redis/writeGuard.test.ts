@@ -11,6 +11,7 @@ interface FakeServer {
   config?: Record<string, string> | Error;
   persistence?: string;
   runId?: string;
+  version?: string;
   commandStats?: string;
   /** Replies of successive EVALSHA calls (the real script cannot run on ioredis-mock's Lua). */
   replies?: unknown[];
@@ -27,7 +28,7 @@ function mockClient(server: FakeServer = {}): { client: Redis; evals: { sha: str
   const config = server.config ?? { appendonly: 'yes', appendfsync: 'always' };
   const info: Record<string, string> = {
     persistence: server.persistence ?? '# Persistence\r\naof_enabled:1\r\naof_last_write_status:ok\r\n',
-    server: `# Server\r\nrun_id:${server.runId ?? RUN_ID}\r\n`,
+    server: `# Server\r\nredis_version:${server.version ?? '7.0.15'}\r\nrun_id:${server.runId ?? RUN_ID}\r\n`,
     commandstats: server.commandStats ?? '# Commandstats\r\ncmdstat_config|set:calls=3,usec=9\r\n',
   };
   Object.assign(client, {
@@ -91,7 +92,7 @@ describe('WriteGate', () => {
     const { client, evals } = mockClient(server);
     const gate = new WriteGate(client, GUARDED);
     // CONFIG SET ran after the judgement: the script refuses (STALE), the gate judges the new state.
-    Object.assign(client, { info: (section: string) => Promise.resolve(section === 'server' ? `run_id:${NEW_RUN_ID}\r\n` : section === 'commandstats' ? 'cmdstat_config|set:calls=4\r\n' : 'aof_enabled:1\r\naof_last_write_status:ok\r\n') });
+    Object.assign(client, { info: (section: string) => Promise.resolve(section === 'server' ? `redis_version:7.2.4\r\nrun_id:${NEW_RUN_ID}\r\n` : section === 'commandstats' ? 'cmdstat_config|set:calls=4\r\n' : 'aof_enabled:1\r\naof_last_write_status:ok\r\n') });
     expect(await gate.write('saveKeyShareVersion', SAVE_KEY_SHARE, saveArgs(false))).toBe('written');
     expect(evals[1]?.args.slice(-2)).toEqual([NEW_RUN_ID, '4']);
 
@@ -110,6 +111,11 @@ describe('WriteGate', () => {
     await gate.write('saveKeyShareVersion', SAVE_KEY_SHARE, saveArgs(false));
     await gate.write('saveKeyShareVersion', SAVE_KEY_SHARE, saveArgs(false));
     expect(reset.evals.map((e) => e.sha)).toEqual([SAVE_KEY_SHARE.guarded.sha, SAVE_KEY_SHARE.guarded.sha]);
+
+    // Redis 6 counts CONFIG GET and SET under one line, and its INFO takes one section.
+    const six = mockClient({ version: '6.2.14', commandStats: 'cmdstat_config:calls=7\r\n', replies: [[1]] });
+    await new WriteGate(six.client, GUARDED).write('saveKeyShareVersion', SAVE_KEY_SHARE, saveArgs(false));
+    expect(six.evals.map((e) => e.sha)).toEqual([SAVE_KEY_SHARE.guarded.sha]);
   });
 
   // What the script's INFO half does on a real server is shown in redis.durability.test.ts;
@@ -149,12 +155,15 @@ describe('WriteGate', () => {
 
 describe('parseConfigGeneration', () => {
   it('reads the run_id and the CONFIG SET count, 0 when CONFIG SET never ran', () => {
-    expect(parseConfigGeneration(`# Server\r\nrun_id:${RUN_ID}\r\n`, 'cmdstat_config|set:calls=12,usec=40\r\ncmdstat_get:calls=1\r\n')).toEqual({ runId: RUN_ID, configSetCalls: '12' });
-    expect(parseConfigGeneration(`run_id:${RUN_ID}\r\n`, 'cmdstat_config|get:calls=5\r\n')).toEqual({ runId: RUN_ID, configSetCalls: '0' });
+    const server = `# Server\r\nredis_version:7.0.15\r\nrun_id:${RUN_ID}\r\n`;
+    expect(parseConfigGeneration(server, 'cmdstat_config|set:calls=12,usec=40\r\ncmdstat_get:calls=1\r\n')).toEqual({ runId: RUN_ID, configSetCalls: '12' });
+    expect(parseConfigGeneration(server, 'cmdstat_config|get:calls=5\r\n')).toEqual({ runId: RUN_ID, configSetCalls: '0' });
   });
 
-  it('cannot track a server where CONFIG RESETSTAT ran, or without a run_id', () => {
-    expect(parseConfigGeneration(`run_id:${RUN_ID}\r\n`, 'cmdstat_config|resetstat:calls=1\r\n')).toBeNull();
+  it('cannot track a server where CONFIG RESETSTAT ran, without a run_id, or before Redis 7.0', () => {
+    expect(parseConfigGeneration(`redis_version:7.0.15\r\nrun_id:${RUN_ID}\r\n`, 'cmdstat_config|resetstat:calls=1\r\n')).toBeNull();
     expect(parseConfigGeneration('redis_version:7.0.15\r\n', '')).toBeNull();
+    expect(parseConfigGeneration(`redis_version:6.2.14\r\nrun_id:${RUN_ID}\r\n`, 'cmdstat_config:calls=3\r\n')).toBeNull();
+    expect(parseConfigGeneration(`run_id:${RUN_ID}\r\n`, '')).toBeNull();
   });
 });

@@ -25,13 +25,24 @@ const NOT_DURABLE = 0;
 const PRECONDITION_FAILED = -1;
 const STALE_GENERATION = 2;
 
-/** Appended after the body's own ARGV: the run_id and `config|set` call count last judged. */
-const GENERATION_GUARD = `local stats = redis.call('INFO', 'commandstats')
-if (string.match(stats, 'cmdstat_config|set:calls=(%d+)') or '0') ~= ARGV[#ARGV] then return {${STALE_GENERATION}} end
-if string.find(stats, 'cmdstat_config|resetstat:', 1, true) then return {${STALE_GENERATION}} end
-if not string.find(redis.call('INFO', 'server'), 'run_id:' .. ARGV[#ARGV - 1], 1, true) then return {${STALE_GENERATION}} end
+/**
+ * The normal path's guard, prepended to the body: the run_id and `config|set` call count
+ * last judged are ARGV[#ARGV - 1] and ARGV[#ARGV]. One INFO call reads all three sections
+ * (Redis >= 7.0, which configGeneration.ts requires), and each fact is a plain substring
+ * search, anchored on the CR LF around INFO's lines; a pattern match runs only to name a
+ * failed AOF fact. A server that never ran CONFIG SET lists no `config|set` line, or one
+ * with calls=0 after a rejected attempt.
+ */
+const GENERATION_GUARD = `local info = redis.call('INFO', 'server', 'persistence', 'commandstats')
+if not string.find(info, '\\nrun_id:' .. ARGV[#ARGV - 1] .. '\\r', 1, true) then return {${STALE_GENERATION}} end
+local calls = ARGV[#ARGV]
+if not string.find(info, 'cmdstat_config|set:calls=' .. calls .. ',', 1, true) and (calls ~= '0' or string.find(info, 'cmdstat_config|set:calls=', 1, true)) then return {${STALE_GENERATION}} end
+if string.find(info, 'cmdstat_config|resetstat:', 1, true) then return {${STALE_GENERATION}} end
+if not string.find(info, '\\naof_enabled:1\\r', 1, true) then return {${NOT_DURABLE}, 'aof_enabled:' .. tostring(string.match(info, 'aof_enabled:(%d+)'))} end
+if not string.find(info, '\\naof_last_write_status:ok\\r', 1, true) then return {${NOT_DURABLE}, 'aof_last_write_status:' .. tostring(string.match(info, 'aof_last_write_status:(%a+)'))} end
 `;
 
+/** The fallback path's guard (any Redis version): INFO persistence only, after a CONFIG GET of the policy. */
 const GUARD = `local info = redis.call('INFO', 'persistence')
 local enabled = string.match(info, 'aof_enabled:(%d+)')
 if enabled ~= '1' then return {${NOT_DURABLE}, 'aof_enabled:' .. tostring(enabled)} end
@@ -59,7 +70,7 @@ function compiled(source: string): CompiledScript {
 }
 
 function writeScript(body: string): WriteScript {
-  return { generationGuarded: compiled(GENERATION_GUARD + GUARD + body), guarded: compiled(GUARD + body), unguarded: compiled(body) };
+  return { generationGuarded: compiled(GENERATION_GUARD + body), guarded: compiled(GUARD + body), unguarded: compiled(body) };
 }
 
 /** KEYS: record, index, active pointer. ARGV: record bytes, epoch, '1' to also activate. */
@@ -159,10 +170,16 @@ export class WriteGate {
     return this.outcome(operation, await evalScript(this.client, script.guarded, prepared.keys, prepared.args));
   }
 
-  private async outcome(operation: string, reply: unknown): Promise<GuardedWriteResult> {
-    const [code, detail] = Array.isArray(reply) ? reply as unknown[] : [];
+  /** Success settles without another await: this is every durable write's path. */
+  private outcome(operation: string, reply: unknown): GuardedWriteResult | Promise<GuardedWriteResult> {
+    const code: unknown = Array.isArray(reply) ? reply[0] : undefined;
     if (code === WRITTEN) return 'written';
     if (code === PRECONDITION_FAILED) return 'precondition-failed';
+    return this.refused(operation, reply);
+  }
+
+  private async refused(operation: string, reply: unknown): Promise<never> {
+    const [code, detail] = Array.isArray(reply) ? reply as unknown[] : [];
     if (code === NOT_DURABLE) {
       this.#generation = undefined;
       // The full check names every failed fact with its fix; if the state changed back in

@@ -148,6 +148,11 @@ async function expectGatedWritesRefusedOnceAofIsOff(s: RedisServerHandle, p: Nod
     await redisCommand(s, ['CONFIG', 'SET', 'appendfsync', 'always']);
     await p.saveKeyShareVersion(keyShareVersion(1_764_000_600), { activate: true });
     expect(await p.getActiveVersionEpoch()).toBe(1_764_000_600);
+
+    // Judged again after CONFIG SETs ran: the next one is caught just the same.
+    await redisCommand(s, ['CONFIG', 'SET', 'appendfsync', 'no']);
+    await expect(p.saveKeyShareVersion(keyShareVersion(1_764_000_900))).rejects.toThrow('aof-fsync: appendfsync no');
+    expect(await p.listKeyShareEpochs()).toEqual([1_764_000_000, 1_764_000_300, 1_764_000_600]);
     await p.close();
   });
 
