@@ -43,6 +43,24 @@ describe('createRecordSealer', () => {
     expect([...sealed.subarray(1, 13)]).toEqual(new Array<number>(12).fill(7));
   });
 
+  it('uses every cipher, and so every nonce, once: made ahead between turns or on the spot', async () => {
+    let drawn = 0;
+    const sealer = createRecordSealer(secret, (n) => new Uint8Array(n).fill(++drawn));
+    const nonceOf = (sealed: Uint8Array): number => sealed[1] ?? -1;
+    const sealed = [sealer.seal('k', plaintext), sealer.seal('k', plaintext)];
+    await new Promise((resolve) => setImmediate(resolve));
+    const spareReady = drawn;
+    sealed.push(sealer.seal('k', plaintext));
+    expect(drawn).toBe(spareReady); // the third seal took the spare made between turns
+    sealed.push(sealer.seal('k', plaintext));
+    await new Promise((resolve) => setImmediate(resolve));
+    const nonces = sealed.map(nonceOf);
+    expect(new Set(nonces).size).toBe(sealed.length);
+    for (const blob of sealed) expect(Buffer.from(sealer.open('k', blob))).toEqual(plaintext);
+    // The spare made after the last seal is new too, never one already used.
+    expect(drawn).toBe(sealed.length + 1);
+  });
+
   it('refuses a secret shorter than 32 bytes', () => {
     expect(() => createRecordSealer(randomBytes(16))).toThrow(PersistenceConfigError);
   });

@@ -48,7 +48,7 @@ function describe(value: unknown): string {
 }
 
 export function assertAddress(value: unknown, field: string): asserts value is OperatorAddress {
-  if (typeof value !== 'string' || !ADDRESS.test(value)) {
+  if (!isAddress(value)) {
     fail(field, 'expected a 0x-prefixed lowercase 20-byte hex address');
   }
 }
@@ -60,15 +60,21 @@ function assertScalar(value: unknown, field: string): asserts value is bigint {
   }
 }
 
+const isG2 = (value: unknown): boolean => value instanceof Uint8Array && value.length === G2_COMPRESSED_BYTES;
+const isAddress = (value: unknown): boolean => typeof value === 'string' && ADDRESS.test(value);
+
 function assertG2(value: unknown, field: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array) || value.length !== G2_COMPRESSED_BYTES) {
+  if (!isG2(value)) {
     fail(field, `expected ${G2_COMPRESSED_BYTES} bytes (compressed G2 point)`);
   }
 }
 
 function assertG2List(value: unknown, field: string): asserts value is readonly Uint8Array[] {
   if (!Array.isArray(value) || value.length === 0) fail(field, 'expected a non-empty array of G2 points');
-  value.forEach((point, i) => { assertG2(point, `${field}[${i}]`); });
+  // Field names are built only for the message: these loops run on every save.
+  for (let i = 0; i < value.length; i++) {
+    if (!isG2(value[i])) assertG2(value[i], `${field}[${i}]`);
+  }
 }
 
 function assertAddressList(value: unknown, field: string, ascending: boolean): asserts value is readonly OperatorAddress[] {
@@ -95,7 +101,10 @@ export function assertKeyShareVersion(value: unknown, field = 'version'): assert
   assertG2List(value.commitments, `${field}.commitments`);
   assertG2(value.masterPublicKey, `${field}.masterPublicKey`);
   if (!Array.isArray(value.participants)) fail(`${field}.participants`, 'expected a non-empty array of addresses');
-  value.participants.forEach((address: unknown, i) => { assertAddress(address, `${field}.participants[${i}]`); });
+  const participants: unknown[] = value.participants;
+  for (let i = 0; i < participants.length; i++) {
+    if (!isAddress(participants[i])) assertAddress(participants[i], `${field}.participants[${i}]`);
+  }
   if (typeof value.threshold !== 'number') fail(`${field}.threshold`, 'expected an integer in [1, participants.length]');
   assertCount(value.createdAt, `${field}.createdAt`);
   assertKeyShareInvariants(value as unknown as KeyShareVersion, field);

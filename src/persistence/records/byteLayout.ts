@@ -24,7 +24,8 @@ export class ByteWriter {
   private length = 0;
 
   constructor(readonly size: number) {
-    this.bytes = Buffer.alloc(size);
+    // Not zero-filled: finish() hands the bytes out only once every one was written.
+    this.bytes = Buffer.allocUnsafe(size);
   }
 
   u8(value: number): this {

@@ -56,7 +56,10 @@ export function createRecordCodec(sealer: RecordSealer): RecordCodec {
   const decodeKeyShareBody = createKeyShareBodyDecoder();
   const seal = (key: string, kind: RecordKind, body: Uint8Array): Buffer => {
     const header = recordHeader(kind);
-    return frameRecord(header, sealer.seal(associatedData(header, key), body));
+    const record = frameRecord(header, sealer.seal(associatedData(header, key), body));
+    // The plaintext (a key share's body holds the private share) does not outlive its sealing.
+    body.fill(0);
+    return record;
   };
 
   /** Opens a stored value of `kind`; lets SealOpenFailure through for the caller to judge. */

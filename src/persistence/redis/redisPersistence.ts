@@ -364,16 +364,14 @@ export class RedisPersistence implements NodePersistence {
   /** Closed check, in-flight tracking, and mapping of non-KmsError failures to PersistenceUnavailableError. */
   private run<T>(operation: string, body: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new PersistenceClosedError(operation));
-    const promise = (async () => {
-      try {
-        return await body();
-      } catch (error) {
-        if (isKmsError(error)) throw error;
-        throw new PersistenceUnavailableError(operation, error);
-      }
-    })();
+    // Bodies are async functions, so they report failures by rejecting. One derived
+    // promise per call: every durable write passes here.
+    const promise = body().then(undefined, (error: unknown) => {
+      throw isKmsError(error) ? error : new PersistenceUnavailableError(operation, error);
+    });
     this.inFlight.add(promise);
-    void promise.finally(() => this.inFlight.delete(promise)).catch(() => undefined);
+    const settled = (): void => { this.inFlight.delete(promise); };
+    void promise.then(settled, settled);
     return promise;
   }
 }
