@@ -13,7 +13,7 @@
  * file from whichever chunk the calling code lands in (a worker_threads entry, for one).
  * Modes stay lazily loaded: kms-server imports the controller mode (and
  * @kubernetes/client-node, kept external) only in controller mode. The node mode is also
- * emitted whole as dist/cli/nodeStart.cjs, which Node.js 20 loads through a V8 code cache
+ * emitted whole as dist/cli/nodeStart.cjs, which kms-server loads through a V8 code cache
  * (src/app/loadNodeStart.ts). Source maps sit next to every file; run with
  * NODE_OPTIONS=--enable-source-maps for source stack traces.
  *
@@ -54,7 +54,7 @@ const IMPORT_META_ALLOWED = new Set([
 
 /**
  * The node mode once more as one CommonJS file (no chunks: a script V8 can cache whole),
- * which kms-server loads on Node.js 20 with a code cache (src/app/loadNodeStart.ts).
+ * which kms-server loads with a code cache (src/app/loadNodeStart.ts).
  * import.meta.url becomes the file's own URL, so the paths it names resolve in dist/cli/
  * as they do from the chunks.
  */

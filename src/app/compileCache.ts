@@ -10,8 +10,9 @@ type EnableCompileCache = (directory: string) => { status: number; message?: str
 /**
  * Turns on V8's on-disk compile cache (Node.js ≥ 22.1) for the modules loaded from here
  * on, so a restart reuses the compiled code of the last start instead of parsing the
- * node's ~4 MB of JavaScript again (~60 ms of a start on Node.js 22; see
- * docs/performance.md). Node.js 20 has no such cache and this does nothing there. The
+ * node's JavaScript again. Used when the node mode is imported as ES modules (see
+ * loadNodeStart.ts: a build's node loads one script with its own code cache instead,
+ * codeCache.ts). Node.js 20 has no such cache and this does nothing there. The
  * cache lives in the data path (not /tmp, which may be shared or read-only), which must
  * exist already; Node.js checks every entry against its source, and writes the cache
  * when the process exits.

@@ -18,9 +18,9 @@ const SAVE_CODE_CACHE_AFTER_MS = 1_000;
 /**
  * The node mode from a validated configuration: the logger, the embedded redis-server
  * started at once (its start and AOF load, a separate process, overlap with loading the
- * node's modules, the bulk of a start), then the node's modules, then the node. On
- * Node.js 20 kms-server loads this module from dist/cli/nodeStart.cjs with a code cache
- * (see loadNodeStart.ts); the node's modules are inside it then, evaluated only here.
+ * node's modules, the bulk of a start), then the node's modules, then the node. From a
+ * build, kms-server loads this module from dist/cli/nodeStart.cjs with a code cache (see
+ * loadNodeStart.ts); the node's modules are inside it then, evaluated only here.
  */
 export async function startNode(config: ServerConfig, options: NodeStartOptions): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
@@ -28,7 +28,10 @@ export async function startNode(config: ServerConfig, options: NodeStartOptions)
   if (codeCache !== undefined) logger.debug({ status: codeCache.status }, 'code cache');
   const early = startEmbeddedRedisEarly(config, logger);
   // The spawn must not wait behind the module loading below, which blocks the event loop.
-  if (early !== null && (await early.spawned)) enableCompileCache(early.dataPath, logger);
+  const spawned = early !== null && (await early.spawned);
+  // Loaded with a code cache, the node's code is compiled already; else Node.js ≥ 22.1 can
+  // cache the ES modules imported from here on.
+  if (spawned && codeCache === undefined) enableCompileCache(early.dataPath, logger);
   const { runNodeMode } = await import('./nodeMode.js');
   // Saved once the start-up code has run, so the cache holds the functions it compiled too:
   // a moment after the node runs, or when it stops before that (each save happens once).
