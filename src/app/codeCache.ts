@@ -38,8 +38,9 @@ export interface LoadedScript<T> {
  * The cache is as trusted as the directory it is in (the node's own data path, 0700): a
  * file another user could have written is not read. V8 itself refuses a cache made by
  * another V8 version or with other flags, but checks only the source's length, so the
- * cache file is named after a hash of the script's bytes (and the Node.js version), and
- * a new build gets its own; the previous builds' are removed when it is written.
+ * cache file is named after a hash of the script's bytes and the Node.js version: a new
+ * build gets its own (the previous builds' are removed when it is written), and two
+ * Node.js versions run on one data path keep one each.
  */
 export function loadWithCodeCache<T>(file: string, cacheDir: string): LoadedScript<T> {
   const bytes = readFileSync(file);
@@ -47,8 +48,9 @@ export function loadWithCodeCache<T>(file: string, cacheDir: string): LoadedScri
   const source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
   const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
   const prefix = `${basename(file)}.`;
+  const suffix = `.${process.version}-${process.arch}.v8cache`;
   // The Node.js version too: V8 refuses another's cache, and two runtimes must not take turns overwriting one.
-  const cacheFile = join(cacheDir, `${prefix}${digest}.${process.version}-${process.arch}.v8cache`);
+  const cacheFile = join(cacheDir, `${prefix}${digest}${suffix}`);
   const read = readTrusted(cacheFile);
   const script = new Script(module.wrap(source), {
     filename: file,
@@ -68,7 +70,7 @@ export function loadWithCodeCache<T>(file: string, cacheDir: string): LoadedScri
       if (saved) return { written: false, error: null };
       saved = true;
       try {
-        writeCache(cacheDir, cacheFile, prefix, script.createCachedData());
+        writeCache(cacheDir, cacheFile, (name) => name.startsWith(prefix) && name.endsWith(suffix), script.createCachedData());
         return { written: true, error: null };
       } catch (error) {
         return { written: false, error: error instanceof Error ? error : new Error(String(error)) };
@@ -89,13 +91,13 @@ function readTrusted(file: string): { status: 'found' | 'absent' | 'untrusted'; 
   return { status: 'found', data: readFileSync(file) };
 }
 
-/** Written whole or not at all (temporary file, then rename), 0600; older builds' caches are removed. */
-function writeCache(cacheDir: string, cacheFile: string, prefix: string, data: Buffer): void {
+/** Written whole or not at all (temporary file, then rename), 0600; older builds' caches for this Node.js (`sameKind`) are removed. */
+function writeCache(cacheDir: string, cacheFile: string, sameKind: (name: string) => boolean, data: Buffer): void {
   mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   const temporary = `${cacheFile}.${process.pid}.tmp`;
   writeFileSync(temporary, data, { mode: 0o600 });
   renameSync(temporary, cacheFile);
   for (const name of readdirSync(cacheDir)) {
-    if (name.startsWith(prefix) && join(cacheDir, name) !== cacheFile) rmSync(join(cacheDir, name), { force: true });
+    if (sameKind(name) && join(cacheDir, name) !== cacheFile) rmSync(join(cacheDir, name), { force: true });
   }
 }
