@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { chmodSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChildNode, waitForExit } from '../../test/harness/childNode.js';
 import { makeTempDir, removeTempDir } from '../../test/harness/tempDir.js';
@@ -75,12 +75,21 @@ describe('loading a CommonJS file with a V8 code cache', () => {
     expect((await load(file, cacheDir, false)).status).toBe('used');
   });
 
-  it('does not read a cache file others could have written', async () => {
+  it('does not read a cache file others could have written, nor one behind a symbolic link', async () => {
     await load(file, cacheDir, true);
-    chmodSync(join(cacheDir, cacheFiles()[0]!), 0o666);
-    const loaded = await load(file, cacheDir, false);
-    expect(loaded.status).toBe('untrusted');
-    expect(loaded.exports.answer).toBe(42);
+    const cached = join(cacheDir, cacheFiles()[0]!);
+    chmodSync(cached, 0o666);
+    const writable = await load(file, cacheDir, false);
+    expect(writable.status).toBe('untrusted');
+    expect(writable.exports.answer).toBe(42);
+
+    chmodSync(cached, 0o600);
+    const elsewhere = join(dir, 'elsewhere.v8cache');
+    renameSync(cached, elsewhere);
+    symlinkSync(elsewhere, cached);
+    const linked = await load(file, cacheDir, false);
+    expect(linked.status).toBe('untrusted');
+    expect(linked.exports.answer).toBe(42);
   });
 
   it('reports a cache it cannot write instead of throwing', async () => {

@@ -1,6 +1,6 @@
 import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Script, constants as vmConstants } from 'node:vm';
@@ -79,16 +79,23 @@ export function loadWithCodeCache<T>(file: string, cacheDir: string): LoadedScri
   };
 }
 
+/** The file's bytes if it is a regular file of this user that no one else can write; checked on the open file, so it cannot be swapped in between. */
 function readTrusted(file: string): { status: 'found' | 'absent' | 'untrusted'; data?: Buffer } {
-  let stats;
+  let fd: number;
   try {
-    stats = lstatSync(file);
-  } catch {
-    return { status: 'absent' };
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+  } catch (error) {
+    // ELOOP: a symbolic link, which O_NOFOLLOW refuses to open.
+    return { status: (error as NodeJS.ErrnoException).code === 'ELOOP' ? 'untrusted' : 'absent' };
   }
-  const uid = process.getuid?.();
-  if (!stats.isFile() || (uid !== undefined && stats.uid !== uid) || (stats.mode & 0o022) !== 0) return { status: 'untrusted' };
-  return { status: 'found', data: readFileSync(file) };
+  try {
+    const stats = fstatSync(fd);
+    const uid = process.getuid?.();
+    if (!stats.isFile() || (uid !== undefined && stats.uid !== uid) || (stats.mode & 0o022) !== 0) return { status: 'untrusted' };
+    return { status: 'found', data: readFileSync(fd) };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Written whole or not at all (temporary file, then rename), 0600; older builds' caches for this Node.js (`sameKind`) are removed. */
