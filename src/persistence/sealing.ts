@@ -15,6 +15,7 @@ const TAG_BYTES = 16;
 const MIN_SECRET_BYTES = 32;
 /** Sealed blob = version byte ‖ nonce ‖ ciphertext ‖ tag; the version lets the format change later. */
 const FORMAT_V1 = 1;
+const EMPTY = new Uint8Array(0);
 
 /** Thrown by open(); the codec turns it into a CorruptRecordError naming the key. */
 export class SealOpenFailure extends Error {
@@ -31,8 +32,8 @@ export class SealOpenFailure extends Error {
 export type AssociatedData = string | Uint8Array;
 
 export interface RecordSealer {
-  /** Seals plaintext bound to `associatedData`. */
-  seal(associatedData: AssociatedData, plaintext: Uint8Array): Uint8Array;
+  /** Seals plaintext bound to `associatedData`; `prefix` (a record header) is written before the blob, sparing a copy. */
+  seal(associatedData: AssociatedData, plaintext: Uint8Array, prefix?: Uint8Array): Uint8Array;
   /** Opens a blob sealed with the same associated data; throws SealOpenFailure on any mismatch. */
   open(associatedData: AssociatedData, sealed: Uint8Array): Uint8Array;
 }
@@ -98,18 +99,20 @@ export function createRecordSealer(secret: Uint8Array, randomNonce: (n: number) 
   };
 
   return {
-    seal(associatedData, plaintext) {
+    seal(associatedData, plaintext, prefix = EMPTY) {
       const { cipher, nonce } = takeCipher();
       cipher.setAAD(aadBytes(associatedData));
       // One allocation for the whole blob: every durable save seals.
       const body = cipher.update(plaintext);
       const rest = cipher.final();
-      const sealed = Buffer.allocUnsafe(1 + NONCE_BYTES + body.length + rest.length + TAG_BYTES);
-      sealed[0] = FORMAT_V1;
-      sealed.set(nonce, 1);
-      sealed.set(body, 1 + NONCE_BYTES);
-      sealed.set(rest, 1 + NONCE_BYTES + body.length);
-      sealed.set(cipher.getAuthTag(), 1 + NONCE_BYTES + body.length + rest.length);
+      const at = prefix.length;
+      const sealed = Buffer.allocUnsafe(at + 1 + NONCE_BYTES + body.length + rest.length + TAG_BYTES);
+      sealed.set(prefix, 0);
+      sealed[at] = FORMAT_V1;
+      sealed.set(nonce, at + 1);
+      sealed.set(body, at + 1 + NONCE_BYTES);
+      sealed.set(rest, at + 1 + NONCE_BYTES + body.length);
+      sealed.set(cipher.getAuthTag(), at + 1 + NONCE_BYTES + body.length + rest.length);
       return sealed;
     },
     open(associatedData, sealed) {

@@ -43,7 +43,10 @@ export class ByteWriter {
   /** A non-negative safe integer as 8 bytes. */
   u64(value: number): this {
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`u64 out of range: ${value}`);
-    this.bytes.writeBigUInt64BE(BigInt(value), this.reserve(8));
+    // Two 32-bit halves: a safe integer needs no BigInt (every save writes two of these).
+    const at = this.reserve(8);
+    this.bytes.writeUInt32BE(Math.floor(value / 2 ** 32), at);
+    this.bytes.writeUInt32BE(value % 2 ** 32, at + 4);
     return this;
   }
 

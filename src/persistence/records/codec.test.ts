@@ -6,7 +6,7 @@ import { createRecordSealer } from '../sealing.js';
 import type { KeyShareVersion, OperatorAddress } from '../types.js';
 import { FR_ORDER } from '../validation.js';
 import { createRecordCodec } from './codec.js';
-import { associatedData, frameRecord, recordHeader, type RecordKind } from './envelope.js';
+import { associatedData, recordHeader, type RecordKind } from './envelope.js';
 import { encodeKeyShareBody } from './keyShareLayout.js';
 import { LEGACY_RECORD_FORMAT } from './legacyJsonRecord.js';
 
@@ -19,7 +19,7 @@ describe('record codec', () => {
   /** A correctly sealed layout-2 record around an arbitrary body, to test strict decoding behind the seal. */
   const forge = (recordKey: string, kind: RecordKind, body: Uint8Array): Buffer => {
     const header = recordHeader(kind);
-    return frameRecord(header, sealer.seal(associatedData(header, recordKey), body));
+    return Buffer.from(sealer.seal(associatedData(header, recordKey), body, header));
   };
   /** A layout-1 record as earlier builds wrote it: JSON envelope, blob sealed with the key alone. */
   const legacy = (recordKey: string, kind: string, body: unknown): Buffer => Buffer.from(JSON.stringify({

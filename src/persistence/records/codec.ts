@@ -4,7 +4,7 @@ import { SealOpenFailure, type RecordSealer } from '../sealing.js';
 import type { KeyShareVersion, NodeState, ProtocolSessionState } from '../types.js';
 import { assertKeyShareInvariants, assertKeyShareVersion, assertNodeState, assertProtocolSession } from '../validation.js';
 import { LayoutError } from './byteLayout.js';
-import { associatedData, frameRecord, readLayout, recordHeader, type RecordKind } from './envelope.js';
+import { associatedData, readLayout, recordHeader, type RecordKind } from './envelope.js';
 import {
   keyShareFromJson,
   keyShareJson,
@@ -56,7 +56,8 @@ export function createRecordCodec(sealer: RecordSealer): RecordCodec {
   const decodeKeyShareBody = createKeyShareBodyDecoder();
   const seal = (key: string, kind: RecordKind, body: Uint8Array): Buffer => {
     const header = recordHeader(kind);
-    const record = frameRecord(header, sealer.seal(associatedData(header, key), body));
+    const sealed = sealer.seal(associatedData(header, key), body, header);
+    const record = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
     // The plaintext (a key share's body holds the private share) does not outlive its sealing.
     body.fill(0);
     return record;

@@ -33,11 +33,10 @@ export function recordHeader(kind: RecordKind): Uint8Array {
 
 /** Header and record key, the associated data a layout-2 body is sealed under. */
 export function associatedData(header: Uint8Array, recordKey: string): Uint8Array {
-  return Buffer.concat([header, Buffer.from(recordKey, 'utf8')]);
-}
-
-export function frameRecord(header: Uint8Array, sealed: Uint8Array): Buffer {
-  return Buffer.concat([header, sealed]);
+  const data = Buffer.allocUnsafe(header.length + Buffer.byteLength(recordKey, 'utf8'));
+  data.set(header, 0);
+  data.write(recordKey, header.length, 'utf8');
+  return data;
 }
 
 /** Classifies a stored value by its header, without opening it. */
