@@ -138,6 +138,9 @@ export async function run(): Promise<void> {
     const diskFloor: number[] = [];
     // What a save adds to the bare MULTI, one part at a time, in the same blocks.
     const gatedWrite: number[] = [];
+    // The same write without the guard: what the guard itself costs in place.
+    const unguardedWrite: number[] = [];
+    const ungated = new WriteGate(raw, { durable: false, option: 'always' });
     const gate = new WriteGate(raw, { durable: true, option: 'always' });
     const validateEncodeSeal: number[] = [];
     const codec = createRecordCodec(createRecordSealer(secret));
@@ -153,6 +156,7 @@ export async function run(): Promise<void> {
         clientMulti.push(...await timeEach(1, () => raw.multi().set(`bench:multi:${block}:${i}`, payload).zadd('bench:multi:index', i, `${block}:${i}`).exec()));
         saveSamples.push(...await timeEach(1, () => persistence.saveKeyShareVersion(versions[block * perBlock + i]!)));
         gatedWrite.push(...await timeEach(1, () => gate.write('bench', SAVE_KEY_SHARE, () => ({ keys: [`bench:gated:${block}:${i}`, 'bench:gated:index', 'bench:gated:active'], args: [payload, String(block * perBlock + i), '0'] }))));
+        unguardedWrite.push(...await timeEach(1, () => ungated.write('bench', SAVE_KEY_SHARE, () => ({ keys: [`bench:ungated:${block}:${i}`, 'bench:ungated:index', 'bench:ungated:active'], args: [payload, String(block * perBlock + i), '0'] }))));
       }
       validateEncodeSeal.push(...await timeEach(perBlock, (i) => {
         const version = versions[block * perBlock + i]!;
@@ -169,6 +173,7 @@ export async function run(): Promise<void> {
     const setP99Max = Math.max(...setBlocks.map((b) => b.p99Ms));
     const fsync = summarize('disk floor: append + fdatasync (same size, data path)', diskFloor);
     const check = summarize('  part of a save: the guarded write script, unsealed payload', gatedWrite);
+    const unguarded = summarize('  the same script without its guard (not a save: no durability check)', unguardedWrite);
     const sealing = summarize('  part of a save: validate + encode + seal (in process)', validateEncodeSeal);
     const saveVsUnsealedMulti = save.p50Ms / ioredisMulti.p50Ms;
     const load = summarize('loadKeyShareVersion (GET + open + decode)', await timeEach(LOADS, () => persistence.loadKeyShareVersion(1 + Math.floor(Math.random() * epoch))));
@@ -190,6 +195,7 @@ export async function run(): Promise<void> {
       row(fsync),
       row(ioredisMulti, { 'vs SET p50': ioredisMulti.p50Ms / setP50 }),
       row(check, { 'vs SET p50': check.p50Ms / setP50 }),
+      row(unguarded, { 'vs SET p50': unguarded.p50Ms / setP50 }),
       row(sealing, { 'vs SET p50': sealing.p50Ms / setP50 }),
       row(ioredisSet, { 'vs SET p50': ioredisSet.p50Ms / setP50 }),
       { name: `redis-benchmark SET (C client, ${BLOCKS} blocks)`, n: SAVES, 'p50 ms': setP50, 'p99 ms': setP99Max, 'mean ms': null, 'vs SET p50': 1 },
@@ -225,11 +231,11 @@ export async function run(): Promise<void> {
         'Listing runs in a child process (peak RSS = process.resourceUsage().maxRSS, including that process\'s baseline, reported separately); the raw MGET baseline runs after it in the same process.',
         'The disk floor is write + fdatasync of the payload size on a file in the data path, one at a time, measured in every block next to the saves: a save with appendfsync always cannot be faster than one of these.',
         'redisAofFsyncStalls: Redis\'s own LATENCY HISTORY of aof-fsync-always over the blocks (events above 1 ms; Redis keeps one per second, the longest).',
-        'save_vs_unsealed_multi = save p50 / the unsealed ioredis MULTI SET+ZADD p50, alternating one by one with the saves. A save is validation, encoding and sealing in process, then one Lua script that reads INFO server, persistence and commandstats in one call, checks the configuration generation (run_id, CONFIG SET count) and the AOF (on, last write ok), and writes SET+ZADD atomically (src/persistence/redis/writeGuard.ts). saveParts times, alternating with them, that script through the same gate with the unsealed payload (on a second client, same server), and validation + encoding + sealing in process.',
+        'save_vs_unsealed_multi = save p50 / the unsealed ioredis MULTI SET+ZADD p50, alternating one by one with the saves. A save is validation, encoding and sealing in process, then one Lua script that reads INFO server, persistence and commandstats in one call, checks the configuration generation (run_id, CONFIG SET count) and the AOF (on, last write ok), and writes SET+ZADD atomically (src/persistence/redis/writeGuard.ts). saveParts times, alternating with them, that script through the same gate with the unsealed payload (on a second client, same server), and validation + encoding + sealing in process; unguardedWriteScript is the same script with no guard (what the guard costs in place; never how the node writes).',
       ],
       payloadBytes,
       save: { ...save, save_p50_ratio: saveP50Ratio, save_vs_unsealed_multi: saveVsUnsealedMulti },
-      saveParts: { guardedWriteScript: check, validateEncodeSeal: sealing },
+      saveParts: { guardedWriteScript: check, unguardedWriteScript: unguarded, validateEncodeSeal: sealing },
       save_vs_unsealed_multi: saveVsUnsealedMulti,
       load,
       diskFsyncFloor: fsync,
