@@ -221,6 +221,13 @@ describe('bad values are refused with their messages', () => {
     for (const chain of inRange) {
       await renderOk(merge(BASE_VALUES, { node: { chain } }));
     }
+    for (const cryptoWorkers of [-1, 257, 'all', '4']) {
+      expect(await renderFails(merge(BASE_VALUES, { node: { cryptoWorkers } }))).toContain("at '/node/cryptoWorkers'");
+    }
+    for (const cryptoWorkers of [0, 16, 'auto']) {
+      const server = statefulSet(await renderOk(merge(BASE_VALUES, { node: { cryptoWorkers } }))).spec.template.spec.containers.find((c) => c.name === 'kms-server')!;
+      expect(envOf(server).get('KMS_CRYPTO_WORKERS')).toBe(String(cryptoWorkers));
+    }
   });
 });
 
@@ -251,8 +258,10 @@ describe('rendered workload', () => {
     expect(server.command).toEqual(['node', 'dist/cli/kms-server.js']);
     const env = envOf(server);
     // The KmsNode resource configures the node: nothing of the node's own configuration is in the env.
-    expect([...env.keys()].sort()).toEqual(['KMS_CONTROLLER', 'KMS_HOST', 'KMS_KMSNODE_NAME', 'KMS_LOG_LEVEL', 'KMS_NAMESPACE', 'KMS_PROBE_PORT', 'KMS_VOLUME_MOUNT_PATH']);
+    expect([...env.keys()].sort()).toEqual(['KMS_CONTROLLER', 'KMS_CRYPTO_WORKERS', 'KMS_HOST', 'KMS_KMSNODE_NAME', 'KMS_LOG_LEVEL', 'KMS_NAMESPACE', 'KMS_PROBE_PORT', 'KMS_VOLUME_MOUNT_PATH']);
     expect(env.get('KMS_CONTROLLER')).toBe('true');
+    // A count: with no CPU limit, auto would be one thread per core of the host.
+    expect(env.get('KMS_CRYPTO_WORKERS')).toBe('2');
     expect(env.get('KMS_KMSNODE_NAME')).toBe('node1-kms-node');
     expect(env.get('KMS_VOLUME_MOUNT_PATH')).toBe('/var/lib/kms-node');
     expect(env.get('KMS_PROBE_PORT')).toBe('8001');
