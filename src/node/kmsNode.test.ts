@@ -1,4 +1,9 @@
 import { singleNode } from '../../test/gen/singleNode.js';
+import { normalizeOperatorSet, type Operator } from '../chain/operatorSet.js';
+import { devAccount } from '../devnet/devAccounts.js';
+import { sealEnvelope } from '../transport/envelope.js';
+import { OperatorSigner } from '../transport/signer.js';
+import { CERTIFICATE_ROUTES } from './certificateExchange.js';
 import type { NodeStatusChange } from './runtime.js';
 import { until } from '../../test/gen/until.js';
 
@@ -80,5 +85,39 @@ describe('KmsNode.onStatusChange: the node announces its own status changes', ()
     await node.stop();
     expect(heard).toEqual(['first', 'last:starting', 'first', 'last:restoring', 'first', 'last:running', 'last:stopping', 'last:stopped']);
     expect(node.status().phase).toBe('stopped');
+  });
+});
+
+describe('KmsNode: senders that joined since the node last read the operator set', () => {
+  test('an unknown sender makes the node read the set again: a newcomer is accepted, an impostor still refused', async () => {
+    const newcomer = devAccount(2);
+    const impostor = devAccount(3);
+    const entryOf = (account: typeof newcomer) => ({ address: account.address, socketUrl: 'http://127.0.0.1:2', signingPublicKey: OperatorSigner.fromPrivateKey(account.privateKey).publicKey });
+    let listed: Operator[] = [];
+    let reads = 0;
+    const { node, self } = singleNode({
+      operatorSet: (me) => {
+        listed = [me];
+        return { getOperators: () => { reads++; return Promise.resolve(listed); } };
+      },
+    });
+    await node.start();
+    try {
+      const readsAtStart = reads;
+      // The newcomer registers after this node read the set at start, as a release installed later does.
+      listed = normalizeOperatorSet([...listed, entryOf(newcomer)], 'test');
+      const request = (account: typeof newcomer) => {
+        const from = account.address.toLowerCase();
+        const payload = { type: 'certificateRequest', sessionTimestamp: Math.floor(Date.now() / 1000), from, to: self };
+        return node.receiveProtocolMessage(CERTIFICATE_ROUTES.request, sealEnvelope(payload, OperatorSigner.fromPrivateKey(account.privateKey), { route: CERTIFICATE_ROUTES.request, now: Date.now() }));
+      };
+      await expect(request(newcomer)).resolves.toBeDefined();
+      expect(reads).toBe(readsAtStart + 1);
+      // Within a second, an unknown sender is refused without another read.
+      await expect(request(impostor)).rejects.toMatchObject({ code: 'UNKNOWN_SENDER' });
+      expect(reads).toBe(readsAtStart + 1);
+    } finally {
+      await node.stop();
+    }
   });
 });

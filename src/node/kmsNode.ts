@@ -16,6 +16,7 @@ import {
   type ProtocolSession,
 } from '../protocol/index.js';
 import type { PeerClient } from '../transport/httpClient.js';
+import { TransportError } from '../transport/errors.js';
 import { PeerTransport } from '../transport/peerTransport.js';
 import { operatorSignerRecovery, protocolSignerFor } from '../transport/protocolAuth.js';
 import { ReplayGuard } from '../transport/replayGuard.js';
@@ -30,6 +31,7 @@ import type { AppSignPolicy } from './http/appSignAccess.js';
 import { buildHttpServer, type HealthView, type HttpServer, type NodeApi } from './http/server.js';
 import { KeyStore } from './keyStore.js';
 import type { NodeMetrics } from './metrics.js';
+import { NEWCOMER_LOOKUP_MIN_INTERVAL_MS, NewcomerLookup } from './newcomerLookup.js';
 import { PeerMessenger, PROTOCOL_ROUTES } from './peerMessenger.js';
 import { pubkeyViewOf, storedPubkeyView } from './publicKeyView.js';
 import type { NodeRuntimePhase, NodeRuntimeStatus, NodeStatusChangeReason, NodeStatusListener } from './runtime.js';
@@ -86,6 +88,7 @@ export class KmsNode implements NodeApi {
   private keyStore: KeyStore | null = null;
   private state: NodeState | null = null;
   private operators: Operator[] = [];
+  private readonly newcomers: NewcomerLookup;
   private runner: SessionRunner | null = null;
   private lastSessionTimestamp = 0;
   private lastHealth: PersistenceHealth | null = null;
@@ -111,6 +114,14 @@ export class KmsNode implements NodeApi {
     this.log = m.logger.child({ module: 'node' });
     const maxSkewMs = options.maxSkewMs ?? 60_000;
     this.inbox = new SessionInbox(DEFAULT_INBOX_LIMITS, m.metrics);
+    this.newcomers = new NewcomerLookup({
+      read: () => m.operatorSet.getOperators(),
+      known: () => this.operators,
+      adopt: (operators) => { this.operators = operators; },
+      clock: () => Date.now(),
+      minIntervalMs: NEWCOMER_LOOKUP_MIN_INTERVAL_MS,
+      logger: this.log,
+    });
     this.crypto = m.crypto ?? new InProcessCrypto();
     this.appSignCache = new AppSignCache({ maxBytes: options.appSignCacheBytes ?? DEFAULT_APP_SIGN_CACHE_BYTES, metrics: m.metrics.appSignCache, crypto: this.crypto });
     const transport = new PeerTransport({
@@ -393,13 +404,23 @@ export class KmsNode implements NodeApi {
   }
 
   private async onCertificateRoute(route: string, body: unknown): Promise<unknown> {
-    const inbound = this.certificates.receive(route, body);
+    const inbound = await this.opened(() => this.certificates.receive(route, body));
     if (inbound.kind === 'push') {
       await this.learnCertificate(inbound.certificate);
       return undefined;
     }
     const active = this.keyStore?.activeVersion ?? null;
     return CertificateExchange.answer(this.keeper.latest(), active !== null && active.certificate === undefined ? viewOf(active, this.options.self) : null);
+  }
+
+  /** Opens an inbound message; one from an unknown sender first has the node look for newcomers. */
+  private async opened<T>(open: () => T): Promise<T> {
+    try {
+      return open();
+    } catch (error) {
+      if (!(error instanceof TransportError && error.code === 'UNKNOWN_SENDER') || !(await this.newcomers.lookup())) throw error;
+      return open();
+    }
   }
 
   private acceptsSession(ts: number): boolean {
@@ -415,11 +436,11 @@ export class KmsNode implements NodeApi {
     // 503, which senders retry: a 403 for an unknown sender would lose a deal for good.
     if (this.operators.length === 0) throw new NodeNotReadyError('the operator set is not loaded yet');
     if (route === CERTIFICATE_ROUTES.push || route === CERTIFICATE_ROUTES.request) return this.onCertificateRoute(route, body);
-    const message = this.messenger.receive(route, body);
+    const message = await this.opened(() => this.messenger.receive(route, body));
     const runner = this.runner;
     if (runner !== null && runner.sessionTimestamp === message.sessionTimestamp) runner.deliver(message);
     else this.inbox.put(message);
-    return Promise.resolve();
+    return undefined;
   }
 
   publicKey(): PubkeyFacts | null {

@@ -6,7 +6,7 @@
  */
 import type { Hash } from 'viem';
 import type { BlockReader } from '../../src/chain/blockSource.js';
-import { normalizeOperatorSet, type OperatorSetSource } from '../../src/chain/operatorSet.js';
+import { normalizeOperatorSet, type Operator, type OperatorSetSource } from '../../src/chain/operatorSet.js';
 import { devAccount } from '../../src/devnet/devAccounts.js';
 import type { Logger } from '../../src/logging/logger.js';
 import { silentLogger } from '../../src/logging/logger.js';
@@ -73,14 +73,22 @@ export interface SingleNode<P extends NodePersistence = SwitchableHealthPersiste
  * A node on loopback (an OS-chosen port) that has not been started; on a switchable
  * in-memory persistence unless the test brings its own (e.g. Redis on a real server).
  */
-export function singleNode(options?: { logger?: Logger; chain?: ManualChain; crypto?: CryptoExecutor; metrics?: NodeMetrics }): SingleNode;
-export function singleNode<P extends NodePersistence>(options: { logger?: Logger; chain?: ManualChain; persistence: P; crypto?: CryptoExecutor; metrics?: NodeMetrics }): SingleNode<P>;
-export function singleNode(options: { logger?: Logger; chain?: ManualChain; persistence?: NodePersistence; crypto?: CryptoExecutor; metrics?: NodeMetrics } = {}): SingleNode<NodePersistence> {
+interface SingleNodeOptions {
+  logger?: Logger;
+  chain?: ManualChain;
+  crypto?: CryptoExecutor;
+  metrics?: NodeMetrics;
+  /** The chain's operator set as a function of this node's own entry (default: just it). */
+  operatorSet?: (self: Operator) => OperatorSetSource;
+}
+export function singleNode(options?: SingleNodeOptions): SingleNode;
+export function singleNode<P extends NodePersistence>(options: SingleNodeOptions & { persistence: P }): SingleNode<P>;
+export function singleNode(options: SingleNodeOptions & { persistence?: NodePersistence } = {}): SingleNode<NodePersistence> {
   const logger = options.logger ?? silentLogger();
   const account = devAccount(1);
   const signer = OperatorSigner.fromPrivateKey(account.privateKey);
   const operators = normalizeOperatorSet([{ address: account.address, socketUrl: 'http://127.0.0.1:1', signingPublicKey: signer.publicKey }], 'test');
-  const operatorSet: OperatorSetSource = { getOperators: () => Promise.resolve(operators) };
+  const operatorSet: OperatorSetSource = options.operatorSet?.(operators[0]!) ?? { getOperators: () => Promise.resolve(operators) };
   const chain = options.chain ?? new ManualChain();
   const persistence = options.persistence ?? new SwitchableHealthPersistence({ logger });
   const self = account.address.toLowerCase() as OperatorAddress;
